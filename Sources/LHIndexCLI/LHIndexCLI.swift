@@ -1,0 +1,72 @@
+// The root command: dispatches to subcommands, renders help, maps errors to exit codes 0 / 1 / 64.
+import LHCore
+
+/// Entry point of the `lhindex` executable.
+public enum LHIndexCLI {
+    /// Version printed by `--version`.
+    public static let version = "0.1.0"
+
+    static let commands: [any Command.Type] = [GenerateCommand.self, PerplexityCommand.self]
+
+    static var rootHelp: String {
+        var s = """
+        lhindex: ask questions of documents far longer than a small language model's window, on a CPU.
+
+        USAGE: lhindex COMMAND [OPTIONS]
+
+        COMMANDS:
+
+        """
+        for c in commands { s += "  " + c.name.padding(toLength: 13, withPad: " ", startingAt: 0) + c.abstract + "\n" }
+        s += """
+
+          help COMMAND  Show the help of a command.
+
+        Run 'lhindex help COMMAND' for a command's options. The model is found through -m,
+        then $LHINDEX_MODEL, then the cache that 'make model' fills ($LHINDEX_HOME/models,
+        default ~/.cache/lhindex/models).
+
+        """
+        return s
+    }
+
+    /// Runs the command line `args` (without the program name) and returns the exit status.
+    public static func main(_ args: [String], io: TerminalIO = TerminalIO()) -> Int32 {
+        guard let first = args.first else { io.err(rootHelp); return 64 }
+        switch first {
+        case "-h", "--help":
+            io.out(rootHelp); return 0
+        case "--version", "-V":
+            io.out("lhindex \(version)\n"); return 0
+        case "help":
+            guard args.count > 1 else { io.out(rootHelp); return 0 }
+            guard let c = commands.first(where: { $0.name == args[1] }) else {
+                io.err("lhindex: unknown command '\(args[1])'\nRun 'lhindex --help' for the list of commands.\n")
+                return 64
+            }
+            io.out(c.helpText); return 0
+        default:
+            break
+        }
+        guard let type = commands.first(where: { $0.name == first }) else {
+            io.err("lhindex: unknown command '\(first)'\nRun 'lhindex --help' for the list of commands.\n")
+            return 64
+        }
+        let rest = Array(args.dropFirst())
+        if rest.contains("--help") || rest.contains("-h") { io.out(type.helpText); return 0 }
+        do {
+            let parsed = try ParsedArguments(rest, specs: type.options)
+            let command = try type.init(arguments: parsed)
+            return try command.run(io)
+        } catch let e as UsageError {
+            io.err("lhindex \(first): \(e.description)\nRun 'lhindex help \(first)' for usage.\n")
+            return 64
+        } catch let e as LHError {
+            io.err("lhindex: \(e.description)\n")
+            return 1
+        } catch {
+            io.err("lhindex: \(error)\n")
+            return 1
+        }
+    }
+}

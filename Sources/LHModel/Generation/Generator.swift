@@ -1,0 +1,34 @@
+// Autoregressive generation: prefill a prompt, then sample one token at a time.
+import LHCore
+
+/// Generates continuations with a dense KV cache.
+public final class Generator {
+    public let languageModel: LanguageModel
+    private let forward: ForwardPass
+
+    public init(languageModel: LanguageModel) {
+        self.languageModel = languageModel
+        forward = ForwardPass(model: languageModel.model)
+    }
+
+    /// Generates up to `maxTokens` tokens after `prompt`, calling `onToken` with each one
+    /// (return false to stop). Stops early at an end-of-generation token (not passed on).
+    /// - Returns: the generated tokens.
+    @discardableResult
+    public func generate(prompt: [Int32], maxTokens: Int, sampling: SamplingOptions,
+                         cache: AttentionCache? = nil, onToken: (Int32) -> Bool = { _ in true }) -> [Int32] {
+        precondition(!prompt.isEmpty, "empty prompt")
+        let cache = cache ?? languageModel.model.makeDenseCache()
+        var sampler = Sampler(options: sampling)
+        var logits = forward.runLast(prompt, cache: cache)
+        var out: [Int32] = []
+        while out.count < maxTokens {
+            let t = sampler.sample(logits)
+            if languageModel.tokenizer.isEndOfGeneration(t) { break }
+            out.append(t)
+            if !onToken(t) || out.count == maxTokens { break }
+            logits = forward.runLast([t], cache: cache)
+        }
+        return out
+    }
+}

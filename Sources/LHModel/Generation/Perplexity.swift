@@ -1,0 +1,57 @@
+// Perplexity by llama.cpp's method: independent windows of n_ctx tokens, scored on their second half.
+import Foundation
+import LHCore
+
+/// Result of a perplexity run.
+public struct PerplexityResult: Sendable, Codable {
+    /// exp(mean negative log-likelihood).
+    public var perplexity: Double
+    /// Tokens in the text.
+    public var tokens: Int
+    /// Window length.
+    public var context: Int
+    /// Number of windows evaluated (the remainder of the text is dropped).
+    public var chunks: Int
+    /// Number of predictions scored.
+    public var scored: Int
+    /// Tokens processed per second.
+    public var tokensPerSecond: Double
+}
+
+/// Perplexity evaluation.
+public enum Perplexity {
+    /// Scores `tokens` in consecutive windows of `context` tokens, each evaluated from an empty cache;
+    /// within a window, predictions of tokens `context/2 + 1 ..< context` count (llama.cpp's method).
+    /// - Parameters:
+    ///   - makeCache: a fresh attention cache per window (dense, LongHeads, ...).
+    ///   - progress: called after each window with (done, total).
+    public static func evaluate(model: LlamaModel, tokens: [Int32], context: Int,
+                                makeCache: () -> AttentionCache,
+                                progress: (Int, Int) -> Void = { _, _ in }) throws -> PerplexityResult {
+        guard context >= 4 else { throw LHError.invalidInput("context \(context) is too small (minimum 4)") }
+        let chunks = tokens.count / context
+        guard chunks > 0 else {
+            throw LHError.invalidInput("the text has \(tokens.count) tokens, fewer than one window of \(context)")
+        }
+        let forward = ForwardPass(model: model)
+        let vocab = model.config.vocabularySize
+        let first = context / 2
+        var nll = 0.0, scored = 0
+        let started = Date()
+        for c in 0..<chunks {
+            let window = Array(tokens[(c * context)..<((c + 1) * context)])
+            let rows = Array(first..<(context - 1))
+            let logits = forward.run(window, cache: makeCache(), logitRows: rows)
+            logits.withUnsafeBufferPointer { l in
+                for (j, r) in rows.enumerated() {
+                    nll -= TensorOps.logProbability(l.baseAddress! + j * vocab, count: vocab, index: Int(window[r + 1]))
+                }
+            }
+            scored += rows.count
+            progress(c + 1, chunks)
+        }
+        let seconds = Date().timeIntervalSince(started)
+        return PerplexityResult(perplexity: exp(nll / Double(scored)), tokens: tokens.count, context: context,
+                                chunks: chunks, scored: scored, tokensPerSecond: Double(chunks * context) / seconds)
+    }
+}

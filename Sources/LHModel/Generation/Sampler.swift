@@ -1,0 +1,87 @@
+// Choosing the next token from logits: greedy, or temperature with top-k and top-p, reproducible by seed.
+import Foundation
+
+/// Sampling settings. `temperature <= 0` means greedy (argmax).
+public struct SamplingOptions: Sendable, Equatable {
+    /// Softmax temperature; 0 picks the most likely token.
+    public var temperature: Float = 0
+    /// Keep only the k most likely tokens (0 = no limit).
+    public var topK: Int = 40
+    /// Keep the smallest set of tokens whose probability reaches p (1 = no limit).
+    public var topP: Float = 0.95
+    /// Random seed; the same seed and logits give the same tokens.
+    public var seed: UInt64 = 0
+
+    public init(temperature: Float = 0, topK: Int = 40, topP: Float = 0.95, seed: UInt64 = 0) {
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.seed = seed
+    }
+}
+
+/// SplitMix64: a small, fast, seedable generator (same sequence on every platform).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Picks tokens from logits according to `SamplingOptions`.
+public struct Sampler: Sendable {
+    public let options: SamplingOptions
+    private var rng: SplitMix64
+
+    public init(options: SamplingOptions) {
+        self.options = options
+        rng = SplitMix64(seed: options.seed)
+    }
+
+    /// Index of the largest logit (the first one on ties).
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int {
+        var best = 0
+        var bestValue = -Float.infinity
+        for i in 0..<logits.count where logits[i] > bestValue {
+            best = i
+            bestValue = logits[i]
+        }
+        return best
+    }
+
+    /// The next token for `logits` (one value per vocabulary entry).
+    public mutating func sample(_ logits: [Float]) -> Int32 {
+        logits.withUnsafeBufferPointer { l in
+            if options.temperature <= 0 { return Int32(Self.argmax(l)) }
+            // Candidates sorted by logit, cut to top-k.
+            var idx = Array(0..<l.count)
+            idx.sort { l[$0] > l[$1] }
+            if options.topK > 0 && options.topK < idx.count { idx.removeSubrange(options.topK...) }
+            let mx = l[idx[0]]
+            var probs = idx.map { expf((l[$0] - mx) / options.temperature) }
+            let total = probs.reduce(0, +)
+            probs = probs.map { $0 / total }
+            // Top-p: the smallest prefix whose mass reaches p.
+            var keep = probs.count
+            if options.topP < 1 {
+                var mass: Float = 0
+                for (i, p) in probs.enumerated() {
+                    mass += p
+                    if mass >= options.topP { keep = i + 1; break }
+                }
+            }
+            let kept = probs[..<keep].reduce(0, +)
+            var r = Float(Double(rng.next() >> 11) / Double(1 << 53)) * kept
+            for i in 0..<keep {
+                r -= probs[i]
+                if r <= 0 { return Int32(idx[i]) }
+            }
+            return Int32(idx[keep - 1])
+        }
+    }
+}

@@ -1,0 +1,60 @@
+// Rotary position embedding in llama.cpp's "normal" mode: adjacent pairs (x[2i], x[2i+1]) rotate together.
+import LHCore
+
+/// Precomputed cos/sin tables for RoPE, grown on demand.
+///
+/// Angles follow ggml's computation exactly (f32: θ_0 = p, θ_{i+1} = θ_i · base^(-2/d)), so
+/// rotations match llama.cpp's bit for bit up to the libm's cos/sin.
+public final class RoPE: @unchecked Sendable {
+    /// Head dimension d.
+    public let dimension: Int
+    /// Frequency base.
+    public let base: Float
+    private var table: [Float] = []    // (positions, d/2, 2): cos, sin
+    private var positions = 0
+
+    public init(dimension: Int, base: Float) {
+        self.dimension = dimension
+        self.base = base
+    }
+
+    /// Makes the table cover positions `0..<count`.
+    public func reserve(positions count: Int) {
+        guard count > positions else { return }
+        let half = dimension / 2
+        let thetaScale = powf(base, -2.0 / Float(dimension))
+        var t = [Float](repeating: 0, count: count * dimension)
+        t.withUnsafeMutableBufferPointer { t in
+            for p in 0..<count {
+                var theta = Float(p)
+                for i in 0..<half {
+                    t[p * dimension + 2 * i] = cosf(theta)
+                    t[p * dimension + 2 * i + 1] = sinf(theta)
+                    theta *= thetaScale
+                }
+            }
+        }
+        table = t
+        positions = count
+    }
+
+    /// Rotates `heads` consecutive d-vectors at `x` by position `p` (≥ 0; negative rotates backwards).
+    public func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, position p: Int) {
+        let d = dimension
+        let ap = abs(p)
+        if ap >= positions { reserve(positions: max(ap + 1, positions * 2, 1024)) }
+        let sign: Float = p < 0 ? -1 : 1
+        table.withUnsafeBufferPointer { t in
+            let cs = t.baseAddress! + ap * d
+            for h in 0..<heads {
+                let v = x + h * d
+                for i in stride(from: 0, to: d, by: 2) {
+                    let c = cs[i], s = sign * cs[i + 1]
+                    let a = v[i], b = v[i + 1]
+                    v[i] = a * c - b * s
+                    v[i + 1] = a * s + b * c
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+// Row-wise elementwise operations of the forward pass (RMSNorm, SwiGLU, residual add, softmax).
+import Foundation
+
+/// Elementwise kernels over row-major f32 matrices. Plain loops: the compiler vectorizes them.
+public enum TensorOps {
+    /// `out[r] = x[r] / sqrt(mean(x[r]²) + eps) ⊙ weight` for `rows` rows of `n`.
+    public static func rmsNorm(_ x: UnsafePointer<Float>, weight: [Float], eps: Float, rows: Int, n: Int,
+                               out: UnsafeMutablePointer<Float>) {
+        weight.withUnsafeBufferPointer { w in
+            for r in 0..<rows {
+                let xr = x + r * n, o = out + r * n
+                var ss: Float = 0
+                for i in 0..<n { ss += xr[i] * xr[i] }
+                let scale = 1 / (ss / Float(n) + eps).squareRoot()
+                for i in 0..<n { o[i] = xr[i] * scale * w[i] }
+            }
+        }
+    }
+
+    /// `gate = silu(gate) ⊙ up`, elementwise over `count` values.
+    public static func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let g = gate[i]
+            gate[i] = g / (1 + expf(-g)) * up[i]
+        }
+    }
+
+    /// `x += y` over `count` values.
+    public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] += y[i] }
+    }
+
+    /// In-place softmax of `n` values; returns nothing, the values sum to 1 afterwards.
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+        var mx = -Float.infinity
+        for i in 0..<n { mx = max(mx, x[i]) }
+        var sum: Float = 0
+        for i in 0..<n {
+            let e = expf(x[i] - mx)
+            x[i] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for i in 0..<n { x[i] *= inv }
+    }
+
+    /// log-softmax value of entry `index` of `n` logits.
+    public static func logProbability(_ logits: UnsafePointer<Float>, count n: Int, index: Int) -> Double {
+        var mx = -Float.infinity
+        for i in 0..<n { mx = max(mx, logits[i]) }
+        var sum: Double = 0
+        for i in 0..<n { sum += Double(expf(logits[i] - mx)) }
+        return Double(logits[index] - mx) - log(sum)
+    }
+}
