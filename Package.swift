@@ -35,8 +35,10 @@ let package = Package(
         // Command-line commands, as a library so tests can drive them.
         .target(name: "LHIndexCLI", dependencies: ["LHCore", "LHModel"], path: "Sources/LHIndexCLI"),
         .executableTarget(name: "lhindex", dependencies: ["LHIndexCLI"], path: "Sources/lhindex"),
-        .testTarget(name: "LHModelTests", dependencies: ["LHModel", "LHCore", "CKernels"],
+        // Test helpers: a GGUF writer, the tiny random model and its reference forward pass, paths.
+        .target(name: "LHTestSupport", dependencies: ["LHModel"], path: "Tests/Support"),
+        .testTarget(name: "LHModelTests", dependencies: ["LHModel", "LHCore", "CKernels", "LHTestSupport"],
                     path: "Tests/LHModelTests"),
-        .testTarget(name: "CLITests", dependencies: ["LHIndexCLI"], path: "Tests/CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["LHIndexCLI", "LHTestSupport"], path: "Tests/CLITests"),
     ]
 )

@@ -2,6 +2,7 @@
 import XCTest
 @testable import LHModel
 import LHCore
+import LHTestSupport
 
 final class GGUFReaderTests: XCTestCase {
     func temp(_ data: Data) throws -> String {

@@ -2,6 +2,7 @@
 import XCTest
 @testable import LHModel
 import LHCore
+import LHTestSupport
 
 struct GoldenGreedy: Decodable {
     struct Step: Decodable { let token: Int32; let logprob: Double; let top: [[Double]] }
@@ -12,7 +13,7 @@ struct GoldenGreedy: Decodable {
 }
 
 final class RealModelTests: XCTestCase {
-    static var shared: LanguageModel?
+    nonisolated(unsafe) static var shared: LanguageModel?
     func languageModel() throws -> LanguageModel {
         if let lm = Self.shared { return lm }
         let lm = try LanguageModel(path: try TestPaths.requireModel())

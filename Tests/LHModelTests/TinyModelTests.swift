@@ -2,6 +2,7 @@
 import XCTest
 @testable import LHModel
 import LHCore
+import LHTestSupport
 
 final class TinyModelTests: XCTestCase {
     static let path = try! TinyModel.write()
@@ -30,8 +31,9 @@ final class TinyModelTests: XCTestCase {
     }
 
     func testSmallBatchesThroughTheCacheMatchReference() {
-        // Batches of 13 tokens: later batches attend to cached keys of earlier ones.
-        let forward = ForwardPass(model: Self.model, batchSize: 13)
+        // Batches of 10 tokens (all above the quantized-kernel threshold, so f32 throughout):
+        // later batches attend to cached keys of earlier ones.
+        let forward = ForwardPass(model: Self.model, batchSize: 10)
         let logits = forward.run(Self.tokens, cache: Self.model.makeDenseCache(), logitRows: Array(0..<Self.tokens.count))
         XCTAssertLessThan(relativeError(logits, Self.reference.logits(Self.tokens)), 1e-4)
     }
@@ -57,8 +59,11 @@ final class TinyModelTests: XCTestCase {
         let forward = ForwardPass(model: Self.model, batchSize: 16)
         let all = forward.run(Self.tokens, cache: Self.model.makeDenseCache(), logitRows: Array(0..<Self.tokens.count))
         let some = forward.run(Self.tokens, cache: Self.model.makeDenseCache(), logitRows: [35, 3, 20])
+        // One row per batch goes through the quantized kernel, 16 through sgemm: equal within 8-bit rounding.
         for (j, r) in [35, 3, 20].enumerated() {
-            XCTAssertEqual(Array(some[(j * 258)..<((j + 1) * 258)]), Array(all[(r * 258)..<((r + 1) * 258)]))
+            let a = some[(j * 258)..<((j + 1) * 258)], b = all[(r * 258)..<((r + 1) * 258)]
+            let scale = b.map(abs).max()!
+            XCTAssertLessThan(zip(a, b).map { abs($0 - $1) }.max()! / scale, 3e-2, "row \(r)")
         }
     }
 }

@@ -7,6 +7,7 @@
 // which is compute-bound and reaches ~200 GFLOP/s when the batch is large.
 import CBLAS
 import CKernels
+import LHCore
 
 /// Scratch memory and kernel choice for weight products. One per thread of use; not thread-safe.
 public final class LinearScratch {

@@ -1,4 +1,5 @@
 // Rotary position embedding in llama.cpp's "normal" mode: adjacent pairs (x[2i], x[2i+1]) rotate together.
+import Foundation
 import LHCore
 
 /// Precomputed cos/sin tables for RoPE, grown on demand.

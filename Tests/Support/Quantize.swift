@@ -1,11 +1,11 @@
 // Naive reference quantizers (ggml block layouts) used to build test weights.
 import Foundation
 
-enum TestQuant {
-    static func f16Bits(_ x: Float) -> UInt16 { Float16(x).bitPattern }
+public enum TestQuant {
+    public static func f16Bits(_ x: Float) -> UInt16 { Float16(x).bitPattern }
 
     /// Encodes `values` (a multiple of 32 for block types) in ggml type `type`.
-    static func encode(_ values: [Float], type: UInt32) -> Data {
+    public static func encode(_ values: [Float], type: UInt32) -> Data {
         var d = Data()
         func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         switch type {

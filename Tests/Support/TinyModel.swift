@@ -1,15 +1,15 @@
 // A tiny random LLaMA model written as a GGUF by the tests, plus a plain reference forward pass for it.
 import Foundation
-@testable import LHModel
+import LHModel
 
 /// Builds a tiny model file with a byte-level vocabulary and a mix of weight types.
-enum TinyModel {
-    static let config = LlamaConfig(layerCount: 2, embeddingLength: 64, headCount: 4, kvHeadCount: 2,
+public enum TinyModel {
+    public static let config = LlamaConfig(layerCount: 2, embeddingLength: 64, headCount: 4, kvHeadCount: 2,
                                     feedForwardLength: 96, vocabularySize: 258, contextLength: 512,
                                     ropeBase: 10000, rmsEpsilon: 1e-5)
 
     /// GPT-2's byte → printable character mapping (the vocabulary's spelling of raw bytes).
-    static func byteToUnicode() -> [Character] {
+    public static func byteToUnicode() -> [Character] {
         var bs = Array(33...126) + Array(161...172) + Array(174...255)
         var cs = bs
         var n = 0
@@ -22,13 +22,13 @@ enum TinyModel {
     }
 
     /// Weight types per layer: layer 0 quantized like the real model, layer 1 the other supported types.
-    static let layerTypes: [[String: UInt32]] = [
+    public static let layerTypes: [[String: UInt32]] = [
         ["attn_q": 3, "attn_k": 3, "attn_v": 3, "attn_output": 3, "ffn_gate": 3, "ffn_up": 3, "ffn_down": 3],
         ["attn_q": 1, "attn_k": 30, "attn_v": 0, "attn_output": 2, "ffn_gate": 8, "ffn_up": 1, "ffn_down": 30],
     ]
 
     /// Writes the tiny model to a temporary file and returns its path.
-    static func write(seed: UInt64 = 7, architecture: String = "llama", embeddingType: UInt32 = 8,
+    public static func write(seed: UInt64 = 7, architecture: String = "llama", embeddingType: UInt32 = 8,
                       file name: String = "tiny-\(UUID().uuidString).gguf") throws -> String {
         let c = config
         var rng = SplitMix64(seed: seed)
@@ -85,14 +85,14 @@ enum TinyModel {
 
 /// The forward pass written as directly as possible from the LLaMA definition, in Double,
 /// for checking the engine. Quadratic, unbatched, no cache tricks.
-struct ReferenceLlama {
-    let config: LlamaConfig
-    let layers: [[String: [[Double]]]]
-    let norms: [[String: [Double]]]
-    let embedding: [[Double]]
-    let outputNorm: [Double]
+public struct ReferenceLlama: Sendable {
+    public let config: LlamaConfig
+    public let layers: [[String: [[Double]]]]
+    public let norms: [[String: [Double]]]
+    public let embedding: [[Double]]
+    public let outputNorm: [Double]
 
-    init(model: LlamaModel) {
+    public init(model: LlamaModel) {
         config = model.config
         func mat(_ w: WeightMatrix) -> [[Double]] { (0..<w.rows).map { Dequantize.row(w, $0).map(Double.init) } }
         let w = model.weights
@@ -104,18 +104,18 @@ struct ReferenceLlama {
         norms = w.layers.map { ["attn": $0.attnNorm.map(Double.init), "ffn": $0.ffnNorm.map(Double.init)] }
     }
 
-    static func matvec(_ m: [[Double]], _ x: [Double]) -> [Double] {
+    public static func matvec(_ m: [[Double]], _ x: [Double]) -> [Double] {
         m.map { row in zip(row, x).reduce(0) { $0 + $1.0 * $1.1 } }
     }
 
-    func rmsNorm(_ x: [Double], _ w: [Double]) -> [Double] {
+    public func rmsNorm(_ x: [Double], _ w: [Double]) -> [Double] {
         let ms = x.reduce(0) { $0 + $1 * $1 } / Double(x.count)
         let s = 1 / (ms + Double(config.rmsEpsilon)).squareRoot()
         return zip(x, w).map { $0 * s * $1 }
     }
 
     /// Rotates adjacent pairs of each head of `x` by position `p`.
-    func rope(_ x: [Double], position p: Int) -> [Double] {
+    public func rope(_ x: [Double], position p: Int) -> [Double] {
         let d = config.headDimension
         var y = x
         for h in 0..<(x.count / d) {
@@ -130,7 +130,7 @@ struct ReferenceLlama {
     }
 
     /// Logits (vocab) for every position of `tokens`.
-    func logits(_ tokens: [Int32]) -> [[Double]] {
+    public func logits(_ tokens: [Int32]) -> [[Double]] {
         let c = config, d = c.headDimension
         var xs = tokens.map { embedding[Int($0)] }
         for (l, w) in layers.enumerated() {

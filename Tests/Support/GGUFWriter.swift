@@ -2,23 +2,25 @@
 import Foundation
 
 /// Builds a GGUF v3 file in memory.
-struct GGUFWriter {
-    enum Value {
+public struct GGUFWriter {
+    public enum Value {
         case u32(UInt32), i32(Int32), f32(Float), bool(Bool), string(String)
         case strings([String]), i32s([Int32])
     }
-    struct Tensor { var name: String; var dims: [Int]; var type: UInt32; var data: Data }
+    public struct Tensor { var name: String; var dims: [Int]; var type: UInt32; var data: Data }
 
-    var metadata: [(String, Value)] = []
-    var tensors: [Tensor] = []
-    var alignment = 32
+    public var metadata: [(String, Value)] = []
+    public var tensors: [Tensor] = []
+    public var alignment = 32
 
-    mutating func set(_ key: String, _ value: Value) { metadata.append((key, value)) }
-    mutating func add(_ name: String, dims: [Int], type: UInt32, data: Data) {
+    public init() {}
+
+    public mutating func set(_ key: String, _ value: Value) { metadata.append((key, value)) }
+    public mutating func add(_ name: String, dims: [Int], type: UInt32, data: Data) {
         tensors.append(Tensor(name: name, dims: dims, type: type, data: data))
     }
 
-    func encoded() -> Data {
+    public func encoded() -> Data {
         var d = Data()
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
@@ -60,5 +62,5 @@ struct GGUFWriter {
         return d
     }
 
-    func write(to url: URL) throws { try encoded().write(to: url) }
+    public func write(to url: URL) throws { try encoded().write(to: url) }
 }

@@ -1,27 +1,29 @@
 // Where tests find the real model (fetched by `make model`) and llama.cpp's golden outputs.
 import Foundation
-import XCTest
 
-enum TestPaths {
+public enum TestPaths {
     /// The default model: $LHINDEX_MODEL, else the cache `make model` fills.
-    static var model: String {
+    public static var model: String {
         let env = ProcessInfo.processInfo.environment
         if let p = env["LHINDEX_MODEL"], !p.isEmpty { return p }
         let home = env["LHINDEX_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache/lhindex")
         return home + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
     }
 
-    /// Fails the test with instructions when the model has not been fetched.
-    static func requireModel() throws -> String {
-        guard FileManager.default.fileExists(atPath: model) else {
-            XCTFail("the default model is missing at \(model): run 'make model' (or 'make test', which fetches it)")
-            throw XCTSkip("no model")
-        }
+    /// The model path, or an error (failing the calling test) telling how to fetch it.
+    public static func requireModel() throws -> String {
+        guard FileManager.default.fileExists(atPath: model) else { throw MissingModel(path: model) }
         return model
     }
 
+    /// The default model has not been fetched.
+    public struct MissingModel: Error, CustomStringConvertible {
+        public let path: String
+        public var description: String { "the default model is missing at \(path): run 'make model' (or 'make test', which fetches it)" }
+    }
+
     /// `shared/golden`: $LHINDEX_GOLDEN, else found by walking up from this file.
-    static var golden: URL {
+    public static var golden: URL {
         if let g = ProcessInfo.processInfo.environment["LHINDEX_GOLDEN"], !g.isEmpty { return URL(fileURLWithPath: g) }
         var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while dir.path != "/" {
@@ -33,7 +35,7 @@ enum TestPaths {
     }
 
     /// Lines of a JSON-lines golden file, decoded.
-    static func jsonLines<T: Decodable>(_ name: String, as: T.Type) throws -> [T] {
+    public static func jsonLines<T: Decodable>(_ name: String, as: T.Type) throws -> [T] {
         let text = try String(contentsOf: golden.appendingPathComponent(name), encoding: .utf8)
         return try text.split(separator: "\n").map { try JSONDecoder().decode(T.self, from: Data($0.utf8)) }
     }

@@ -1,0 +1,185 @@
+// Token attributes, llama.cpp's special-token fix-ups (EOT/EOG/FIM by text), and splitting text at special tokens.
+#if canImport(Glibc)
+import Glibc
+#endif
+import LHCore
+
+/// llama.cpp's per-token attribute bits (llama_token_attr), derived from GGUF token types.
+struct TokenAttr: OptionSet, Sendable {
+    let rawValue: UInt16
+    static let unknown = TokenAttr(rawValue: 1 << 0)
+    static let unused = TokenAttr(rawValue: 1 << 1)
+    static let normal = TokenAttr(rawValue: 1 << 2)
+    static let control = TokenAttr(rawValue: 1 << 3)
+    static let userDefined = TokenAttr(rawValue: 1 << 4)
+    static let byte = TokenAttr(rawValue: 1 << 5)
+
+    /// The attribute of a GGUF token type (1 normal, 2 unknown, 3 control, 4 user-defined,
+    /// 5 unused, 6 byte; anything else undefined = no bits).
+    init(ggufType: Int) {
+        switch ggufType {
+        case 1: self = .normal
+        case 2: self = .unknown
+        case 3: self = .control
+        case 4: self = .userDefined
+        case 5: self = .unused
+        case 6: self = .byte
+        default: self = []
+        }
+    }
+
+    init(rawValue: UInt16) { self.rawValue = rawValue }
+}
+
+/// Special token ids and the end-of-generation set, resolved the way llama.cpp's llama_vocab::load does.
+struct SpecialTokenInfo {
+    var bos: Int32?
+    var eos: Int32?
+    var eot: Int32?
+    var endOfGeneration: Set<Int32> = []
+
+    // GGUF keys not in GGUFKey (read here only).
+    static let eomKey = "tokenizer.ggml.eom_token_id"
+    static let fimKeys: [(key: String, deprecated: String?)] = [
+        ("tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id"),
+        ("tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id"),
+        ("tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.middle_token_id"),
+        ("tokenizer.ggml.fim_pad_token_id", nil),
+        ("tokenizer.ggml.fim_rep_token_id", nil),
+        ("tokenizer.ggml.fim_sep_token_id", nil),
+    ]
+
+    // Texts llama.cpp recognises, in its order (it takes whichever its hash map yields first;
+    // here the first in these lists wins, which is deterministic).
+    static let eotTexts = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                           "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>", "<end_of_utterance>"]
+    static let eomTexts = ["<|eom_id|>"]
+    static let fimTexts: [[String]] = [
+        ["<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>", "<|prefix|>"],
+        ["<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>", "<|suffix|>"],
+        ["<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>", "<|middle|>"],
+        ["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"],
+        ["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"],
+        ["<|file_sep|>"],
+    ]
+    static let eogTexts: Set<String> = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>",
+                                        "<|calls|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
+                                        "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>"]
+
+    /// Resolves ids from `gguf` and token texts, updating `attrs` as llama.cpp does (tokens it
+    /// recognises by text as EOT/EOM/FIM/EOG become control tokens; gpt-oss's channel tokens
+    /// become user-defined).
+    init(gguf: GGUFFile, texts: [String], idOfText: [String: Int32], attrs: inout [TokenAttr]) {
+        let n = texts.count
+        func id(_ key: String) -> Int32? {
+            guard let v = gguf.int(key), v >= 0, v < n else { return nil }   // out of range: llama.cpp keeps its default
+            return Int32(v)
+        }
+        func detect(_ candidates: [String], _ current: Int32?) -> Int32? {
+            if let current { return current }
+            for t in candidates {
+                if let i = idOfText[t] { attrs[Int(i)].insert(.control); return i }
+            }
+            return nil
+        }
+        bos = id(GGUFKey.tokenizerBOS)
+        eos = id(GGUFKey.tokenizerEOS)
+        eot = detect(SpecialTokenInfo.eotTexts, id(GGUFKey.tokenizerEOT))
+        let eom = detect(SpecialTokenInfo.eomTexts, id(SpecialTokenInfo.eomKey))
+        var fim: [Int32?] = []
+        for (k, texts) in zip(SpecialTokenInfo.fimKeys, SpecialTokenInfo.fimTexts) {
+            fim.append(detect(texts, id(k.key) ?? k.deprecated.flatMap { id($0) }))
+        }
+        var eog = Set<Int32>()
+        for i in fim[3...] { if let i { eog.insert(i) } }            // FIM pad, repo, file separator
+        for (i, t) in texts.enumerated() where SpecialTokenInfo.eogTexts.contains(t) && idOfText[t] == Int32(i) {
+            eog.insert(Int32(i))
+            attrs[i].insert(.control)
+        }
+        for t in ["<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"] {
+            if let i = idOfText[t] { attrs[Int(i)] = .userDefined }
+        }
+        for i in [eos, eot, eom] { if let i { eog.insert(i) } }
+        // o200k_harmony / solar-open: "<|end|>" ends a message, not the generation.
+        let eogTexts = Set(eog.map { texts[Int($0)] })
+        if let end = idOfText["<|end|>"], eog.contains(end),
+           (eogTexts.contains("<|return|>") && (eogTexts.contains("<|call|>") || eogTexts.contains("<|calls|>")))
+            || ((eogTexts.contains("<|call|>") || eogTexts.contains("<|calls|>")) && eogTexts.contains("<|flush|>")) {
+            eog.remove(end)
+            attrs[Int(end)] = .userDefined
+        }
+        endOfGeneration = eog
+    }
+}
+
+/// A piece of input after special-token partitioning: raw text (a byte range) or a special token.
+enum Fragment {
+    case text(start: Int, end: Int)
+    case token(Int32)
+}
+
+/// Splits text at special tokens exactly as llama.cpp's tokenizer_st_partition does: special
+/// tokens are taken longest text first; each one splits every remaining text fragment at all its
+/// non-overlapping occurrences, left to right.
+struct SpecialTokenMatcher: Sendable {
+    /// Special token ids (control, user-defined, unknown), longest text first (ties by id).
+    let ids: [Int32]
+    /// Their UTF-8 texts, parallel to `ids`.
+    let texts: [[UInt8]]
+    /// Whether each is matched only when parsing special tokens (control and unknown tokens).
+    let onlyWhenParsingSpecial: [Bool]
+
+    init(texts allTexts: [String], attrs: [TokenAttr]) {
+        var entries: [(Int32, [UInt8], Bool)] = []
+        for (i, a) in attrs.enumerated() where !a.isDisjoint(with: [.control, .userDefined, .unknown]) {
+            entries.append((Int32(i), Array(allTexts[i].utf8), !a.isDisjoint(with: [.control, .unknown])))
+        }
+        entries.sort { $0.1.count != $1.1.count ? $0.1.count > $1.1.count : $0.0 < $1.0 }
+        ids = entries.map(\.0)
+        texts = entries.map(\.1)
+        onlyWhenParsingSpecial = entries.map(\.2)
+    }
+
+    /// Offset of the first occurrence of `needle` in `bytes[from..<to]` (memchr for its first byte,
+    /// then memcmp; Glibc's memmem is not visible to Swift).
+    static func find(_ needle: UnsafeBufferPointer<UInt8>, in bytes: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
+        let n = needle.count
+        let first = Int32(needle[0])
+        var p = from
+        while to - p >= n {
+            guard let hit = memchr(bytes + p, first, to - p - n + 1) else { return nil }
+            let m = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - bytes
+            if memcmp(bytes + m, needle.baseAddress!, n) == 0 { return m }
+            p = m + 1
+        }
+        return nil
+    }
+
+    /// Fragments of `bytes[0..<count]`.
+    func partition(_ bytes: UnsafePointer<UInt8>, count: Int, parseSpecial: Bool) -> [Fragment] {
+        guard count > 0 else { return [] }
+        var fragments: [Fragment] = [.text(start: 0, end: count)]
+        for k in ids.indices {
+            if !parseSpecial && onlyWhenParsingSpecial[k] { continue }
+            let needle = texts[k]
+            guard !needle.isEmpty else { continue }
+            var out: [Fragment] = []
+            var changed = false
+            needle.withUnsafeBufferPointer { nb in
+                for f in fragments {
+                    guard case let .text(start, end) = f else { out.append(f); continue }
+                    var p = start
+                    while p < end, let m = SpecialTokenMatcher.find(nb, in: bytes, from: p, to: end) {
+                        if m > p { out.append(.text(start: p, end: m)) }
+                        out.append(.token(ids[k]))
+                        p = m + nb.count
+                        changed = true
+                    }
+                    if p < end { out.append(.text(start: p, end: end)) }
+                }
+            }
+            if changed { fragments = out }
+        }
+        return fragments
+    }
+}
