@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "lhindex", targets: ["lhindex"]),
         .library(name: "LHModel", targets: ["LHModel"]),
+        .library(name: "LHEngine", targets: ["LHEngine"]),
     ],
     dependencies: [],
     targets: [
@@ -32,13 +33,18 @@ let package = Package(
         // GGUF reader, tokenizer, LLaMA forward pass, sampling.
         .target(name: "LHModel", dependencies: ["LHCore", "CBLAS", "CKernels"], path: "Sources/LHModel",
                 swiftSettings: numericSwiftSettings),
+        // LongHeads: chunked key/value storage, chunk summaries, per-head chunk selection, window attention.
+        .target(name: "LHEngine", dependencies: ["LHCore", "LHModel", "CKernels"], path: "Sources/LHEngine",
+                swiftSettings: numericSwiftSettings),
         // Command-line commands, as a library so tests can drive them.
-        .target(name: "LHIndexCLI", dependencies: ["LHCore", "LHModel"], path: "Sources/LHIndexCLI"),
+        .target(name: "LHIndexCLI", dependencies: ["LHCore", "LHModel", "LHEngine"], path: "Sources/LHIndexCLI"),
         .executableTarget(name: "lhindex", dependencies: ["LHIndexCLI"], path: "Sources/lhindex"),
         // Test helpers: a GGUF writer, the tiny random model and its reference forward pass, paths.
         .target(name: "LHTestSupport", dependencies: ["LHModel"], path: "Tests/Support"),
         .testTarget(name: "LHModelTests", dependencies: ["LHModel", "LHCore", "CKernels", "LHTestSupport"],
                     path: "Tests/LHModelTests"),
+        .testTarget(name: "LHEngineTests", dependencies: ["LHEngine", "LHModel", "LHCore", "LHTestSupport"],
+                    path: "Tests/LHEngineTests"),
         .testTarget(name: "CLITests", dependencies: ["LHIndexCLI", "LHTestSupport"], path: "Tests/CLITests"),
     ]
 )

@@ -77,16 +77,10 @@ _Static_assert(sizeof(lh_blk_q4_1) == 20, "Q4_1 block is 20 bytes");
 _Static_assert(sizeof(lh_blk_q8_0) == 34, "Q8_0 block is 34 bytes");
 _Static_assert(sizeof(lh_block_q8) == 40, "lh_block_q8 is 40 bytes");
 
-/// Floats per activation vector in the scale-pair table: nb (dx, sx) pairs, zero-padded to a multiple of 8 blocks.
-static inline int64_t lh_q8_pairs_stride(int64_t nb) { return 2 * ((nb + 7) & ~(int64_t)7); }
-/// Fill xs (m * lh_q8_pairs_stride(nb) floats) with the (d, s) pairs of m vectors of nb activation blocks each.
-void lh_q8_pairs(const lh_block_q8 *xq, int64_t nb, int64_t m, float *xs);
-
 /// Row-range kernels behind lh_matmul_rows: compute y[i * y_stride + r] for r in [r0, r1) and i in [0, m).
-/// `w` points at row 0; row r starts at w + r * row_bytes. For the quantized kernel, xs holds the scale pairs of
-/// xq made by lh_q8_pairs.
+/// `w` points at row 0; row r starts at w + r * row_bytes.
 void lh_rows_quant(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                   const lh_block_q8 *xq, const float *xs, float *y, int64_t y_stride, int64_t m);
+                   const lh_block_q8 *xq, float *y, int64_t y_stride, int64_t m);
 void lh_rows_float(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                    const float *x, float *y, int64_t y_stride, int64_t m);
 

@@ -2,13 +2,9 @@
 
 #include "lh_internal.h"
 
-#include <stdlib.h>
-
 /// Products with fewer weight bytes times vectors than this run on the calling thread: waking the pool
 /// costs about as much as the work.
 #define SERIAL_WORK_BYTES 16384
-/// Activation scale-pair floats kept on the stack (16 vectors of 1024 columns); larger tables use the heap.
-#define STACK_PAIRS 1024
 /// Tasks per thread: enough for dynamic balancing when a core is busy, few enough to keep claims cheap.
 #define TASKS_PER_THREAD 8
 
@@ -19,12 +15,11 @@ typedef struct {
     int64_t rows, cols, m, rows_per_task;
     const float *x;
     const lh_block_q8 *xq;
-    const float *xs;
     float *y;
 } matmul_job;
 
 static void run_rows(const matmul_job *j, int64_t r0, int64_t r1) {
-    if (j->quant) lh_rows_quant(j->type, j->w, j->row_bytes, r0, r1, j->cols, j->xq, j->xs, j->y, j->rows, j->m);
+    if (j->quant) lh_rows_quant(j->type, j->w, j->row_bytes, r0, r1, j->cols, j->xq, j->y, j->rows, j->m);
     else lh_rows_float(j->type, j->w, j->row_bytes, r0, r1, j->cols, j->x, j->y, j->rows, j->m);
 }
 
@@ -45,27 +40,16 @@ void lh_matmul_rows(int type, const void *w, size_t row_bytes, int64_t rows, int
     default: return;
     }
     if (rows <= 0 || m <= 0) return;
-    matmul_job job = { type, quant, w, row_bytes, rows, cols, m, rows, x, xq, NULL, y };
-    // Scale pairs of the activations for the quantized kernels: on the stack when small, else on the heap.
-    float stack_pairs[STACK_PAIRS];
-    float *pairs = NULL;
-    if (quant) {
-        const int64_t n = m * lh_q8_pairs_stride(cols / 32);
-        pairs = n <= STACK_PAIRS ? stack_pairs : malloc((size_t)n * sizeof(float));
-        if (!pairs) return;
-        lh_q8_pairs(xq, cols / 32, m, pairs);
-        job.xs = pairs;
-    }
+    matmul_job job = { type, quant, w, row_bytes, rows, cols, m, rows, x, xq, y };
     const int size = lh_pool_size();
     const int threads = n_threads <= 0 || n_threads > size ? size : n_threads;
     if (threads <= 1 || (double)rows * (double)row_bytes * (double)m < SERIAL_WORK_BYTES) {
         run_rows(&job, 0, rows);
-    } else {
-        // Row ranges are multiples of 4 rows (16-byte output chunks), about TASKS_PER_THREAD per thread.
-        int64_t per_task = (rows + (int64_t)threads * TASKS_PER_THREAD - 1) / ((int64_t)threads * TASKS_PER_THREAD);
-        per_task = (per_task + 3) & ~(int64_t)3;
-        job.rows_per_task = per_task;
-        lh_parallel_for_threads((rows + per_task - 1) / per_task, threads, matmul_task, &job);
+        return;
     }
-    if (pairs != stack_pairs) free(pairs);
+    // Row ranges are multiples of 4 rows (even, for the two-row kernel), about TASKS_PER_THREAD per thread.
+    int64_t per_task = (rows + (int64_t)threads * TASKS_PER_THREAD - 1) / ((int64_t)threads * TASKS_PER_THREAD);
+    per_task = (per_task + 3) & ~(int64_t)3;
+    job.rows_per_task = per_task;
+    lh_parallel_for_threads((rows + per_task - 1) / per_task, threads, matmul_task, &job);
 }

@@ -12,8 +12,6 @@
 
 /// Activation vectors handled per pass over a weight row.
 #define TILE 4
-/// Blocks whose scales are prepared at once (a multiple of 8); bounds the kernel's stack tables.
-#define SEG 64
 
 // ---- scalar path ----
 
@@ -72,146 +70,134 @@ LH_AVX2 static inline __m256 dot_u8s8(__m256i u, __m256i s) {
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 }
 
-/// The 32 nibbles of a Q4 block as bytes in element order: the 16 bytes are loaded into both lanes, the high
-/// lane shifted right by 4, and both masked, giving elements 0..15 (low nibbles) then 16..31 (high nibbles).
-LH_AVX2 static inline __m256i unpack_q4(const uint8_t *qs) {
-    const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+/// The 32 quants of a weight block as bytes in element order. Q4: the 16 bytes are loaded into both lanes
+/// (a load-unit broadcast), the high lane shifted right by 4 and both masked, giving elements 0..15 (low nibbles)
+/// then 16..31 (high nibbles); this avoids a lane insert, which competes with the broadcasts for the shuffle port.
+/// Q8_0: the signed bytes as stored.
+LH_AVX2 static inline __m256i block_quants(int type, const uint8_t *blk) {
+    if (type == LH_TYPE_Q8_0) return _mm256_loadu_si256((const __m256i *)(blk + offsetof(lh_blk_q8_0, qs)));
+    const size_t qoff = type == LH_TYPE_Q4_1 ? offsetof(lh_blk_q4_1, qs) : offsetof(lh_blk_q4_0, qs);
+    const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + qoff)));
     const __m256i shifted = _mm256_srlv_epi32(q, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
     return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F));
 }
 
-/// Weight-block scale halves as one 32-bit word (low half first): (d, m) for Q4_1, (d, d) for Q4_0, (d, 0)
-/// for Q8_0, so that converting them and multiplying by (dx, sx) gives (dw*dx, offset term) for every type.
+/// Integer dot product of a block's quants with 32 activation quants, as 8 float lanes to be summed.
+/// Q4 quants are unsigned; Q8_0 ones are signed, so maddubs gets |w| and x with w's sign.
+LH_AVX2 static inline __m256 block_dot(int type, __m256i wq, __m256i xv) {
+    if (type == LH_TYPE_Q8_0) return dot_u8s8(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xv, wq));
+    return dot_u8s8(wq, xv);
+}
+
+/// Weight-block scale halves as one 32-bit word (low half first): (d, m) for Q4_1, (d, d) for Q4_0, (d, 0) for
+/// Q8_0. Converted and multiplied by an activation block's (dx, sx), this gives (dw*dx, offset) for every type,
+/// where the offset is mw*sx (Q4_1), dw*sx (Q4_0, applied times -8 at the end) or 0 (Q8_0).
 static inline uint32_t scale_word(int type, const uint8_t *blk) {
     if (type == LH_TYPE_Q4_1) return lh_load_u32(blk);
     const uint32_t d = lh_load_u16(blk);
     return type == LH_TYPE_Q4_0 ? d * 0x10001u : d;
 }
 
-/// out[i] = dot(row, x[i]) for i < mt (type and mt compile-time constants after inlining); x[i] is vector i of
-/// xq (nb blocks each) and xs + i * xs_stride its (dx, sx) pairs.
-/// Per segment of SEG blocks, the scales are prepared first: 8 blocks' scale words are copied into a table and
-/// converted with two vcvtph2ps, multiplied by (dx, sx), the products stored for the integer loop and their
-/// odd lanes (offset terms) accumulated. The integer loop then takes each block's dw*dx with a broadcast load,
-/// which keeps F16 conversions and register broadcasts (shuffle-port bound on Zen 3) out of the inner loop.
-/// With a single vector, even and odd blocks go to separate accumulators to halve the FMA dependency chain.
-LH_AVX2 static inline __attribute__((always_inline)) void
-quant_row_tile(int type, const uint8_t *row, int64_t nb, const lh_block_q8 *xq, const float *xs, int64_t xs_stride,
-               int mt, float *out) {
-    const size_t bsz = (size_t)lh_type_block_bytes(type);
-    const size_t qoff = type == LH_TYPE_Q4_1 ? offsetof(lh_blk_q4_1, qs) : offsetof(lh_blk_q4_0, qs);
-    __m256 acc[TILE], offs[TILE], acc2 = _mm256_setzero_ps();
-    _Alignas(32) float sc[TILE][2 * SEG];
-    _Alignas(16) uint32_t words[SEG];
-    for (int i = 0; i < mt; i++) { acc[i] = _mm256_setzero_ps(); offs[i] = _mm256_setzero_ps(); }
-    for (int64_t s0 = 0; s0 < nb; s0 += SEG) {
-        const int ns = nb - s0 < SEG ? (int)(nb - s0) : SEG;
-        const int ns8 = (ns + 7) & ~7;
-        const uint8_t *seg = row + (size_t)s0 * bsz;
-        for (int k = 0; k < ns; k++) words[k] = scale_word(type, seg + (size_t)k * bsz);
-        for (int k = ns; k < ns8; k++) words[k] = 0;
-        for (int k = 0; k < ns8; k += 4) {
-            const __m256 wdm = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(words + k)));
-            for (int i = 0; i < mt; i++) {
-                const __m256 p = _mm256_mul_ps(wdm, _mm256_loadu_ps(xs + i * xs_stride + 2 * (s0 + k)));
-                offs[i] = _mm256_add_ps(offs[i], p);
-                _mm256_store_ps(sc[i] + 2 * k, p);
-            }
-        }
-        const lh_block_q8 *xb = xq + s0;
-        int k = 0;
-        if (mt == 1) {
-            for (; k + 1 < ns; k += 2) {
-                const uint8_t *b0 = seg + (size_t)k * bsz, *b1 = b0 + bsz;
-                __m256 p0, p1;
-                if (type == LH_TYPE_Q8_0) {
-                    const __m256i w0 = _mm256_loadu_si256((const __m256i *)(b0 + 2));
-                    const __m256i w1 = _mm256_loadu_si256((const __m256i *)(b1 + 2));
-                    const __m256i x0 = _mm256_loadu_si256((const __m256i *)xb[k].qs);
-                    const __m256i x1 = _mm256_loadu_si256((const __m256i *)xb[k + 1].qs);
-                    p0 = dot_u8s8(_mm256_sign_epi8(w0, w0), _mm256_sign_epi8(x0, w0));
-                    p1 = dot_u8s8(_mm256_sign_epi8(w1, w1), _mm256_sign_epi8(x1, w1));
-                } else {
-                    p0 = dot_u8s8(unpack_q4(b0 + qoff), _mm256_loadu_si256((const __m256i *)xb[k].qs));
-                    p1 = dot_u8s8(unpack_q4(b1 + qoff), _mm256_loadu_si256((const __m256i *)xb[k + 1].qs));
-                }
-                acc[0] = _mm256_fmadd_ps(p0, _mm256_broadcast_ss(sc[0] + 2 * k), acc[0]);
-                acc2 = _mm256_fmadd_ps(p1, _mm256_broadcast_ss(sc[0] + 2 * k + 2), acc2);
-            }
-        }
-        for (; k < ns; k++) {
-            const uint8_t *blk = seg + (size_t)k * bsz;
-            __m256i wv, wsign = _mm256_setzero_si256();
-            if (type == LH_TYPE_Q8_0) {
-                wsign = _mm256_loadu_si256((const __m256i *)(blk + 2));
-                wv = _mm256_sign_epi8(wsign, wsign);
-            } else {
-                wv = unpack_q4(blk + qoff);
-            }
-            for (int i = 0; i < mt; i++) {
-                __m256i xv = _mm256_loadu_si256((const __m256i *)xb[i * nb + k].qs);
-                if (type == LH_TYPE_Q8_0) xv = _mm256_sign_epi8(xv, wsign);
-                acc[i] = _mm256_fmadd_ps(dot_u8s8(wv, xv), _mm256_broadcast_ss(sc[i] + 2 * k), acc[i]);
-            }
-        }
-    }
-    acc[0] = _mm256_add_ps(acc[0], acc2);
-    const float koff = type == LH_TYPE_Q4_1 ? 1.0f : -8.0f;
-    for (int i = 0; i < mt; i++) {
-        float sum = lh_hsum_ps(acc[i]);
-        if (type != LH_TYPE_Q8_0) sum += koff * lh_hsum_ps(_mm256_blend_ps(_mm256_setzero_ps(), offs[i], 0xAA));
-        out[i] = sum;
-    }
+/// Factor applied to the accumulated offsets (see scale_word).
+static inline float offset_factor(int type) {
+    return type == LH_TYPE_Q4_1 ? 1.0f : type == LH_TYPE_Q4_0 ? -8.0f : 0.0f;
 }
 
-/// One row against activation vectors [0, mt), specialised on the block type and tile width.
-LH_AVX2 static void row_tile_avx2(int type, const uint8_t *row, int64_t nb, const lh_block_q8 *xq, const float *xs,
-                                  int64_t xs_stride, int mt, float *out) {
-#define LH_TILE_CASES(t) \
-    switch (mt) { \
-    case 1: quant_row_tile(t, row, nb, xq, xs, xs_stride, 1, out); break; \
-    case 2: quant_row_tile(t, row, nb, xq, xs, xs_stride, 2, out); break; \
-    case 3: quant_row_tile(t, row, nb, xq, xs, xs_stride, 3, out); break; \
-    default: quant_row_tile(t, row, nb, xq, xs, xs_stride, 4, out); break; \
+/// (dx, sx, dx, sx) of an activation block: one 64-bit load duplicated into both halves.
+LH_AVX2 static inline __m128 x_scales2(const lh_block_q8 *x) {
+    return _mm_castpd_ps(_mm_loaddup_pd((const double *)(const void *)x));
+}
+
+/// out[0..1] = dot(row a, x) and dot(row b, x): the m = 1 kernel. Two rows share each activation block load,
+/// one F16 conversion gives both rows' scales, and the two accumulators are independent FMA chains.
+LH_AVX2 static inline __attribute__((always_inline)) void
+quant_rows2(int type, const uint8_t *ra, const uint8_t *rb, int64_t nb, const lh_block_q8 *x, float *out) {
+    const size_t bsz = (size_t)lh_type_block_bytes(type);
+    const __m256i lane2 = _mm256_set1_epi32(2);
+    __m256 acc_a = _mm256_setzero_ps(), acc_b = _mm256_setzero_ps();
+    __m128 offs = _mm_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *ba = ra + (size_t)b * bsz, *bb = rb + (size_t)b * bsz;
+        const uint64_t words = scale_word(type, ba) | (uint64_t)scale_word(type, bb) << 32;
+        // s = (dwa*dx, offset a, dwb*dx, offset b)
+        const __m128 s = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)words)), x_scales2(x + b));
+        offs = _mm_add_ps(offs, s);
+        const __m256i xv = _mm256_loadu_si256((const __m256i *)x[b].qs);
+        acc_a = _mm256_fmadd_ps(block_dot(type, block_quants(type, ba), xv), _mm256_broadcastss_ps(s), acc_a);
+        acc_b = _mm256_fmadd_ps(block_dot(type, block_quants(type, bb), xv),
+                                _mm256_permutevar8x32_ps(_mm256_castps128_ps256(s), lane2), acc_b);
     }
-    switch (type) {
-    case LH_TYPE_Q4_0: LH_TILE_CASES(LH_TYPE_Q4_0) break;
-    case LH_TYPE_Q4_1: LH_TILE_CASES(LH_TYPE_Q4_1) break;
-    default: LH_TILE_CASES(LH_TYPE_Q8_0) break;
+    const float k = offset_factor(type);
+    out[0] = lh_hsum_ps(acc_a) + k * _mm_cvtss_f32(_mm_shuffle_ps(offs, offs, 1));
+    out[1] = lh_hsum_ps(acc_b) + k * _mm_cvtss_f32(_mm_shuffle_ps(offs, offs, 3));
+}
+
+/// out[i] = dot(row, x[i]) for i < mt (a compile-time constant after inlining), x[i] = xq + i * nb: the kernel for
+/// m > 1 (and a leftover odd row). The row's quants and scales are unpacked once per block for all mt vectors.
+LH_AVX2 static inline __attribute__((always_inline)) void
+quant_row_tile(int type, const uint8_t *row, int64_t nb, const lh_block_q8 *xq, int mt, float *out) {
+    const size_t bsz = (size_t)lh_type_block_bytes(type);
+    __m256 acc[TILE];
+    __m128 offs[TILE];
+    for (int i = 0; i < mt; i++) { acc[i] = _mm256_setzero_ps(); offs[i] = _mm_setzero_ps(); }
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *blk = row + (size_t)b * bsz;
+        const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)scale_word(type, blk)));
+        const __m256i wq = block_quants(type, blk);
+        for (int i = 0; i < mt; i++) {
+            const lh_block_q8 *x = xq + i * nb + b;
+            const __m128 s = _mm_mul_ps(dm, x_scales2(x));   // (dw*dx, offset, ...)
+            offs[i] = _mm_add_ps(offs[i], s);
+            const __m256 p = block_dot(type, wq, _mm256_loadu_si256((const __m256i *)x->qs));
+            acc[i] = _mm256_fmadd_ps(p, _mm256_broadcastss_ps(s), acc[i]);
+        }
     }
-#undef LH_TILE_CASES
+    const float k = offset_factor(type);
+    for (int i = 0; i < mt; i++) out[i] = lh_hsum_ps(acc[i]) + k * _mm_cvtss_f32(_mm_movehdup_ps(offs[i]));
+}
+
+/// Rows [r0, r1) against all m vectors for one block type (a compile-time constant after inlining).
+LH_AVX2 static inline __attribute__((always_inline)) void
+rows_quant_typed(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t nb,
+                 const lh_block_q8 *xq, float *y, int64_t y_stride, int64_t m) {
+    float out[TILE];
+    int64_t r = r0;
+    if (m == 1) {
+        for (; r + 1 < r1; r += 2) {
+            const uint8_t *ra = w + (size_t)r * row_bytes;
+            quant_rows2(type, ra, ra + row_bytes, nb, xq, y + r);
+        }
+    }
+    for (; r < r1; r++) {
+        const uint8_t *row = w + (size_t)r * row_bytes;
+        for (int64_t i0 = 0; i0 < m; i0 += TILE) {
+            const lh_block_q8 *x = xq + i0 * nb;
+            switch (m - i0) {
+            case 1: quant_row_tile(type, row, nb, x, 1, out); break;
+            case 2: quant_row_tile(type, row, nb, x, 2, out); break;
+            case 3: quant_row_tile(type, row, nb, x, 3, out); break;
+            default: quant_row_tile(type, row, nb, x, 4, out); break;
+            }
+            const int64_t mt = m - i0 < TILE ? m - i0 : TILE;
+            for (int64_t i = 0; i < mt; i++) y[(i0 + i) * y_stride + r] = out[i];
+        }
+    }
 }
 
 LH_AVX2 static void rows_quant_avx2(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t nb,
-                                    const lh_block_q8 *xq, const float *xs, float *y, int64_t y_stride, int64_t m) {
-    const int64_t xs_stride = lh_q8_pairs_stride(nb);
-    float out[TILE];
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = w + (size_t)r * row_bytes;
-        for (int64_t i0 = 0; i0 < m; i0 += TILE) {
-            const int mt = m - i0 < TILE ? (int)(m - i0) : TILE;
-            row_tile_avx2(type, row, nb, xq + i0 * nb, xs + i0 * xs_stride, xs_stride, mt, out);
-            for (int i = 0; i < mt; i++) y[(i0 + i) * y_stride + r] = out[i];
-        }
+                                    const lh_block_q8 *xq, float *y, int64_t y_stride, int64_t m) {
+    switch (type) {
+    case LH_TYPE_Q4_0: rows_quant_typed(LH_TYPE_Q4_0, w, row_bytes, r0, r1, nb, xq, y, y_stride, m); break;
+    case LH_TYPE_Q4_1: rows_quant_typed(LH_TYPE_Q4_1, w, row_bytes, r0, r1, nb, xq, y, y_stride, m); break;
+    default: rows_quant_typed(LH_TYPE_Q8_0, w, row_bytes, r0, r1, nb, xq, y, y_stride, m); break;
     }
 }
 #endif
 
-void lh_q8_pairs(const lh_block_q8 *xq, int64_t nb, int64_t m, float *xs) {
-    const int64_t stride = lh_q8_pairs_stride(nb);
-    for (int64_t i = 0; i < m; i++, xs += stride) {
-        for (int64_t b = 0; b < nb; b++) {
-            xs[2 * b] = xq[i * nb + b].d;
-            xs[2 * b + 1] = xq[i * nb + b].s;
-        }
-        for (int64_t b = 2 * nb; b < stride; b++) xs[b] = 0.0f;
-    }
-}
-
 void lh_rows_quant(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                   const lh_block_q8 *xq, const float *xs, float *y, int64_t y_stride, int64_t m) {
+                   const lh_block_q8 *xq, float *y, int64_t y_stride, int64_t m) {
 #if LH_X86
-    if (lh_use_avx2()) { rows_quant_avx2(type, w, row_bytes, r0, r1, cols / 32, xq, xs, y, y_stride, m); return; }
+    if (lh_use_avx2()) { rows_quant_avx2(type, w, row_bytes, r0, r1, cols / 32, xq, y, y_stride, m); return; }
 #endif
     rows_quant_scalar(type, w, row_bytes, r0, r1, cols / 32, xq, y, y_stride, m);
 }

@@ -17,6 +17,7 @@
 #include "lh_internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +133,19 @@ int lh_pool_size(void) {
     return atomic_load_explicit(&pool_size, memory_order_acquire);
 }
 
+/// Spin until workers have finished `n` tasks of the current job. After SPIN_NS the caller yields its core between
+/// checks, since a worker holding the last task may be waiting for a core (oversubscribed machine).
+static void wait_for_workers(int64_t n) {
+    uint64_t start = 0;
+    for (unsigned i = 1; atomic_load_explicit(&done, memory_order_acquire) < n; i++) {
+        cpu_relax();
+        if ((i & 255) == 0) {
+            if (start == 0) start = now_ns();
+            else if (now_ns() - start > SPIN_NS) sched_yield();
+        }
+    }
+}
+
 /// Publish tasks [base, base + n) for `threads` threads, run tasks on the caller too, wait for all of them.
 static void run_job(int64_t base, int64_t n, int threads, lh_task_fn fn, void *ctx) {
     sequence++;
@@ -149,8 +163,7 @@ static void run_job(int64_t base, int64_t n, int threads, lh_task_fn fn, void *c
         pthread_cond_broadcast(&wake);
         pthread_mutex_unlock(&sleep_lock);
     }
-    const int64_t mine = run_tasks(w, 0);
-    while (atomic_load_explicit(&done, memory_order_acquire) + mine < n) cpu_relax();
+    wait_for_workers(n - run_tasks(w, 0));
 }
 
 void lh_parallel_for_threads(int64_t n_tasks, int n_threads, lh_task_fn fn, void *ctx) {
