@@ -2,41 +2,31 @@
 import Foundation
 import XCTest
 @testable import LHModel
+import LHTestSupport
 
 final class TokenizerTests: XCTestCase {
     /// One tokenizer for the whole class (loading the vocabulary takes a fraction of a second).
     nonisolated(unsafe) private static var cached: Tokenizer?
 
+    /// The default model's tokenizer; fails (telling to run `make model`) when the model is missing.
     private func tokenizer() throws -> Tokenizer {
         if let t = TokenizerTests.cached { return t }
-        let env = ProcessInfo.processInfo.environment
-        let path = env["LHINDEX_MODEL"]
-            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache/lhindex/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        guard FileManager.default.fileExists(atPath: path) else {
-            XCTFail("model not found at \(path): run `make model` (or set LHINDEX_MODEL)")
-            throw Missing.model
-        }
-        let t = try Tokenizer(gguf: GGUFFile(path: path))
+        let t = try Tokenizer(gguf: GGUFFile(path: try TestPaths.requireModel()))
         TokenizerTests.cached = t
         return t
     }
 
-    /// The golden directory: $LHINDEX_GOLDEN, else the first `shared/golden` found walking up from this file.
+    /// The golden directory (TestPaths: $LHINDEX_GOLDEN, else `shared/golden` above the sources).
     private func goldenDirectory() throws -> URL {
-        if let g = ProcessInfo.processInfo.environment["LHINDEX_GOLDEN"] { return URL(fileURLWithPath: g) }
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("shared/golden")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("tokenizer.jsonl").path) {
-                return candidate
-            }
-            dir = dir.deletingLastPathComponent()
+        let dir = TestPaths.golden
+        guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("tokenizer.jsonl").path) else {
+            XCTFail("golden data not found at \(dir.path); set LHINDEX_GOLDEN")
+            throw Missing.golden
         }
-        XCTFail("golden data (shared/golden/tokenizer.jsonl) not found above \(#filePath); set LHINDEX_GOLDEN")
-        throw Missing.golden
+        return dir
     }
 
-    private enum Missing: Error { case model, golden }
+    private enum Missing: Error { case golden }
 
     private struct GoldenLine: Decodable {
         let text: String
@@ -68,6 +58,7 @@ final class TokenizerTests: XCTestCase {
         XCTAssertNil(t.specialToken("Hello"))
         XCTAssertTrue(t.isEndOfGeneration(2))
         XCTAssertTrue(t.isEndOfGeneration(0))
+        XCTAssertTrue(t.isEndOfGeneration(4))   // <reponame>: llama.cpp's FIM-repo detection makes it EOG
         XCTAssertFalse(t.isEndOfGeneration(1))
         XCTAssertFalse(t.isEndOfGeneration(19556))
         XCTAssertEqual(t.tokenBytes(216), [0x20])
@@ -123,6 +114,77 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(t.encode(chat, parseSpecial: true).first, 1)
         XCTAssertNotEqual(t.encode(chat, parseSpecial: false).first, 1)
         XCTAssertEqual(t.encode("", parseSpecial: true), [])
+    }
+
+    /// A vocabulary-only copy of the default model's tokenizer with another pre-tokenizer and
+    /// optionally changed token types, written to a temporary GGUF file.
+    private func variant(pre: String, types change: [Int: Int32] = [:]) throws -> Tokenizer {
+        let g = try GGUFFile(path: try TestPaths.requireModel())
+        var types = g.intArray(GGUFKey.tokenizerTokenTypes)!.map { Int32($0) }
+        for (i, t) in change { types[i] = t }
+        var w = GGUFWriter()
+        w.set(GGUFKey.architecture, .string("llama"))
+        w.set(GGUFKey.tokenizerModel, .string("gpt2"))
+        w.set(GGUFKey.tokenizerPre, .string(pre))
+        w.set(GGUFKey.tokenizerTokens, .strings(g.stringArray(GGUFKey.tokenizerTokens)!))
+        w.set(GGUFKey.tokenizerTokenTypes, .i32s(types))
+        w.set(GGUFKey.tokenizerMerges, .strings(g.stringArray(GGUFKey.tokenizerMerges)!))
+        w.set(GGUFKey.tokenizerBOS, .u32(1))
+        w.set(GGUFKey.tokenizerEOS, .u32(2))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lhindex-tok-\(pre)-\(UUID().uuidString).gguf")
+        try w.encoded().write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        return try Tokenizer(gguf: GGUFFile(path: url.path))
+    }
+
+    /// Expected ids from llama.cpp (llama-cpp-python 0.3.36, vocab_only) on the same vocabulary.
+    func testOtherPreTokenizersMatchLlamaCpp() throws {
+        let texts = [
+            "Don'T STOP: I'M here, WE'LL see; they'Re 1234567 apples (٣٤٥٦) and ½.\n\n\tNext:\r\n  done!!\n",
+            "x = f(a,b)->{ return a+b; }\n    // 2026-11-24  \u{a0} ok\u{3000}ok  \n\n",
+            "$100 + <tag>=value|pipe^caret~tilde `tick` §¶ «quoted» — dash…",
+        ]
+        let expected: [String: [[Int32]]] = [
+            "llama-bpe": [
+                [8084, 23, 68, 5022, 7627, 42, 339, 23, 61, 1535, 28, 26587, 23, 16421, 963, 43, 502, 23, 3733, 216, 33, 34, 35, 36, 37, 38, 39, 13855, 365, 164, 113, 164, 114, 164, 115, 164, 116, 25, 284, 216, 16738, 30, 1116, 197, 8693, 42, 2738, 216, 2294, 10095, 198],
+                [104, 446, 275, 24, 81, 28, 82, 14400, 46, 107, 1003, 253, 27, 82, 43, 4029, 198, 333, 13241, 216, 34, 32, 34, 38, 29, 33, 33, 29, 34, 36, 256, 15442, 10907, 12109, 218, 2231, 256, 1116],
+                [20, 33, 32, 32, 1232, 2067, 9204, 31615, 3221, 108, 26899, 78, 3325, 100, 110, 100, 45111, 2179, 20166, 80, 20850, 141, 131, 23708, 385, 5036, 20306, 1841, 20740, 2829],
+            ],
+            "gpt-2": [
+                [8084, 23, 68, 5022, 7627, 42, 339, 23, 61, 1535, 28, 26587, 23, 16421, 963, 43, 502, 23, 3733, 216, 33, 34, 35, 36, 37, 38, 39, 13855, 365, 164, 113, 164, 114, 164, 115, 164, 116, 25, 284, 3351, 138, 30, 1116, 197, 8693, 42, 23799, 2294, 10095, 198],
+                [104, 446, 275, 24, 81, 28, 82, 14400, 46, 107, 1003, 253, 27, 82, 43, 4029, 472, 13241, 216, 34, 32, 34, 38, 29, 33, 33, 29, 34, 36, 256, 15442, 10907, 12109, 218, 2231, 256, 1116],
+                [20, 33, 32, 32, 1232, 2067, 9204, 31615, 3221, 108, 26899, 78, 3325, 100, 110, 100, 45111, 2179, 20166, 80, 20850, 141, 131, 23708, 385, 5036, 20306, 1841, 20740, 2829],
+            ],
+            "default": [
+                [8084, 23, 68, 5022, 7627, 42, 339, 23, 61, 1535, 28, 26587, 23, 16421, 963, 43, 502, 23, 3733, 216, 33, 34, 35, 36, 37, 38, 39, 13855, 216, 24, 164, 113, 164, 114, 164, 115, 164, 116, 25, 284, 216, 16738, 30, 1116, 197, 8693, 42, 23799, 2294, 10095, 198],
+                [104, 216, 45, 275, 24, 81, 28, 82, 14400, 46, 107, 1003, 253, 27, 82, 43, 216, 109, 2367, 1559, 216, 34, 32, 34, 38, 29, 33, 33, 29, 34, 36, 256, 15442, 10907, 12109, 218, 2231, 256, 1116],
+                [20, 33, 32, 32, 216, 27, 216, 44, 9204, 31615, 3221, 108, 26899, 78, 3325, 100, 110, 100, 45111, 2179, 20166, 80, 216, 31854, 141, 131, 216, 39969, 385, 5036, 20306, 216, 1265, 20740, 2829],
+            ],
+        ]
+        for (pre, lines) in expected.sorted(by: { $0.key < $1.key }) {
+            let t = try variant(pre: pre)
+            XCTAssertEqual(t.addsBOS, pre == "llama-bpe")   // add_bos_token absent: llama.cpp's per-name default
+            for (text, want) in zip(texts, lines) {
+                XCTAssertEqual(t.encode(text, parseSpecial: false), want, "\(pre): \(text.debugDescription)")
+                XCTAssertEqual(t.decode(want), text)
+            }
+        }
+        XCTAssertThrowsError(try variant(pre: "no-such-pre")) { error in
+            XCTAssertTrue("\(error)".contains("'no-such-pre'"), "\(error)")
+        }
+    }
+
+    /// User-defined tokens are matched even when not parsing special tokens, and render as their
+    /// raw text; a normal-typed `<|im_end|>` is made a control token (llama.cpp's EOG fix-up).
+    func testUserDefinedTokensMatchLlamaCpp() throws {
+        // 5 <file_sep>, 256 ĠĠ, 1195 the, 25276 abc, 309 ation -> user-defined; 2 <|im_end|> -> normal
+        let t = try variant(pre: "smollm", types: [5: 4, 256: 4, 1195: 4, 25276: 4, 309: 4, 2: 1])
+        let text = "Hello world<|im_end|>abcthe<file_sep>xabc  ation"
+        XCTAssertEqual(t.encode(text, parseSpecial: false), [19556, 905, 44, 108, 306, 79, 486, 108, 46, 25276, 1195, 5, 104, 25276, 256, 309])
+        XCTAssertEqual(t.encode(text, parseSpecial: true), [19556, 905, 2, 25276, 1195, 5, 104, 25276, 256, 309])
+        XCTAssertEqual(t.decode(t.encode(text, parseSpecial: true)), "Hello world<|im_end|>abcthe<file_sep>xabcĠĠation")
+        XCTAssertTrue(t.isEndOfGeneration(2))
+        XCTAssertEqual(t.specialToken("<|im_end|>"), 2)
     }
 
     func testHeapMergeMatchesScanMerge() throws {

@@ -3,7 +3,9 @@
 // llama.cpp precomputes these from Python's `regex` module (unicode-data.cpp, Unicode 15.1);
 // here they come from Swift's Unicode tables: \p{L} = Lu Ll Lt Lm Lo, \p{N} = Nd Nl No,
 // \p{P} = Pc Pd Ps Pe Pi Pf Po, \s = the White_Space property (the same 25 code points
-// llama.cpp lists). Characters assigned after Unicode 15.1 may classify differently.
+// llama.cpp lists). Characters Swift knows but Unicode 15.1 did not assign are classed as
+// unassigned, as llama.cpp's table has them; with that, all 0x110000 code points agree with
+// llama.cpp's table (checked against the unicode-data.cpp of llama-cpp-python 0.3.36).
 
 /// Per-code-point class bits. Every in-range code point has `defined` set, so a flags value of 0
 /// means "past the end of the piece" (llama.cpp's empty `unicode_cpt_flags{}`).
@@ -21,6 +23,7 @@ enum CodepointFlags {
     static func compute(_ value: UInt32) -> UInt8 {
         guard let scalar = Unicode.Scalar(value) else { return defined }   // surrogates
         let props = scalar.properties
+        if let age = props.age, age.major > 15 || (age.major == 15 && age.minor > 1) { return defined }
         var f = defined
         switch props.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:

@@ -17,12 +17,13 @@ enum PreTokenizerKind: Sendable {
     /// llama.cpp's fallback: punctuation runs, the GPT-2 regex, number runs, then `[0-9]{3}`.
     case fallback
 
-    /// Names llama.cpp maps to each kind, with llama.cpp's per-name flags.
+    /// Names llama.cpp (as vendored in llama-cpp-python 0.3.36) maps to each kind, with its
+    /// per-name flags. A missing `tokenizer.ggml.pre` means `default`.
     struct Entry { let kind: PreTokenizerKind; let ignoreMerges: Bool; let addBOS: Bool }
 
     static let byName: [String: Entry] = {
         var m: [String: Entry] = [:]
-        for n in ["smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b"] {
+        for n in ["smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b", "mellum2"] {
             m[n] = Entry(kind: .smollm, ignoreMerges: false, addBOS: false)
         }
         for n in ["gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de",
@@ -30,16 +31,15 @@ enum PreTokenizerKind: Sendable {
                   "mpt", "olmo", "jais", "trillion", "granite-docling", "exaone4"] {
             m[n] = Entry(kind: .gpt2, ignoreMerges: false, addBOS: false)
         }
-        for n in ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"] {
+        for n in ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano"] {
             m[n] = Entry(kind: .llama3, ignoreMerges: true, addBOS: true)
         }
         for n in ["dbrx", "smaug-bpe"] {
             m[n] = Entry(kind: .llama3, ignoreMerges: false, addBOS: false)
         }
-        // "gpt2" is not a llama.cpp pre-tokenizer name: llama.cpp warns and uses its default.
-        for n in ["default", "gpt2"] {
-            m[n] = Entry(kind: .fallback, ignoreMerges: false, addBOS: false)
-        }
+        // llama.cpp spells GPT-2's pre-tokenizer "gpt-2" and rejects "gpt2"; lhindex accepts both.
+        m["gpt2"] = Entry(kind: .gpt2, ignoreMerges: false, addBOS: false)
+        m["default"] = Entry(kind: .fallback, ignoreMerges: false, addBOS: false)
         return m
     }()
 }

@@ -31,7 +31,8 @@ struct TokenAttr: OptionSet, Sendable {
     init(rawValue: UInt16) { self.rawValue = rawValue }
 }
 
-/// Special token ids and the end-of-generation set, resolved the way llama.cpp's llama_vocab::load does.
+/// Special token ids and the end-of-generation set, resolved the way llama.cpp's llama_vocab::load
+/// does (as of the llama.cpp vendored in llama-cpp-python 0.3.36).
 struct SpecialTokenInfo {
     var bos: Int32?
     var eos: Int32?
@@ -63,8 +64,9 @@ struct SpecialTokenInfo {
         ["<|file_sep|>"],
     ]
     static let eogTexts: Set<String> = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>",
-                                        "<|calls|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
-                                        "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>"]
+                                        "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>",
+                                        "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>",
+                                        "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~["]
 
     /// Resolves ids from `gguf` and token texts, updating `attrs` as llama.cpp does (tokens it
     /// recognises by text as EOT/EOM/FIM/EOG become control tokens; gpt-oss's channel tokens
@@ -107,6 +109,12 @@ struct SpecialTokenInfo {
             || ((eogTexts.contains("<|call|>") || eogTexts.contains("<|calls|>")) && eogTexts.contains("<|flush|>")) {
             eog.remove(end)
             attrs[Int(end)] = .userDefined
+        }
+        // Gemma 4 / PLaMo: "</s>" is a normal token there.
+        if let s = idOfText["</s>"], eog.contains(s),
+           eog.contains(where: { ["<|tool_response>", "<|plamo:eos|>"].contains(texts[Int($0)]) }) {
+            eog.remove(s)
+            attrs[Int(s)] = .normal
         }
         endOfGeneration = eog
     }
