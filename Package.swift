@@ -36,8 +36,11 @@ let package = Package(
         // LongHeads: chunked key/value storage, chunk summaries, per-head chunk selection, window attention.
         .target(name: "LHEngine", dependencies: ["LHCore", "LHModel", "CKernels"], path: "Sources/LHEngine",
                 swiftSettings: numericSwiftSettings),
+        // The .lhx index: zstd frames per (layer, KV head, chunk), mapped seek table and summaries, SQLite metadata.
+        .target(name: "LHStore", dependencies: ["LHCore", "LHModel", "LHEngine", "CZstd", "CSQLite", "CKernels"],
+                path: "Sources/LHStore", swiftSettings: numericSwiftSettings),
         // Command-line commands, as a library so tests can drive them.
-        .target(name: "LHIndexCLI", dependencies: ["LHCore", "LHModel", "LHEngine"], path: "Sources/LHIndexCLI"),
+        .target(name: "LHIndexCLI", dependencies: ["LHCore", "LHModel", "LHEngine", "LHStore"], path: "Sources/LHIndexCLI"),
         .executableTarget(name: "lhindex", dependencies: ["LHIndexCLI"], path: "Sources/lhindex"),
         // Test helpers: a GGUF writer, the tiny random model and its reference forward pass, paths.
         .target(name: "LHTestSupport", dependencies: ["LHModel"], path: "Tests/Support"),
@@ -45,6 +48,8 @@ let package = Package(
                     path: "Tests/LHModelTests"),
         .testTarget(name: "LHEngineTests", dependencies: ["LHEngine", "LHModel", "LHCore", "LHTestSupport"],
                     path: "Tests/LHEngineTests"),
+        .testTarget(name: "LHStoreTests", dependencies: ["LHStore", "LHEngine", "LHModel", "LHCore", "LHTestSupport"],
+                    path: "Tests/LHStoreTests"),
         .testTarget(name: "CLITests", dependencies: ["LHIndexCLI", "LHTestSupport"], path: "Tests/CLITests"),
     ]
 )
