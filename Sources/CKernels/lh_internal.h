@@ -27,6 +27,7 @@ LH_AVX2 static inline float lh_hsum_ps(__m256 v) {
 
 /// Cached run-time dispatch flag: 1 if the AVX2/FMA/F16C kernels should be used (see cpu_features.c).
 extern int lh_avx2_state;
+/// Detect the CPU features once, cache the result in lh_avx2_state and return it.
 int lh_detect_avx2(void);
 static inline int lh_use_avx2(void) {
     int s = __atomic_load_n(&lh_avx2_state, __ATOMIC_RELAXED);

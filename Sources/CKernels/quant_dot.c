@@ -5,13 +5,19 @@
 //   Q4_0: dot = dw*dx*sum(q*qx) - 8*dw*sx          (the -8 of (q - 8) folded into the offset, so mw = -8*dw)
 //   Q8_0: dot = dw*dx*sum(q*qx)                    with q in [-128, 127]
 // The integer sums are exact; only the float accumulation differs between the AVX2 and scalar paths.
-// Each weight row is multiplied by up to TILE activation vectors at once, so it is read from memory once and
-// then from L1 for the remaining tiles.
+// AVX2: with one activation vector (decode), rows are taken in adjacent pairs sharing the activation loads; with
+// more, each weight row is multiplied by up to TILE vectors at once, so it is read from memory once and then from
+// L1 for the remaining tiles. The AVX2 loops are bound by the shuffle port on Zen 3, so lane inserts and register
+// broadcasts are kept to a minimum.
 
 #include "lh_internal.h"
 
 /// Activation vectors handled per pass over a weight row.
 #define TILE 4
+/// Software prefetch distance in bytes: the kernels walk the weight bytes this far ahead of their reads. Reading two
+/// rows at once interleaves two streams, which the hardware prefetcher follows poorly (measured on Zen 3, one
+/// thread streaming Q8_0 from DRAM: 8.5 GB/s without, 21 GB/s with; Q4_1 12.7 -> 14.4 GB/s, compute bound).
+#define PREFETCH_AHEAD 4096
 
 // ---- scalar path ----
 
@@ -108,20 +114,23 @@ LH_AVX2 static inline __m128 x_scales2(const lh_block_q8 *x) {
     return _mm_castpd_ps(_mm_loaddup_pd((const double *)(const void *)x));
 }
 
-/// out[0..1] = dot(row a, x) and dot(row b, x): the m = 1 kernel. Two rows share each activation block load,
-/// one F16 conversion gives both rows' scales, and the two accumulators are independent FMA chains.
+/// out[0..1] = dot(row a, x) and dot(row b, x) for adjacent rows: the m = 1 kernel. Two rows share each activation
+/// block load, one F16 conversion gives both rows' scales, and the two accumulators are independent FMA chains.
 LH_AVX2 static inline __attribute__((always_inline)) void
 quant_rows2(int type, const uint8_t *ra, const uint8_t *rb, int64_t nb, const lh_block_q8 *x, float *out) {
     const size_t bsz = (size_t)lh_type_block_bytes(type);
     const __m256i lane2 = _mm256_set1_epi32(2);
     __m256 acc_a = _mm256_setzero_ps(), acc_b = _mm256_setzero_ps();
     __m128 offs = _mm_setzero_ps();
+    const char *ahead = (const char *)ra + PREFETCH_AHEAD;   // the pair is ~2*nb*bsz contiguous bytes
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *ba = ra + (size_t)b * bsz, *bb = rb + (size_t)b * bsz;
+        _mm_prefetch(ahead + 2 * (size_t)b * bsz, _MM_HINT_T0);
+        _mm_prefetch(ahead + 2 * (size_t)b * bsz + 64, _MM_HINT_T0);
         const uint64_t words = scale_word(type, ba) | (uint64_t)scale_word(type, bb) << 32;
         // s = (dwa*dx, offset a, dwb*dx, offset b)
         const __m128 s = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)words)), x_scales2(x + b));
-        offs = _mm_add_ps(offs, s);
+        if (type != LH_TYPE_Q8_0) offs = _mm_add_ps(offs, s);
         const __m256i xv = _mm256_loadu_si256((const __m256i *)x[b].qs);
         acc_a = _mm256_fmadd_ps(block_dot(type, block_quants(type, ba), xv), _mm256_broadcastss_ps(s), acc_a);
         acc_b = _mm256_fmadd_ps(block_dot(type, block_quants(type, bb), xv),
@@ -142,12 +151,13 @@ quant_row_tile(int type, const uint8_t *row, int64_t nb, const lh_block_q8 *xq, 
     for (int i = 0; i < mt; i++) { acc[i] = _mm256_setzero_ps(); offs[i] = _mm_setzero_ps(); }
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = row + (size_t)b * bsz;
+        _mm_prefetch((const char *)blk + PREFETCH_AHEAD, _MM_HINT_T0);
         const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)scale_word(type, blk)));
         const __m256i wq = block_quants(type, blk);
         for (int i = 0; i < mt; i++) {
             const lh_block_q8 *x = xq + i * nb + b;
             const __m128 s = _mm_mul_ps(dm, x_scales2(x));   // (dw*dx, offset, ...)
-            offs[i] = _mm_add_ps(offs[i], s);
+            if (type != LH_TYPE_Q8_0) offs[i] = _mm_add_ps(offs[i], s);
             const __m256 p = block_dot(type, wq, _mm256_loadu_si256((const __m256i *)x->qs));
             acc[i] = _mm256_fmadd_ps(p, _mm256_broadcastss_ps(s), acc[i]);
         }

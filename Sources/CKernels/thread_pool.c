@@ -8,7 +8,8 @@
 // `counter` for as long as its tag is their job's tag and the index is below n. A worker that woke up late reads
 // a newer job's description at worst, but then the tag check fails before it runs anything (seqlock argument:
 // the counter reset is ordered before the description writes). Finished tasks are added to `done`, and the caller
-// returns once done + its own count reaches n, without waiting for workers that never showed up.
+// returns once done + its own count reaches n, without waiting for workers that never showed up (it spins, and
+// yields its core between checks after SPIN_NS in case a worker holding a task was descheduled).
 // Idle workers spin on `word` for SPIN_NS, then sleep on a condition variable; the caller signals only when
 // `sleepers` is non-zero (Dekker-style: both sides use sequentially consistent accesses).
 
