@@ -448,3 +448,24 @@ final class KernelTests: XCTestCase {
                      lh_pool_size(), best * 1e6))
     }
 }
+
+/// The vectorised softmax against a Double reference, on both the AVX2 and the scalar path.
+final class SoftmaxKernelTests: XCTestCase {
+    func testSoftmaxMatchesDoubleReference() {
+        var rng = SystemRandomNumberGenerator()
+        for n in [1, 7, 8, 9, 100, 4097] {
+            let x = (0..<n).map { _ in Float.random(in: -30...30, using: &rng) }
+            let mx = Double(x.max()!)
+            let e = x.map { exp(Double($0) - mx) }
+            let z = e.reduce(0, +)
+            for simd in [1, 0] {
+                let saved = lh_simd_enabled()
+                lh_set_simd_enabled(Int32(simd))
+                var y = x
+                y.withUnsafeMutableBufferPointer { lh_softmax_f32($0.baseAddress!, Int64(n)) }
+                lh_set_simd_enabled(saved)
+                for i in 0..<n { XCTAssertEqual(Double(y[i]), e[i] / z, accuracy: 1e-6 * max(e[i] / z, 1e-3), "n \(n) i \(i) simd \(simd)") }
+            }
+        }
+    }
+}

@@ -1,5 +1,4 @@
 // Ordinary causal attention with a full f32 KV cache (the reference the LongHeads engine is checked against).
-import CBLAS
 import LHCore
 
 /// Dense causal multi-head attention with grouped-query heads and a growable KV cache.
@@ -67,8 +66,8 @@ public final class DenseAttention: AttentionCache {
             let s = self.scores[thread]
             s.ensure(count: mb * n)
             // s (mb, n) = q_h (mb, d) · k_gᵀ (d, n) / √d
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(mb), Int32(n), Int32(d),
-                        scale, q + q0 * e + h * d, Int32(e), kc + g * d, Int32(kvw), 0, s.pointer, Int32(n))
+            Gemm.nt(m: mb, n: n, k: d, alpha: scale, a: q + q0 * e + h * d, lda: e, b: kc + g * d, ldb: kvw,
+                    c: s.pointer, ldc: n)
             // Causal softmax: query i sees keys 0 ... start + q0 + i.
             for i in 0..<mb {
                 let row = s.pointer + i * n
@@ -77,8 +76,7 @@ public final class DenseAttention: AttentionCache {
                 if visible < n { (row + visible).update(repeating: 0, count: n - visible) }
             }
             // out_h (mb, d) = s (mb, n) · v_g (n, d)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(mb), Int32(d), Int32(n),
-                        1, s.pointer, Int32(n), vc + g * d, Int32(kvw), 0, out + q0 * e + h * d, Int32(e))
+            Gemm.nn(m: mb, n: d, k: n, a: s.pointer, lda: n, b: vc + g * d, ldb: kvw, c: out + q0 * e + h * d, ldc: e)
         }
     }
 

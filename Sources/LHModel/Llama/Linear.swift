@@ -4,8 +4,7 @@
 // activations quantized to 8 bits for the block-quantized types, as llama.cpp does. Memory-bound,
 // so reading 4-bit weights directly is what makes decode fast.
 // Many rows (prefill): dequantize a panel of weight rows to f32 and multiply with OpenBLAS sgemm,
-// which is compute-bound and reaches ~200 GFLOP/s when the batch is large.
-import CBLAS
+// which is compute-bound; the activation rows are split over the pool (see Gemm for the backend).
 import CKernels
 import LHCore
 
@@ -64,9 +63,8 @@ public final class LinearScratch {
             }
             // y[:, start..<start+n] (m, n) = x (m, cols) · panelᵀ (cols, n), activation rows split over threads
             Parallel.forRanges(m, grain: 16) { rows, _ in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows.count), Int32(n), Int32(w.cols),
-                            1, x + rows.lowerBound * w.cols, Int32(w.cols), panel, Int32(w.cols),
-                            0, y + rows.lowerBound * ldy + start, Int32(ldy))
+                Gemm.nt(m: rows.count, n: n, k: w.cols, a: x + rows.lowerBound * w.cols, lda: w.cols,
+                        b: panel, ldb: w.cols, c: y + rows.lowerBound * ldy + start, ldc: ldy)
             }
             start += n
         }

@@ -1,4 +1,5 @@
 // Row-wise elementwise operations of the forward pass (RMSNorm, SwiGLU, residual add, softmax).
+import CKernels
 import Foundation
 
 /// Elementwise kernels over row-major f32 matrices. Plain loops: the compiler vectorizes them.
@@ -30,18 +31,9 @@ public enum TensorOps {
         for i in 0..<count { x[i] += y[i] }
     }
 
-    /// In-place softmax of `n` values; returns nothing, the values sum to 1 afterwards.
+    /// In-place softmax of `n` values; they sum to 1 afterwards (vectorised exp in CKernels).
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
-        var mx = -Float.infinity
-        for i in 0..<n { mx = max(mx, x[i]) }
-        var sum: Float = 0
-        for i in 0..<n {
-            let e = expf(x[i] - mx)
-            x[i] = e
-            sum += e
-        }
-        let inv = 1 / sum
-        for i in 0..<n { x[i] *= inv }
+        lh_softmax_f32(x, Int64(n))
     }
 
     /// log-softmax value of entry `index` of `n` logits.

@@ -1,0 +1,144 @@
+// sgemm.c: owns the lh_sgemm_nt / lh_sgemm_nn entry points, their run-time AVX2/FMA dispatch, the scalar
+// fallbacks and the per-thread packing buffer used by the blocked AVX2 path in sgemm_avx2.c.
+
+#include "lh_sgemm.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SGEMM_X86 1
+/// Blocked AVX2/FMA sgemm (sgemm_avx2.c). nt != 0: B is n x k ("NT"); otherwise k x n ("NN"). Needs m, n, k >= 1.
+void lh_sgemm_avx2(int nt, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+#else
+#define SGEMM_X86 0
+#endif
+
+float *lh_sgemm_scratch(size_t floats);
+
+// MARK: - Run-time dispatch
+
+/// -1 until the first call, then 1 if the CPU has AVX2 and FMA, else 0. Written once with the same value by
+/// whichever threads race on the first call, so it needs no lock.
+static int simd_state = -1;
+
+static int use_simd(void) {
+    int s = __atomic_load_n(&simd_state, __ATOMIC_RELAXED);
+    if (s >= 0) return s;
+#if SGEMM_X86
+    __builtin_cpu_init();
+    s = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    s = 0;
+#endif
+    __atomic_store_n(&simd_state, s, __ATOMIC_RELAXED);
+    return s;
+}
+
+// MARK: - Per-thread packing buffer
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+/// Header in front of each thread's buffer: its capacity in floats.
+typedef struct { size_t floats; } scratch_header;
+#define SCRATCH_ALIGN 64
+
+static void scratch_free(void *p) { free(p); }
+static void scratch_make_key(void) { (void)pthread_key_create(&scratch_key, scratch_free); }
+
+/// A 64-byte aligned buffer of at least `floats` floats owned by the calling thread (freed when it exits), or
+/// NULL if memory runs out. Every call on one thread returns the same memory unless it has to grow.
+float *lh_sgemm_scratch(size_t floats) {
+    (void)pthread_once(&scratch_once, scratch_make_key);
+    void *block = pthread_getspecific(scratch_key);
+    if (block && ((scratch_header *)block)->floats >= floats)
+        return (float *)((char *)block + SCRATCH_ALIGN);
+    void *fresh = NULL;
+    if (posix_memalign(&fresh, SCRATCH_ALIGN, SCRATCH_ALIGN + floats * sizeof(float)) != 0) return NULL;
+    if (pthread_setspecific(scratch_key, fresh) != 0) {
+        free(fresh);
+        return NULL;
+    }
+    free(block);
+    ((scratch_header *)fresh)->floats = floats;
+    return (float *)((char *)fresh + SCRATCH_ALIGN);
+}
+
+// MARK: - Scalar fallbacks
+
+/// C = beta * C for an m x n block (beta == 0 writes zeros without reading C).
+static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
+    for (int64_t i = 0; i < m; i++) {
+        float *ci = c + i * ldc;
+        if (beta == 0.0f) for (int64_t j = 0; j < n; j++) ci[j] = 0.0f;
+        else if (beta != 1.0f) for (int64_t j = 0; j < n; j++) ci[j] *= beta;
+    }
+}
+
+void lh_sgemm_nt_scalar(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                        const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    for (int64_t i = 0; i < m; i++) {
+        const float *ai = a + i * lda;
+        float *ci = c + i * ldc;
+        for (int64_t j = 0; j < n; j++) {
+            const float *bj = b + j * ldb;
+            float s = 0.0f;
+            for (int64_t p = 0; p < k; p++) s += ai[p] * bj[p];
+            ci[j] = beta == 0.0f ? alpha * s : alpha * s + beta * ci[j];
+        }
+    }
+}
+
+void lh_sgemm_nn_scalar(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                        const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    scale_c(m, n, beta, c, ldc);
+    for (int64_t i = 0; i < m; i++) {
+        const float *ai = a + i * lda;
+        float *ci = c + i * ldc;
+        for (int64_t p = 0; p < k; p++) {
+            const float t = alpha * ai[p];
+            const float *bp = b + p * ldb;
+            for (int64_t j = 0; j < n; j++) ci[j] += t * bp[j];
+        }
+    }
+}
+
+// MARK: - Entry points
+
+void lh_sgemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0.0f) {
+        scale_c(m, n, beta, c, ldc);
+        return;
+    }
+#if SGEMM_X86
+    if (use_simd()) {
+        lh_sgemm_avx2(1, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+#else
+    (void)use_simd();
+#endif
+    lh_sgemm_nt_scalar(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void lh_sgemm_nn(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0.0f) {
+        scale_c(m, n, beta, c, ldc);
+        return;
+    }
+#if SGEMM_X86
+    if (use_simd()) {
+        lh_sgemm_avx2(0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+#endif
+    lh_sgemm_nn_scalar(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
