@@ -31,7 +31,8 @@ test: setup model
 
 # Set up, build, and answer a question with the default model.
 demo: setup model build
-	$(BIN) generate --chat -n 48 -p "In one sentence, what is a pass key used for?"
+	$(BIN) build Fixtures/corpus -o .build/demo/corpus.lhindex
+	$(BIN) ask .build/demo/corpus.lhindex/apache-2.0.txt.lhx --cite -n 64 "What must derivative works include if the Work includes a NOTICE text file?"
 
 # Measure speed against llama.cpp (built from llama-cpp-python in a private venv on first use).
 bench: setup model build

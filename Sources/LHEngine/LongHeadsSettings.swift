@@ -1,1 +1,142 @@
-// Placeholder so the target builds; the LongHeads engine lands here.
+// Every LongHeads choice as one Codable value: chunk size, attention lengths, granularity, positioning, selection.
+import LHCore
+
+/// How often the chunk selection is recomputed while prefilling.
+public enum SelectionGranularity: String, Sendable, Codable, CaseIterable {
+    /// One selection per query token and head (the paper; slow on a CPU).
+    case token
+    /// One selection per (head, block of queries of one chunk), scored by the sum of q·s over the
+    /// block's queries; attention then is a few dense products per head.
+    case block
+}
+
+/// Which past chunks fill a head's window.
+public enum ChunkSelection: String, Sendable, Codable, CaseIterable {
+    /// The paper: sinks, the local chunk(s), and the highest-scoring others by q·s (chunk summaries).
+    case summaries
+    /// No scoring: sinks plus the most recent chunks (a chunk-granular sliding window, the baseline).
+    case recent
+}
+
+/// Where the selected chunks sit in the window, i.e. the relative distance the query sees to each.
+public enum ChunkPositioning: Sendable, Codable, Equatable {
+    /// The paper: selected chunks side by side in slots 0, w, 2w, … in document order, the current
+    /// chunk in the last slot.
+    case contiguous
+    /// Each selected chunk keeps its true distance from the query; distances beyond the model's
+    /// trained context minus one chunk are clipped to it (all far chunks at one distance, as InfLLM).
+    case truePositions
+    /// True distances up to `neighborTokens`; farther distances divided by one group factor chosen per
+    /// query chunk so the farthest chunk fits the trained context (Self-Extend-style; DESIGN §8's
+    /// first crude attempt). Identical to `truePositions` while the document fits.
+    case selfExtend(neighborTokens: Int)
+}
+
+/// Precision of the stored keys and values.
+public enum KVPrecision: String, Sendable, Codable, CaseIterable {
+    case f16
+    case f32
+}
+
+/// The LongHeads configuration (DESIGN §2, §8). The paper's values are `LongHeadsSettings.paper`.
+public struct LongHeadsSettings: Sendable, Codable, Equatable {
+    /// Chunk size w in tokens.
+    public var chunkSize: Int
+    /// Attention length A while prefilling (the document): each head sees K = A / w chunks.
+    public var attentionLength: Int
+    /// Attention length for question and generated tokens (may differ from A; at most the trained context).
+    public var questionAttentionLength: Int
+    /// Prefill selection granularity (decode and question tokens are always per token).
+    public var granularity: SelectionGranularity
+    /// How past chunks are chosen.
+    public var selection: ChunkSelection
+    /// How selected chunks are positioned in the window.
+    public var positioning: ChunkPositioning
+    /// Positioning for question and generated tokens (nil: same as `positioning`). DESIGN §8: true
+    /// positions at question time kept the key where contiguous slots lost it.
+    public var questionPositioning: ChunkPositioning?
+    /// Leading chunks always selected (attention sinks); 1 = chunk 0.
+    public var sinkChunks: Int
+    /// Most recent complete chunks always selected (local context); 1 = chunk c−1.
+    public var localChunks: Int
+    /// Storage precision of keys and values.
+    public var precision: KVPrecision
+
+    /// Memberwise initializer; call `validate(trainedContext:)` before use.
+    public init(chunkSize: Int = 256, attentionLength: Int = 2048, questionAttentionLength: Int? = nil,
+                granularity: SelectionGranularity = .block, selection: ChunkSelection = .summaries,
+                positioning: ChunkPositioning = .contiguous, questionPositioning: ChunkPositioning? = nil, sinkChunks: Int = 1, localChunks: Int = 1,
+                precision: KVPrecision = .f16) {
+        self.chunkSize = chunkSize
+        self.attentionLength = attentionLength
+        self.questionAttentionLength = questionAttentionLength ?? attentionLength
+        self.granularity = granularity
+        self.selection = selection
+        self.positioning = positioning
+        self.questionPositioning = questionPositioning
+        self.sinkChunks = sinkChunks
+        self.localChunks = localChunks
+        self.precision = precision
+    }
+
+    /// The paper's configuration: w = 256, A = 4096 (K = 16), per-token selection, contiguous slots,
+    /// chunk 0 as sink, summaries. (The authors later advised A = 2048; set `attentionLength`.)
+    public static let paper = LongHeadsSettings(chunkSize: 256, attentionLength: 4096, granularity: .token)
+
+    /// The engine default: the paper's method with block-granular prefill (same results, much faster;
+    /// DESIGN §8) and A = 2048.
+    public static let standard = LongHeadsSettings()
+
+    /// Slots per window while prefilling: K = A / w.
+    public var slots: Int { attentionLength / chunkSize }
+    /// Slots per window for question and generated tokens.
+    public var questionSlots: Int { questionAttentionLength / chunkSize }
+
+    /// Checks the settings against each other and the model's trained context.
+    /// - Throws: `LHError.invalidInput` with a sentence naming the offending setting.
+    public func validate(trainedContext: Int) throws {
+        func fail(_ s: String) -> LHError { .invalidInput("LongHeads settings: " + s) }
+        guard chunkSize >= 1 else { throw fail("chunk size must be positive, got \(chunkSize)") }
+        for (name, a) in [("attention length", attentionLength), ("question attention length", questionAttentionLength)] {
+            guard a > 0, a % chunkSize == 0 else {
+                throw fail("\(name) \(a) must be a positive multiple of the chunk size \(chunkSize)")
+            }
+            guard a <= trainedContext else {
+                throw fail("\(name) \(a) exceeds the model's trained context of \(trainedContext)")
+            }
+        }
+        guard sinkChunks >= 0, localChunks >= 0 else { throw fail("sink and local chunk counts must not be negative") }
+        for (name, k) in [("attention length", slots), ("question attention length", questionSlots)] {
+            guard k >= sinkChunks + localChunks + 1 else {
+                throw fail("\(name) gives \(k) slots of \(chunkSize) tokens; at least \(sinkChunks + localChunks + 1) are needed for \(sinkChunks) sink chunk(s), \(localChunks) local chunk(s) and the current chunk")
+            }
+        }
+        for case let .selfExtend(n) in [positioning, questionPositioning ?? positioning] {
+            guard n >= 0, n + 2 * chunkSize <= trainedContext else {
+                throw fail("self-extend neighbour window \(n) must be in 0...\(trainedContext - 2 * chunkSize)")
+            }
+        }
+    }
+}
+
+extension ChunkPositioning {
+    /// Parses `contiguous`, `true`, or `self-extend:N` (command-line spelling).
+    public init?(argument s: String) {
+        switch s {
+        case "contiguous", "paper": self = .contiguous
+        case "true", "true-positions": self = .truePositions
+        default:
+            guard s.hasPrefix("self-extend:"), let n = Int(s.dropFirst("self-extend:".count)) else { return nil }
+            self = .selfExtend(neighborTokens: n)
+        }
+    }
+
+    /// The command-line spelling.
+    public var argument: String {
+        switch self {
+        case .contiguous: return "contiguous"
+        case .truePositions: return "true"
+        case let .selfExtend(n): return "self-extend:\(n)"
+        }
+    }
+}

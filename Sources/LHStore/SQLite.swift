@@ -72,6 +72,7 @@ public final class SQLiteDatabase {
     }
 
     /// Runs `body` inside one transaction (committed on success, rolled back on error).
+    @discardableResult
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN")
         do {

@@ -42,4 +42,49 @@ public final class Zstd {
             throw LHError.badFile(path: path, reason: "frame decompressed to \(n) bytes, expected \(dst.count)")
         }
     }
+
+    /// `src` compressed into one new frame (the frame records its content size).
+    public func compressed(_ src: UnsafeRawBufferPointer) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Zstd.bound(src.count))
+        let n = try out.withUnsafeMutableBytes { try compress(src, into: $0) }
+        out.removeSubrange(n...)
+        return out
+    }
+
+    /// The content size a frame declares in its header.
+    /// - Throws: `LHError.badFile` naming `path` when the header is unreadable or declares none.
+    public static func contentSize(of frame: UnsafeRawBufferPointer, path: String) throws -> Int {
+        let n = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
+        guard n != ZSTD_CONTENTSIZE_ERROR, n != ZSTD_CONTENTSIZE_UNKNOWN, n < UInt64(Int.max) else {
+            throw LHError.badFile(path: path, reason: "not a zstd frame with a declared size")
+        }
+        return Int(n)
+    }
+
+    /// Decompresses a whole single-frame file's bytes (size taken from the frame header).
+    public func decompressed(_ frame: UnsafeRawBufferPointer, path: String, limit: Int = 1 << 34) throws -> [UInt8] {
+        let n = try Zstd.contentSize(of: frame, path: path)
+        guard n <= limit else { throw LHError.badFile(path: path, reason: "frame declares \(n) bytes, more than expected") }
+        var out = [UInt8](repeating: 0, count: n)
+        try out.withUnsafeMutableBytes { try decompress(frame, into: $0, path: path) }
+        return out
+    }
+
+    /// Compresses the concatenation of `parts` into one frame, ending a zstd block after each part so
+    /// every part gets its own entropy tables (byte planes of floats have very different statistics).
+    public func compress(parts: [UnsafeRawBufferPointer], into dst: UnsafeMutableRawBufferPointer) throws -> Int {
+        ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only)
+        var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
+        for (i, part) in parts.enumerated() {
+            var input = ZSTD_inBuffer(src: part.baseAddress, size: part.count, pos: 0)
+            let last = i == parts.count - 1
+            while true {
+                let r = ZSTD_compressStream2(cctx, &output, &input, last ? ZSTD_e_end : ZSTD_e_flush)
+                if ZSTD_isError(r) != 0 { throw LHError.invalidInput("zstd compression failed: \(String(cString: ZSTD_getErrorName(r)))") }
+                if r == 0 { break }
+                guard output.pos < output.size else { throw LHError.invalidInput("zstd compression: output buffer too small") }
+            }
+        }
+        return output.pos
+    }
 }

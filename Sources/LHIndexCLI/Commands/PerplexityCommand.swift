@@ -1,29 +1,36 @@
 // `lhindex perplexity`: perplexity of a text file by llama.cpp's method.
 import Foundation
 import LHCore
+import LHEngine
 import LHModel
 
 /// Measures perplexity of a UTF-8 text file.
 struct PerplexityCommand: Command {
     static let name = "perplexity"
     static let abstract = "Measure the model's perplexity on a text file (llama.cpp's method)."
-    static let usage = "FILE [-m MODEL.gguf] [--ctx N] [--json]"
+    static let usage = "FILE [-m MODEL.gguf] [--ctx N] [--mode dense|longheads|window] [LongHeads options] [--json]"
     static let discussion = """
     Tokenizes FILE, cuts the tokens into consecutive windows of N tokens (the remainder is
     dropped), evaluates each window from an empty cache and averages the negative log-likelihood
     of the second half of every window, exactly as llama.cpp's perplexity tool does, so the
-    numbers are comparable. Lower is better.
+    numbers are comparable. Lower is better. --mode picks the attention: dense (the default),
+    longheads (DESIGN §2, settings below) or window (a sliding window of --attn-length tokens that
+    keeps the first chunk as attention sinks). --ctx may exceed the model's trained context in every
+    mode; dense attention then degrades, which is what the comparison shows.
     """
     static let options: [OptionSpec] = [
         OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model')."),
         OptionSpec("ctx", short: "c", value: "N", help: "Window length in tokens (default 512)."),
+        OptionSpec("mode", value: "M", help: "Attention: dense, longheads or window (default dense)."),
         OptionSpec("json", help: "Print one JSON object instead of text."),
-    ]
+    ] + LongHeadsOptions.specs
 
     let file: String
     let modelPath: String?
     let context: Int
     let json: Bool
+    let mode: AttentionMode
+    let settings: LongHeadsSettings
 
     init(arguments a: ParsedArguments) throws {
         guard a.positional.count == 1 else {
@@ -33,17 +40,19 @@ struct PerplexityCommand: Command {
         modelPath = a.string("model")
         context = try a.int("ctx", default: 512, in: 4...1 << 20)
         json = a.flag("json")
+        let m = a.string("mode") ?? "dense"
+        guard let mode = AttentionMode(rawValue: m) else { throw UsageError("--mode must be dense, longheads or window, got '\(m)'") }
+        self.mode = mode
+        settings = try LongHeadsOptions.parse(a)
     }
 
     func run(_ io: TerminalIO) throws -> Int32 {
         let text = try TextFile.read(file)
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
-        guard context <= lm.model.config.contextLength else {
-            throw LHError.invalidInput("--ctx \(context) exceeds the model's trained context of \(lm.model.config.contextLength)")
-        }
+        if mode != .dense { try settings.validate(trainedContext: lm.model.config.contextLength) }
         let tokens = lm.tokenizer.encode(text, parseSpecial: false)
         let result = try Perplexity.evaluate(model: lm.model, tokens: tokens, context: context,
-                                             makeCache: { lm.model.makeDenseCache() }) { done, total in
+                                             makeCache: { try! mode.makeCache(model: lm.model, settings: settings) }) { done, total in
             if !json { io.err("\r[\(done)/\(total)] windows") }
         }
         if json {
@@ -52,8 +61,9 @@ struct PerplexityCommand: Command {
             io.out(String(decoding: try enc.encode(result), as: UTF8.self) + "\n")
         } else {
             io.err("\n")
-            io.out(String(format: "perplexity %.4f over %d windows of %d tokens (%d tokens, %.0f tok/s)\n",
-                          result.perplexity, result.chunks, context, result.tokens, result.tokensPerSecond))
+            let how = mode == .dense ? "dense" : "\(mode.rawValue), \(LongHeadsOptions.describe(settings))"
+            io.out(String(format: "perplexity %.4f over %d windows of %d tokens (%d tokens, %.0f tok/s; %@)\n",
+                          result.perplexity, result.chunks, context, result.tokens, result.tokensPerSecond, how))
         }
         return 0
     }

@@ -1,0 +1,158 @@
+// Storage of what LongHeads keeps per (layer, KV head, chunk) and per (layer, query head, chunk): the unit an index file holds.
+import CKernels
+import LHCore
+
+/// Shape of the stored data.
+public struct ChunkLayout: Sendable, Codable, Equatable {
+    /// Layers L.
+    public var layers: Int
+    /// Query heads H.
+    public var heads: Int
+    /// KV heads G.
+    public var kvHeads: Int
+    /// Head dimension d.
+    public var headDimension: Int
+    /// Tokens per chunk w.
+    public var chunkSize: Int
+    /// Precision of keys and values.
+    public var precision: KVPrecision
+
+    public init(layers: Int, heads: Int, kvHeads: Int, headDimension: Int, chunkSize: Int, precision: KVPrecision) {
+        self.layers = layers
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headDimension = headDimension
+        self.chunkSize = chunkSize
+        self.precision = precision
+    }
+
+    /// Bytes of one stored value (2 for f16, 4 for f32).
+    public var elementBytes: Int { precision == .f16 ? 2 : 4 }
+    /// Bytes of one (layer, KV head, chunk) block: keys (w, d) then values (w, d).
+    public var blockBytes: Int { 2 * chunkSize * headDimension * elementBytes }
+}
+
+/// Keys, values and summaries of a chunked document, addressable per (layer, KV head, chunk) so a
+/// head's selection can be loaded without touching anything else.
+///
+/// A block holds, for the w tokens t of chunk i, the keys k̃_t = R(t mod w)·k_t (in-chunk RoPE) then the
+/// values v_t, each (w, d) row-major in `layout.precision`. Rows past the end of a partial chunk are
+/// unspecified. Summaries are f32 d-vectors per (layer, query head, complete chunk). Blocks and summaries
+/// never change once their chunk is complete, so an implementation may write them out and read them back.
+public protocol ChunkStore: AnyObject {
+    /// Shape of the data.
+    var layout: ChunkLayout { get }
+    /// Makes room for `tokens` tokens (call before writing them; not concurrently with other calls).
+    func reserve(tokens: Int)
+    /// Stores token `position`'s in-chunk-rotated key and value (d floats each) for (layer, KV head).
+    /// Safe to call concurrently for different (layer, KV head) pairs.
+    func write(layer: Int, kvHead: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>)
+    /// The first `rows` keys and values of a block as f32 (w, d) each: either the stored memory or
+    /// `scratch` (room for 2·w·d floats) after conversion. Safe to call concurrently.
+    func block(layer: Int, kvHead: Int, chunk: Int, rows: Int,
+               scratch: UnsafeMutablePointer<Float>) -> (keys: UnsafePointer<Float>, values: UnsafePointer<Float>)
+    /// The raw bytes of a block (`layout.blockBytes`), for writing it to a file.
+    func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer
+    /// Stores the summary (d floats) of a complete chunk for (layer, query head). Safe to call
+    /// concurrently for different (layer, head) pairs.
+    func setSummary(layer: Int, head: Int, chunk: Int, _ s: UnsafePointer<Float>)
+    /// Summaries of chunks `0..<n` of (layer, query head): (n, d) row-major, valid for complete chunks.
+    func summaries(layer: Int, head: Int) -> UnsafePointer<Float>
+}
+
+/// A `ChunkStore` in memory, growing by doubling.
+public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
+    public let layout: ChunkLayout
+    private var capacityChunks = 0
+    private var blocks: [UnsafeMutableRawPointer] = []       // per (layer, KV head): (chunks, 2, w, d) elements
+    private var summaryRows: [UnsafeMutablePointer<Float>] = [] // per (layer, head): (chunks, d)
+
+    public init(layout: ChunkLayout) {
+        self.layout = layout
+        reserveChunks(4)
+    }
+
+    deinit {
+        for b in blocks { b.deallocate() }
+        for s in summaryRows { s.deallocate() }
+    }
+
+    /// Bytes held by keys and values (excluding summaries).
+    public var byteCount: Int { capacityChunks * layout.blockBytes * layout.layers * layout.kvHeads }
+
+    public func reserve(tokens: Int) {
+        let needed = (tokens + layout.chunkSize - 1) / layout.chunkSize
+        if needed > capacityChunks { reserveChunks(max(needed, capacityChunks * 2)) }
+    }
+
+    private func reserveChunks(_ n: Int) {
+        let bb = layout.blockBytes, d = layout.headDimension, old = capacityChunks
+        func grownBlocks(_ p: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer {
+            let fresh = UnsafeMutableRawPointer.allocate(byteCount: n * bb, alignment: 64)
+            if let p { fresh.copyMemory(from: p, byteCount: old * bb); p.deallocate() }
+            return fresh
+        }
+        func grownSummaries(_ p: UnsafeMutablePointer<Float>?) -> UnsafeMutablePointer<Float> {
+            let fresh = UnsafeMutablePointer<Float>.allocate(capacity: n * d)
+            fresh.initialize(repeating: 0, count: n * d)
+            if let p { fresh.update(from: p, count: old * d); p.deallocate() }
+            return fresh
+        }
+        let nb = layout.layers * layout.kvHeads, ns = layout.layers * layout.heads
+        blocks = (0..<nb).map { grownBlocks(blocks.isEmpty ? nil : blocks[$0]) }
+        summaryRows = (0..<ns).map { grownSummaries(summaryRows.isEmpty ? nil : summaryRows[$0]) }
+        capacityChunks = n
+    }
+
+    @inline(__always)
+    private func blockBase(_ layer: Int, _ kvHead: Int, _ chunk: Int) -> UnsafeMutableRawPointer {
+        precondition(chunk < capacityChunks, "chunk \(chunk) beyond the reserved \(capacityChunks)")
+        return blocks[layer * layout.kvHeads + kvHead] + chunk * layout.blockBytes
+    }
+
+    public func write(layer: Int, kvHead: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
+        let w = layout.chunkSize, d = layout.headDimension
+        let base = blockBase(layer, kvHead, position / w)
+        let row = position % w
+        switch layout.precision {
+        case .f32:
+            let p = base.assumingMemoryBound(to: Float.self)
+            (p + row * d).update(from: key, count: d)
+            (p + (w + row) * d).update(from: value, count: d)
+        case .f16:
+            let p = base.assumingMemoryBound(to: UInt16.self)
+            lh_f32_to_f16(key, p + row * d, Int64(d))
+            lh_f32_to_f16(value, p + (w + row) * d, Int64(d))
+        }
+    }
+
+    public func block(layer: Int, kvHead: Int, chunk: Int, rows: Int,
+                      scratch: UnsafeMutablePointer<Float>) -> (keys: UnsafePointer<Float>, values: UnsafePointer<Float>) {
+        let w = layout.chunkSize, d = layout.headDimension
+        let base = blockBase(layer, kvHead, chunk)
+        switch layout.precision {
+        case .f32:
+            let p = base.assumingMemoryBound(to: Float.self)
+            return (UnsafePointer(p), UnsafePointer(p + w * d))
+        case .f16:
+            let p = base.assumingMemoryBound(to: UInt16.self)
+            lh_f16_to_f32(p, scratch, Int64(rows * d))
+            lh_f16_to_f32(p + w * d, scratch + w * d, Int64(rows * d))
+            return (UnsafePointer(scratch), UnsafePointer(scratch + w * d))
+        }
+    }
+
+    public func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: blockBase(layer, kvHead, chunk), count: layout.blockBytes)
+    }
+
+    public func setSummary(layer: Int, head: Int, chunk: Int, _ s: UnsafePointer<Float>) {
+        precondition(chunk < capacityChunks, "chunk \(chunk) beyond the reserved \(capacityChunks)")
+        let d = layout.headDimension
+        (summaryRows[layer * layout.heads + head] + chunk * d).update(from: s, count: d)
+    }
+
+    public func summaries(layer: Int, head: Int) -> UnsafePointer<Float> {
+        UnsafePointer(summaryRows[layer * layout.heads + head])
+    }
+}

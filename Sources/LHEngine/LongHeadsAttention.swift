@@ -1,0 +1,220 @@
+// The LongHeads attention cache: chunked in-chunk-RoPE keys, chunk summaries, per-head selection, window attention.
+import LHCore
+import LHModel
+
+/// LongHeads (Lu et al. 2024) as an `AttentionCache` for the forward pass (DESIGN §2).
+///
+/// Per layer and batch of m new tokens: (1) keys are rotated to their in-chunk positions and stored with
+/// the values in `store`; (2) every chunk completed by the batch gets its summaries (one per query head);
+/// (3) every query attends, per head, to a window of selected chunks. While a query's chunk index is below
+/// the slot count every past chunk is selected and the result equals dense attention.
+/// Document tokens select per block of a chunk's queries or per token (`settings.granularity`); question
+/// tokens (positions ≥ `questionStart`) and single-token decode steps select per token with
+/// `settings.questionAttentionLength`.
+public final class LongHeadsAttention: AttentionCache {
+    /// The configuration (validated).
+    public let settings: LongHeadsSettings
+    /// The model's shape.
+    public let config: LlamaConfig
+    /// Where keys, values and summaries live.
+    public let store: ChunkStore
+    let rope: RoPE
+    public private(set) var count = 0
+    /// First position treated as a question token (default: none; decode steps always are).
+    public var questionStart = Int.max
+    /// When set, the selection used by the query at this position is recorded per (layer, head).
+    public var tracePosition: Int? {
+        didSet { for i in 0..<traceCount { trace[i] = nil } }
+    }
+    private let traceCount: Int
+    private let trace: UnsafeMutablePointer<[Int]?>           // (L·H) selections of `tracePosition`
+    private let pendingQueries: [FloatBuffer]                  // per layer (w, H·d) pre-RoPE q of the open chunk
+    private let scratch: [WindowScratch]                       // per pool thread
+
+    /// An empty cache for `model`.
+    /// - Throws: `LHError.invalidInput` when the settings are invalid for the model.
+    public init(model: LlamaModel, settings: LongHeadsSettings, store: ChunkStore? = nil) throws {
+        try settings.validate(trainedContext: model.config.contextLength)
+        self.settings = settings
+        config = model.config
+        rope = model.rope
+        let c = config
+        let layout = ChunkLayout(layers: c.layerCount, heads: c.headCount, kvHeads: c.kvHeadCount,
+                                 headDimension: c.headDimension, chunkSize: settings.chunkSize, precision: settings.precision)
+        if let store, store.layout != layout {
+            throw LHError.invalidInput("chunk store layout \(store.layout) does not match the model and settings (\(layout))")
+        }
+        self.store = store ?? InMemoryChunkStore(layout: layout)
+        // Every rotation stays below the trained context plus one chunk; grow the table now, not inside tasks.
+        rope.reserve(positions: c.contextLength + settings.chunkSize)
+        traceCount = c.layerCount * c.headCount
+        trace = .allocate(capacity: traceCount)
+        trace.initialize(repeating: nil, count: traceCount)
+        pendingQueries = (0..<c.layerCount).map { _ in FloatBuffer(count: settings.chunkSize * c.embeddingLength) }
+        scratch = (0..<max(Parallel.threadCount, 1)).map { _ in WindowScratch() }
+    }
+
+    /// A cache continuing over `store`, which already holds the keys, values and complete-chunk summaries of
+    /// `tokens` tokens (e.g. a stored index). `openChunkQueries` gives, per layer, the (tokens mod w, H·d)
+    /// pre-RoPE queries of the open chunk, needed to summarize it once later tokens complete it (nil or
+    /// empty when `tokens` is a chunk boundary).
+    public convenience init(model: LlamaModel, settings: LongHeadsSettings, store: ChunkStore, startingAt tokens: Int,
+                            openChunkQueries: [[Float]]?) throws {
+        try self.init(model: model, settings: settings, store: store)
+        let rows = tokens % settings.chunkSize, e = config.embeddingLength
+        if rows > 0 {
+            guard let q = openChunkQueries, q.count == config.layerCount, q.allSatisfy({ $0.count == rows * e }) else {
+                throw LHError.invalidInput("resuming at token \(tokens) needs \(config.layerCount) layers of \(rows)×\(e) open-chunk queries")
+            }
+            for (l, rowsOfLayer) in q.enumerated() {
+                rowsOfLayer.withUnsafeBufferPointer { pendingQueries[l].pointer.update(from: $0.baseAddress!, count: rows * e) }
+            }
+        }
+        count = tokens
+    }
+
+    /// Per layer, the (count mod w, H·d) pre-RoPE queries of the open chunk (what `init(…startingAt:…)` takes back).
+    public var openChunkQueries: [[Float]] {
+        let rows = count % settings.chunkSize, e = config.embeddingLength
+        return pendingQueries.map { Array(UnsafeBufferPointer(start: $0.pointer, count: rows * e)) }
+    }
+
+    deinit {
+        trace.deinitialize(count: traceCount)
+        trace.deallocate()
+    }
+
+    /// Selections (sorted chunk indices) used by the query at `tracePosition`, per layer then head;
+    /// nil where not recorded yet.
+    public var tracedSelections: [[[Int]?]] {
+        (0..<config.layerCount).map { l in (0..<config.headCount).map { trace[l * config.headCount + $0] } }
+    }
+
+    public func commit(m: Int) { count += m }
+
+    public func attend(layer: Int, m: Int, q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>,
+                       v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let c = config, d = c.headDimension, e = c.embeddingLength, kvw = c.kvWidth, w = settings.chunkSize
+        let n0 = count, end = n0 + m
+        store.reserve(tokens: end)
+        // 1. Keys to in-chunk positions; store k̃ and v per (layer, KV head, token).
+        for i in 0..<m {
+            let p = n0 + i
+            rope.rotate(k + i * kvw, heads: c.kvHeadCount, position: p % w)
+            for g in 0..<c.kvHeadCount {
+                store.write(layer: layer, kvHead: g, position: p, key: k + i * kvw + g * d, value: v + i * kvw + g * d)
+            }
+        }
+        // 2. Summaries of the chunks this batch completes.
+        if settings.selection == .summaries {
+            let completed = Array((n0 / w)..<(end / w)).filter { ($0 + 1) * w > n0 }
+            summarize(layer: layer, chunks: completed, n0: n0, q: q)
+        }
+        // Keep the open chunk's queries for its summary once a later batch completes it.
+        let pending = pendingQueries[layer].pointer
+        for i in 0..<m where (n0 + i) / w == (end - 1) / w {
+            (pending + ((n0 + i) % w) * e).update(from: q + i * e, count: e)
+        }
+        // 3. Attention, one task per (segment, head); a segment is the batch's rows of one chunk and phase.
+        let segments = self.segments(n0: n0, m: m)
+        Parallel.forEach(segments.count * c.headCount) { task, thread in
+            let seg = segments[task / c.headCount], h = task % c.headCount
+            self.attendSegment(seg, head: h, layer: layer, n0: n0, q: q, out: out, s: self.scratch[thread])
+        }
+    }
+
+    /// Rows `rows` (batch indices) of one chunk sharing one selection mode.
+    struct Segment {
+        var chunk: Int
+        var rows: Range<Int>
+        var perToken: Bool
+        var slots: Int
+        var positioning: ChunkPositioning
+    }
+
+    private func segments(n0: Int, m: Int) -> [Segment] {
+        let w = settings.chunkSize
+        let decode = m == 1
+        var out: [Segment] = []
+        var i = 0
+        while i < m {
+            let p = n0 + i, chunk = p / w
+            let question = decode || p >= questionStart
+            var j = min(m, (chunk + 1) * w - n0)
+            if !question, questionStart < n0 + j { j = questionStart - n0 }
+            out.append(Segment(chunk: chunk, rows: i..<j, perToken: question || settings.granularity == .token,
+                               slots: question ? settings.questionSlots : settings.slots,
+                               positioning: question ? settings.questionPositioning ?? settings.positioning : settings.positioning))
+            i = j
+        }
+        return out
+    }
+
+    private func attendSegment(_ seg: Segment, head h: Int, layer: Int, n0: Int, q: UnsafePointer<Float>,
+                               out: UnsafeMutablePointer<Float>, s: WindowScratch) {
+        let c = config, d = c.headDimension, e = c.embeddingLength, w = settings.chunkSize
+        let g = h / c.groupSize, chunk = seg.chunk
+        let summaries = store.summaries(layer: layer, head: h)
+        s.chunkScores.ensure(count: chunk + 1)
+        s.scoringQuery.ensure(count: d)
+        func select(_ query: UnsafePointer<Float>) -> [Int] {
+            ChunkSelector.select(c: chunk, slots: seg.slots, settings: settings, d: d, query: query,
+                                 summaries: summaries, scores: s.chunkScores.pointer)
+        }
+        // Groups of rows sharing one selection, in order of first appearance.
+        var groups: [(chunks: [Int], rows: [Int])] = []
+        if chunk < seg.slots {
+            groups = [(Array(0..<chunk), Array(seg.rows))]
+        } else if !seg.perToken {
+            let qs = s.scoringQuery.pointer
+            qs.update(repeating: 0, count: d)
+            for i in seg.rows { for x in 0..<d { qs[x] += q[i * e + h * d + x] } }
+            groups = [(select(qs), Array(seg.rows))]
+        } else {
+            var index: [[Int]: Int] = [:]
+            for i in seg.rows {
+                let sel = select(q + i * e + h * d)
+                if let gi = index[sel] { groups[gi].rows.append(i) } else {
+                    index[sel] = groups.count
+                    groups.append((sel, [i]))
+                }
+            }
+        }
+        for (chunks, rows) in groups {
+            let mq = rows.count
+            s.queries.ensure(count: mq * d)
+            for (j, i) in rows.enumerated() { (s.queries.pointer + j * d).update(from: q + i * e + h * d, count: d) }
+            let offsets = rows.map { (n0 + $0) % w }
+            let deltas = ChunkSelector.offsets(chunks: chunks, c: chunk, w: w, positioning: seg.positioning,
+                                               trainedContext: c.contextLength)
+            WindowAttention.attend(store: store, layer: layer, kvHead: g, m: mq, offsets: offsets, c: chunk,
+                                   chunks: chunks, deltas: deltas, rope: rope, scratch: s)
+            for (j, i) in rows.enumerated() { (out + i * e + h * d).update(from: s.out.pointer + j * d, count: d) }
+            if let tp = tracePosition, rows.contains(tp - n0) { trace[layer * c.headCount + h] = chunks }
+        }
+    }
+
+    /// Computes and stores the summaries of `chunks` (complete after this batch) for every head of `layer`.
+    private func summarize(layer: Int, chunks: [Int], n0: Int, q: UnsafePointer<Float>) {
+        guard !chunks.isEmpty else { return }
+        let c = config, d = c.headDimension, e = c.embeddingLength, w = settings.chunkSize
+        let pending = pendingQueries[layer].pointer
+        Parallel.forEach(chunks.count * c.headCount) { task, thread in
+            let chunk = chunks[task / c.headCount], h = task % c.headCount
+            let s = self.scratch[thread].summary
+            s.ensure(w: w, d: d)
+            for t in 0..<w {
+                let p = chunk * w + t
+                let src = p >= n0 ? q + (p - n0) * e : UnsafePointer(pending + t * e)
+                (s.queries.pointer + t * d).update(from: src + h * d, count: d)
+            }
+            let blk = self.store.block(layer: layer, kvHead: h / c.groupSize, chunk: chunk, rows: w, scratch: s.kv.pointer)
+            var summary = [Float](repeating: 0, count: d)
+            summary.withUnsafeMutableBufferPointer { out in
+                ChunkSummary.compute(w: w, d: d, keys: blk.keys, values: blk.values, rope: self.rope, scratch: s,
+                                     out: out.baseAddress!)
+                self.store.setSummary(layer: layer, head: h, chunk: chunk, out.baseAddress!)
+            }
+        }
+    }
+}

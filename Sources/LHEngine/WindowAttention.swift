@@ -1,0 +1,64 @@
+// One head's attention over its window: selected chunks at their slot offsets plus the causal current chunk.
+import LHCore
+import LHModel
+
+/// Per-thread scratch for window attention and selection.
+final class WindowScratch {
+    let queries = FloatBuffer(count: 0)   // (m, d) gathered pre-RoPE queries of one group
+    let rotated = FloatBuffer(count: 0)   // (m, d) the queries rotated for one slot
+    let scores = FloatBuffer(count: 0)    // (m, N) logits, then weights, N = keys in the window
+    let kv = FloatBuffer(count: 0)        // (slots, 2, w, d) f32 keys and values of the window's blocks
+    let out = FloatBuffer(count: 0)       // (m, d) attention output of one group
+    let chunkScores = FloatBuffer(count: 0) // (chunks) selection scores q·s_i
+    let scoringQuery = FloatBuffer(count: 0) // (d) the query a selection is scored with
+    let summary = SummaryScratch()
+}
+
+/// Attention of a group of queries that share one window.
+enum WindowAttention {
+    /// Attends `m` queries of one head, all in chunk `c`, to the selected chunks and the current chunk.
+    /// - Parameters:
+    ///   - offsets: in-chunk positions (p mod w) of the m queries; query i sees current-chunk keys 0...offsets[i].
+    ///   - chunks: selected past chunks (sorted); `deltas[r]` is slot r's rotation offset (see `ChunkSelector.offsets`).
+    ///   - s: scratch; `s.queries` holds the (m, d) pre-RoPE queries on entry. Output lands in `s.out` (m, d).
+    static func attend(store: ChunkStore, layer: Int, kvHead g: Int, m: Int, offsets: [Int], c: Int,
+                       chunks: [Int], deltas: [Int], rope: RoPE, scratch s: WindowScratch) {
+        let lay = store.layout, w = lay.chunkSize, d = lay.headDimension
+        let ns = chunks.count
+        let cur = offsets.max()! + 1
+        let n = ns * w + cur
+        s.rotated.ensure(count: m * d)
+        s.scores.ensure(count: m * n)
+        s.kv.ensure(count: (ns + 1) * 2 * w * d)
+        s.out.ensure(count: m * d)
+        let q = s.queries.pointer, rot = s.rotated.pointer, sc = s.scores.pointer
+        let scale = 1 / Float(d).squareRoot()
+        var values: [UnsafePointer<Float>] = []
+        values.reserveCapacity(ns + 1)
+        // Logits per slot: scores[:, r·w ..< (r+1)·w] = (R(δ_r + i)·q_i) · k̃ᵀ / √d.
+        for r in 0...ns {
+            let current = r == ns
+            let rows = current ? cur : w
+            let blk = store.block(layer: layer, kvHead: g, chunk: current ? c : chunks[r], rows: rows,
+                                  scratch: s.kv.pointer + r * 2 * w * d)
+            values.append(blk.values)
+            let delta = current ? 0 : deltas[r]
+            rot.update(from: q, count: m * d)
+            for i in 0..<m { rope.rotate(rot + i * d, heads: 1, position: delta + offsets[i]) }
+            MatMul.nt(m: m, n: rows, k: d, alpha: scale, a: rot, lda: d, b: blk.keys, ldb: d,
+                      beta: 0, c: sc + r * w, ldc: n)
+        }
+        // Causal mask inside the current chunk, then one softmax over all selected keys.
+        for i in 0..<m {
+            let row = sc + i * n
+            for t in (offsets[i] + 1)..<max(cur, offsets[i] + 1) { row[ns * w + t] = -.infinity }
+            TensorOps.softmax(row, count: n)
+        }
+        // out (m, d) = Σ_r weights[:, slot r] · v_r.
+        for r in 0...ns {
+            let rows = r == ns ? cur : w
+            MatMul.nn(m: m, n: d, k: rows, alpha: 1, a: sc + r * w, lda: n, b: values[r], ldb: d,
+                      beta: r == 0 ? 0 : 1, c: s.out.pointer, ldc: d)
+        }
+    }
+}

@@ -1,0 +1,120 @@
+// `lhindex ask`: answers questions about one indexed document, reloading only the chunks each head selects.
+import Foundation
+import LHCore
+import LHModel
+import LHStore
+
+/// Asks questions of a `.lhx` index.
+struct AskCommand: Command {
+    static let name = "ask"
+    static let abstract = "Answer questions about an indexed document (.lhx), streamed."
+    static let usage = "DOC.lhx [QUESTION...] [-f FILE] [-n N] [--temp T] [--seed S] [--json] [--cite] [-m MODEL.gguf]"
+    static let discussion = """
+    Opens the index by mapping it, appends "Question: ..." and the model's assistant opener after the
+    document, and streams the answer. Several questions (arguments, lines of -f FILE, or lines of
+    standard input; an interactive prompt on a terminal) reuse the loaded index and its block cache;
+    each starts from the document alone. --cite lists the document spans (line numbers and an
+    excerpt) whose chunks the heads' windows selected most while answering. --json prints one object
+    per question: answer, tokens, seconds, first_token_seconds, cache (hits, misses, bytes read and
+    decompressed) and citations.
+    """
+    static let options: [OptionSpec] = [
+        OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file; must be the one the index was built with (default: $LHINDEX_MODEL, then the cache)."),
+        OptionSpec("file", short: "f", value: "FILE", help: "Read questions from FILE, one per line."),
+        OptionSpec("n-predict", short: "n", value: "N", help: "Maximum answer tokens (default 128)."),
+        OptionSpec("temp", value: "T", help: "Sampling temperature; 0 is greedy (default 0)."),
+        OptionSpec("seed", value: "S", help: "Random seed for sampling (default 0)."),
+        OptionSpec("json", help: "Print one JSON object per question instead of text."),
+        OptionSpec("cite", help: "List the document spans attended most."),
+        OptionSpec("cache-mb", value: "MB", help: "Budget of decompressed blocks kept in memory (default 256)."),
+        OptionSpec("verbose", short: "v", help: "Print timing and cache statistics to standard error."),
+    ]
+
+    let index: String
+    let questions: [String]
+    let questionFile: String?
+    let modelPath: String?
+    let maxTokens: Int
+    let sampling: SamplingOptions
+    let json: Bool
+    let cite: Bool
+    let cacheBytes: Int
+    let verbose: Bool
+
+    init(arguments a: ParsedArguments) throws {
+        guard let first = a.positional.first else { throw UsageError("missing DOC.lhx") }
+        index = first.count > 1 && first.hasSuffix("/") ? String(first.dropLast()) : first
+        questions = Array(a.positional.dropFirst())
+        questionFile = a.string("file")
+        modelPath = a.string("model")
+        maxTokens = try a.int("n-predict", default: 128, in: 1...100_000)
+        sampling = SamplingOptions(temperature: try a.float("temp", default: 0, in: 0...100),
+                                   seed: UInt64(try a.int("seed", default: 0, in: 0...Int.max)))
+        json = a.flag("json")
+        cite = a.flag("cite")
+        cacheBytes = try a.int("cache-mb", default: 256, in: 1...1 << 20) << 20
+        verbose = a.flag("verbose")
+    }
+
+    struct JSONAnswer: Encodable {
+        var question: String
+        var answer: String
+        var tokens: Int
+        var seconds: Double
+        var first_token_seconds: Double
+        var cache: [String: Int]
+        var citations: [Citation]?
+    }
+
+    func run(_ io: TerminalIO) throws -> Int32 {
+        var qs = questions
+        if let f = questionFile { qs += try TextFile.read(f).split(whereSeparator: \.isNewline).map(String.init) }
+        let interactive = qs.isEmpty && questionFile == nil && isatty(0) != 0
+        let header = !interactive && (qs.count > 1 || qs.isEmpty)
+        let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
+        let opened = Date()
+        let reader = try IndexReader(directory: index, languageModel: lm, cacheBytes: cacheBytes)
+        if verbose { io.err(String(format: "opened %@ (%d tokens) in %.3f s\n", index, reader.metadata.document.tokens, Date().timeIntervalSince(opened))) }
+        func answer(_ q: String) throws {
+            let trimmed = q.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty else { return }
+            if !json && header { io.out("Q: \(trimmed)\nA: ") }
+            let r = try reader.ask(trimmed, maxTokens: maxTokens, sampling: sampling, cite: cite) { piece in
+                if !json { io.out(piece) }
+            }
+            if json {
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                let c = r.cache
+                let obj = JSONAnswer(question: trimmed, answer: r.answer, tokens: r.tokens, seconds: r.seconds,
+                                     first_token_seconds: r.firstTokenSeconds,
+                                     cache: ["hits": c.hits, "misses": c.misses, "bytes_read": c.bytesRead, "bytes_decompressed": c.bytesDecompressed],
+                                     citations: r.citations)
+                io.out(String(decoding: try enc.encode(obj), as: UTF8.self) + "\n")
+            } else {
+                io.out("\n")
+                for c in r.citations ?? [] {
+                    let lines = c.firstLine == c.lastLine ? "line \(c.firstLine)" : "lines \(c.firstLine)-\(c.lastLine)"
+                    io.out(String(format: "  [%@, %.0f%%] %@\n", lines, 100 * c.weight, c.excerpt))
+                }
+            }
+            if verbose {
+                let c = r.cache
+                io.err(String(format: "%d tokens in %.2f s, first token %.3f s; cache %d hits, %d misses, %.1f MB decompressed\n",
+                              r.tokens, r.seconds, r.firstTokenSeconds, c.hits, c.misses, Double(c.bytesDecompressed) / 1e6))
+            }
+        }
+        if !qs.isEmpty {
+            for q in qs { try answer(q) }
+        } else if interactive {
+            while true {
+                io.err("> ")
+                guard let line = readLine() else { io.err("\n"); break }
+                try answer(line)
+            }
+        } else {
+            while let line = readLine() { try answer(line) }
+        }
+        return 0
+    }
+}

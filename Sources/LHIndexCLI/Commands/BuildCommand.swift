@@ -1,0 +1,135 @@
+// `lhindex build`: finds documents, prefills each once with LongHeads and writes one .lhx bundle per document.
+import Foundation
+import LHCore
+import LHEngine
+import LHModel
+import LHStore
+
+/// Builds indexes of documents.
+struct BuildCommand: Command {
+    static let name = "build"
+    static let abstract = "Index documents: prefill each once and store what LongHeads needs (.lhx bundles)."
+    static let usage = "PATH... [-o DIR] [-m MODEL.gguf] [--chunk-size W] [--attn-length A] [--select token|block] [--kv f16|f32] [--force]"
+    static let discussion = """
+    PATH is a file or a directory (searched recursively; hidden files, .lhx bundles and .lhindex
+    directories are ignored). Every UTF-8 text file becomes DIR/RELATIVE-PATH.lhx, where DIR is
+    -o or, by default, PATH.lhindex next to PATH. Binary, non-UTF-8 and empty files are skipped with
+    a one-line reason. A document whose index is current (same content, model and settings) is
+    skipped; an interrupted build (NAME.lhx.partial) resumes from its last committed batch. The
+    document is read as text: control tokens written in it are never recognised. Exit status 1 when
+    a document could not be indexed.
+    """
+    static let options: [OptionSpec] = [
+        OptionSpec("output", short: "o", value: "DIR", help: "Output directory (default: PATH.lhindex for each PATH)."),
+        OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model')."),
+        OptionSpec("force", help: "Rebuild even when an index is current."),
+        OptionSpec("level", value: "N", help: "zstd level of the key/value frames (default 1)."),
+        OptionSpec("no-shuffle", help: "Do not byte-shuffle frames before compression."),
+    ] + LongHeadsOptions.specs
+
+    let paths: [String]
+    let output: String?
+    let modelPath: String?
+    let force: Bool
+    let settings: LongHeadsSettings
+    let codec: FrameCodecSettings
+
+    init(arguments a: ParsedArguments) throws {
+        guard !a.positional.isEmpty else { throw UsageError("missing PATH: give files or directories to index") }
+        paths = a.positional
+        output = a.string("output")
+        modelPath = a.string("model")
+        force = a.flag("force")
+        settings = try LongHeadsOptions.parse(a)
+        codec = FrameCodecSettings(level: Int32(try a.int("level", default: 1, in: 1...19)), shuffle: !a.flag("no-shuffle"))
+    }
+
+    /// A document to index: its path, and the bundle path it gets.
+    struct Job { let source: String; let display: String; let bundle: String }
+
+    /// Documents under `paths`, with their bundle paths, in a stable order.
+    func findDocuments() throws -> [Job] {
+        let fm = FileManager.default
+        var jobs: [Job] = []
+        for p in paths {
+            let root = p.count > 1 && p.hasSuffix("/") ? String(p.dropLast()) : p
+            let outDir = output ?? root + ".lhindex"
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: root, isDirectory: &isDir) else { throw LHError.io(path: root, call: "stat", errno: ENOENT) }
+            if !isDir.boolValue {
+                let name = (root as NSString).lastPathComponent
+                jobs.append(Job(source: root, display: root, bundle: outDir + "/" + name + ".lhx"))
+                continue
+            }
+            guard let e = fm.enumerator(atPath: root) else { throw LHError.io(path: root, call: "opendir", errno: EACCES) }
+            var rels: [String] = []
+            while let rel = e.nextObject() as? String {
+                let last = (rel as NSString).lastPathComponent
+                let full = root + "/" + rel
+                var d: ObjCBool = false
+                fm.fileExists(atPath: full, isDirectory: &d)
+                if last.hasPrefix(".") || last.hasSuffix(".lhx") || last.hasSuffix(".lhindex") || last.hasSuffix(".partial") {
+                    if d.boolValue { e.skipDescendants() }
+                    continue
+                }
+                if !d.boolValue { rels.append(rel) }
+            }
+            for rel in rels.sorted() {
+                jobs.append(Job(source: root + "/" + rel, display: root + "/" + rel, bundle: outDir + "/" + rel + ".lhx"))
+            }
+        }
+        return jobs
+    }
+
+    func run(_ io: TerminalIO) throws -> Int32 {
+        let jobs = try findDocuments()
+        // Validate every document first (skips are reported once, before the long work).
+        var texts: [(Job, String)] = []
+        for j in jobs {
+            do { texts.append((j, try TextFile.read(j.source))) } catch let e as LHError {
+                io.err("skip \(j.display): \(Self.reason(e, path: j.source))\n")
+            }
+        }
+        guard !texts.isEmpty else { io.err("lhindex build: no text documents found\n"); return jobs.isEmpty ? 1 : 0 }
+        let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
+        let identity = ModelFingerprint.identity(of: lm)
+        let builder = try IndexBuilder(languageModel: lm, model: identity, settings: settings, codec: codec)
+        builder.writer = "lhindex \(LHIndexCLI.version)"
+        let progress = BuildProgressReporter(io: io, totalBytes: texts.reduce(0) { $0 + $1.1.utf8.count })
+        progress.log("building \(texts.count) document(s) with \(identity.name): \(LongHeadsOptions.describe(settings))")
+        var failures = 0
+        for (i, (job, text)) in texts.enumerated() {
+            let bytes = text.utf8.count
+            do {
+                try FileManager.default.createDirectory(atPath: (job.bundle as NSString).deletingLastPathComponent,
+                                                        withIntermediateDirectories: true)
+                let outcome = try builder.build(text: text, sourcePath: job.source, bundle: job.bundle, force: force) { p in
+                    progress.update(name: job.display, index: i + 1, count: texts.count, bytes: bytes, done: p.doneTokens,
+                                    total: p.totalTokens, resumed: p.resumedTokens, seconds: p.seconds)
+                    return true
+                }
+                switch outcome {
+                case let .built(tokens, resumed, seconds):
+                    let rate = Double(tokens - resumed) / max(seconds, 1e-9)
+                    progress.log("built \(job.bundle): \(tokens) tokens in \(String(format: "%.1f", seconds)) s (\(String(format: "%.0f", rate)) tok/s)"
+                                 + (resumed > 0 ? ", resumed at token \(resumed)" : ""))
+                case let .upToDate(tokens):
+                    progress.log("current \(job.bundle): \(tokens) tokens, unchanged")
+                case .interrupted:
+                    break
+                }
+            } catch let e as LHError {
+                failures += 1
+                progress.log("error \(job.display): \(e.description)")
+            }
+            progress.finish(bytes: bytes)
+        }
+        return failures == 0 ? 0 : 1
+    }
+
+    /// The reason part of a read error (without the repeated path).
+    static func reason(_ e: LHError, path: String) -> String {
+        let d = e.description
+        return d.hasPrefix(path + ": ") ? String(d.dropFirst(path.count + 2)) : d
+    }
+}

@@ -1,0 +1,129 @@
+// A bounded, thread-safe LRU cache of decompressed blocks, with hit/miss/bytes statistics.
+import Foundation
+
+/// One decompressed block payload: keys (rows, d) then values (rows, d) in the stored element type.
+public final class CachedBlock: @unchecked Sendable {
+    /// The payload bytes.
+    public let bytes: UnsafeMutableRawPointer
+    /// Payload size.
+    public let count: Int
+    /// Tokens in the block.
+    public let rows: Int
+    fileprivate var key = 0
+    fileprivate var older: CachedBlock?
+    fileprivate weak var newer: CachedBlock?
+
+    init(count: Int, rows: Int) {
+        bytes = .allocate(byteCount: max(count, 1), alignment: 64)
+        self.count = count
+        self.rows = rows
+    }
+
+    deinit { bytes.deallocate() }
+}
+
+/// Counters of a block cache (cumulative; subtract two snapshots for one question).
+public struct CacheStatistics: Sendable, Codable, Equatable {
+    /// Blocks found decompressed.
+    public var hits = 0
+    /// Blocks that had to be read and decompressed.
+    public var misses = 0
+    /// Compressed bytes read from kv.zst.
+    public var bytesRead = 0
+    /// Bytes produced by decompression.
+    public var bytesDecompressed = 0
+
+    public init() {}
+
+    /// Counts accumulated since `earlier`.
+    public func since(_ earlier: CacheStatistics) -> CacheStatistics {
+        var s = CacheStatistics()
+        s.hits = hits - earlier.hits
+        s.misses = misses - earlier.misses
+        s.bytesRead = bytesRead - earlier.bytesRead
+        s.bytesDecompressed = bytesDecompressed - earlier.bytesDecompressed
+        return s
+    }
+}
+
+/// Least-recently-used blocks up to a byte budget. A returned block stays valid while referenced,
+/// even if evicted meanwhile, so readers never race with eviction.
+public final class BlockCache: @unchecked Sendable {
+    /// Upper bound of cached payload bytes.
+    public let capacityBytes: Int
+    private let lock = NSLock()
+    private var map: [Int: CachedBlock] = [:]
+    private var newest: CachedBlock?
+    private var oldest: CachedBlock?
+    private var bytes = 0
+    private var stats = CacheStatistics()
+
+    public init(capacityBytes: Int) { self.capacityBytes = capacityBytes }
+
+    /// The statistics so far.
+    public var statistics: CacheStatistics {
+        lock.lock(); defer { lock.unlock() }
+        return stats
+    }
+
+    /// Bytes currently cached.
+    public var residentBytes: Int {
+        lock.lock(); defer { lock.unlock() }
+        return bytes
+    }
+
+    /// The block under `key`, or the result of `load` (called outside the lock) inserted under it.
+    public func block(_ key: Int, load: () throws -> (CachedBlock, compressedBytes: Int)) rethrows -> CachedBlock {
+        lock.lock()
+        if let b = map[key] {
+            stats.hits += 1
+            unlink(b)
+            pushNewest(b)
+            lock.unlock()
+            return b
+        }
+        lock.unlock()
+        let (b, read) = try load()
+        lock.lock()
+        defer { lock.unlock() }
+        stats.misses += 1
+        stats.bytesRead += read
+        stats.bytesDecompressed += b.count
+        if map[key] != nil { return b }            // another thread loaded it meanwhile
+        b.key = key
+        map[key] = b
+        pushNewest(b)
+        bytes += b.count
+        while bytes > capacityBytes, let o = oldest, o !== b {
+            unlink(o)
+            map[o.key] = nil
+            bytes -= o.count
+        }
+        return b
+    }
+
+    /// Drops every block.
+    public func removeAll() {
+        lock.lock(); defer { lock.unlock() }
+        var b = newest
+        while let x = b { b = x.older; x.older = nil; x.newer = nil }
+        map.removeAll()
+        newest = nil
+        oldest = nil
+        bytes = 0
+    }
+
+    private func unlink(_ b: CachedBlock) {
+        if let n = b.newer { n.older = b.older } else { newest = b.older }
+        if let o = b.older { o.newer = b.newer } else { oldest = b.newer }
+        b.older = nil
+        b.newer = nil
+    }
+
+    private func pushNewest(_ b: CachedBlock) {
+        b.older = newest
+        newest?.newer = b
+        newest = b
+        if oldest == nil { oldest = b }
+    }
+}

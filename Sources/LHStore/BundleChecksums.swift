@@ -1,0 +1,35 @@
+// Whole-file CRC-32s of a bundle's small files, recorded in index.sqlite at the end of a build and checked by verify.
+import LHCore
+
+/// CRC-32 of kv.seek, summaries.f32, tail.zst and source.zst, and the size of kv.zst.
+public struct BundleChecksums: Equatable, Sendable {
+    public var values: [String: String]
+
+    /// Metadata keys holding the checksums.
+    public static let keys: [(key: String, file: String)] = [
+        ("kv_seek_crc32", BundleFormat.seekFile), ("summaries_crc32", BundleFormat.summariesFile),
+        ("tail_crc32", BundleFormat.tailFile), ("source_crc32", BundleFormat.sourceFile),
+    ]
+
+    /// Reads the files of the bundle at `directory`.
+    public static func compute(directory: String) throws -> BundleChecksums {
+        var v: [String: String] = [:]
+        for (key, file) in keys {
+            let m = try MappedFile(path: directory + "/" + file)
+            v[key] = String(format32: CRC32.checksum(UnsafeRawBufferPointer(start: m.base, count: m.count)))
+        }
+        v["kv_bytes"] = String(try MappedFile(path: directory + "/" + BundleFormat.kvFile).count)
+        return BundleChecksums(values: v)
+    }
+
+    /// As metadata key/value pairs.
+    public var pairs: [(String, String)] { values.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+}
+
+extension String {
+    /// Eight lowercase hex digits.
+    init(format32 v: UInt32) {
+        let s = String(v, radix: 16)
+        self = String(repeating: "0", count: 8 - s.count) + s
+    }
+}

@@ -1,0 +1,221 @@
+// Constants and fixed-size binary headers of the .lhx bundle (FORMAT.md is the normative description).
+import LHCore
+import LHEngine
+
+/// Names, magic numbers and versions of the `.lhx` format.
+public enum BundleFormat {
+    /// `PRAGMA application_id` of `index.sqlite`: the bytes "LHX1" read as a big-endian integer.
+    public static let applicationID: Int32 = 0x4C48_5831
+    /// `PRAGMA user_version` of `index.sqlite`: the format version this code writes and reads.
+    public static let formatVersion = 1
+    /// File names inside the bundle directory.
+    public static let database = "index.sqlite"
+    public static let kvFile = "kv.zst"
+    public static let seekFile = "kv.seek"
+    public static let summariesFile = "summaries.f32"
+    public static let sourceFile = "source.zst"
+    public static let tailFile = "tail.zst"
+    /// Every file a complete bundle holds.
+    public static let files = [database, kvFile, seekFile, summariesFile, sourceFile, tailFile]
+    /// Bytes of each binary header (kv.seek and summaries.f32).
+    public static let headerBytes = 64
+    /// Bytes of one kv.seek entry.
+    public static let seekEntryBytes = 24
+    /// Extra summary rows preallocated past the document, for question and answer chunks at ask time.
+    public static let questionChunkRoom = 32
+    /// Element type codes in headers.
+    public static func elementCode(_ p: KVPrecision) -> UInt32 { p == .f16 ? 1 : 2 }
+    /// Flag bit 0 of kv.seek: frame payloads are byte-plane shuffled.
+    public static let flagShuffled: UInt32 = 1
+}
+
+/// Little-endian field access in a byte buffer.
+struct LEBytes {
+    var bytes: [UInt8]
+
+    init(count: Int) { bytes = [UInt8](repeating: 0, count: count) }
+    init(_ raw: UnsafeRawBufferPointer) { bytes = Array(raw) }
+
+    mutating func put32(_ v: UInt32, at o: Int) { for i in 0..<4 { bytes[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) } }
+    mutating func put64(_ v: UInt64, at o: Int) { for i in 0..<8 { bytes[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
+    func get32(_ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[o + $1]) << (8 * UInt32($1)) } }
+    func get64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[o + $1]) << (8 * UInt64($1)) } }
+    func crc(_ range: Range<Int>) -> UInt32 { bytes[range].withUnsafeBytes { CRC32.checksum($0) } }
+}
+
+/// The 64-byte header of `kv.seek` (FORMAT.md §3).
+public struct SeekHeader: Equatable, Sendable {
+    public static let magic: [UInt8] = Array("LHXSEEK\0".utf8)
+    public var version: UInt32 = 1
+    public var flags: UInt32
+    public var layers: Int
+    public var kvHeads: Int
+    public var headDimension: Int
+    public var chunkSize: Int
+    public var chunks: Int
+    public var elementType: UInt32
+    public var tokens: Int
+
+    /// Number of entries: layers · kvHeads · chunks.
+    public var entryCount: Int { layers * kvHeads * chunks }
+    /// Index of the entry of (layer, KV head, chunk).
+    @inline(__always)
+    public func entry(layer: Int, kvHead: Int, chunk: Int) -> Int { (layer * kvHeads + kvHead) * chunks + chunk }
+    /// Size of the whole file.
+    public var fileBytes: Int { BundleFormat.headerBytes + entryCount * BundleFormat.seekEntryBytes }
+
+    public init(flags: UInt32, layout: ChunkLayout, chunks: Int, tokens: Int) {
+        self.flags = flags
+        layers = layout.layers
+        kvHeads = layout.kvHeads
+        headDimension = layout.headDimension
+        chunkSize = layout.chunkSize
+        self.chunks = chunks
+        elementType = BundleFormat.elementCode(layout.precision)
+        self.tokens = tokens
+    }
+
+    /// Serialized: magic, version, flags, L, G, d, w, chunks, element type, entry size, tokens (u64), reserved, CRC-32.
+    public func encoded() -> [UInt8] {
+        var b = LEBytes(count: BundleFormat.headerBytes)
+        b.bytes.replaceSubrange(0..<8, with: Self.magic)
+        for (i, v) in [version, flags, UInt32(layers), UInt32(kvHeads), UInt32(headDimension), UInt32(chunkSize),
+                       UInt32(chunks), elementType, UInt32(BundleFormat.seekEntryBytes)].enumerated() {
+            b.put32(v, at: 8 + 4 * i)
+        }
+        b.put64(UInt64(tokens), at: 44)
+        b.put32(b.crc(0..<60), at: 60)
+        return b.bytes
+    }
+
+    /// Parses and checks a header (magic, version, reserved bits and bytes, CRC).
+    public init(decoding raw: UnsafeRawBufferPointer, path: String) throws {
+        guard raw.count >= BundleFormat.headerBytes else {
+            throw LHError.badFile(path: path, reason: "truncated: \(raw.count) bytes, the header alone needs \(BundleFormat.headerBytes)")
+        }
+        let b = LEBytes(UnsafeRawBufferPointer(rebasing: raw[0..<BundleFormat.headerBytes]))
+        guard Array(b.bytes[0..<8]) == Self.magic else { throw LHError.badFile(path: path, reason: "not a kv.seek file (bad magic)") }
+        guard b.get32(60) == b.crc(0..<60) else { throw LHError.badFile(path: path, reason: "header checksum mismatch") }
+        version = b.get32(8)
+        guard version == 1 else { throw LHError.badFile(path: path, reason: "seek table version \(version) is not supported (expected 1)") }
+        flags = b.get32(12)
+        guard flags & ~BundleFormat.flagShuffled == 0 else {
+            throw LHError.badFile(path: path, reason: "unknown flag bits 0x\(String(flags, radix: 16)) set")
+        }
+        layers = Int(b.get32(16)); kvHeads = Int(b.get32(20)); headDimension = Int(b.get32(24))
+        chunkSize = Int(b.get32(28)); chunks = Int(b.get32(32)); elementType = b.get32(36)
+        guard elementType == 1 || elementType == 2 else { throw LHError.badFile(path: path, reason: "unknown element type \(elementType)") }
+        guard b.get32(40) == UInt32(BundleFormat.seekEntryBytes) else {
+            throw LHError.badFile(path: path, reason: "entry size \(b.get32(40)) is not \(BundleFormat.seekEntryBytes)")
+        }
+        tokens = Int(b.get64(44))
+        guard b.get64(52) == 0 else { throw LHError.badFile(path: path, reason: "reserved header bytes are not zero") }
+        guard layers > 0, kvHeads > 0, headDimension > 0, chunkSize > 0, chunks == (tokens + chunkSize - 1) / chunkSize else {
+            throw LHError.badFile(path: path, reason: "inconsistent header dimensions")
+        }
+        guard raw.count == fileBytes else {
+            throw LHError.badFile(path: path, reason: "truncated or padded: \(raw.count) bytes, the header says \(fileBytes)")
+        }
+    }
+}
+
+/// One kv.seek entry: where a (layer, KV head, chunk) frame lives in kv.zst.
+public struct SeekEntry: Equatable, Sendable {
+    /// Byte offset of the frame in kv.zst.
+    public var offset: Int
+    /// Bytes of the zstd frame.
+    public var compressedSize: Int
+    /// Bytes after decompression: 2 · rows · d · element bytes.
+    public var rawSize: Int
+    /// CRC-32 of the compressed frame bytes.
+    public var crc: UInt32
+    /// Tokens in the chunk (w, or fewer for the document's last chunk); 0 = not written yet.
+    public var rows: Int
+
+    public init(offset: Int, compressedSize: Int, rawSize: Int, crc: UInt32, rows: Int) {
+        self.offset = offset
+        self.compressedSize = compressedSize
+        self.rawSize = rawSize
+        self.crc = crc
+        self.rows = rows
+    }
+
+    /// Reads entry bytes (little-endian u64 offset, u32 compressed, u32 raw, u32 crc, u32 rows).
+    @inline(__always)
+    public init(at p: UnsafeRawPointer) {
+        offset = Int(UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)))
+        compressedSize = Int(UInt32(littleEndian: (p + 8).loadUnaligned(as: UInt32.self)))
+        rawSize = Int(UInt32(littleEndian: (p + 12).loadUnaligned(as: UInt32.self)))
+        crc = UInt32(littleEndian: (p + 16).loadUnaligned(as: UInt32.self))
+        rows = Int(UInt32(littleEndian: (p + 20).loadUnaligned(as: UInt32.self)))
+    }
+
+    /// The 24 serialized bytes.
+    public func encoded() -> [UInt8] {
+        var b = LEBytes(count: BundleFormat.seekEntryBytes)
+        b.put64(UInt64(offset), at: 0)
+        b.put32(UInt32(compressedSize), at: 8)
+        b.put32(UInt32(rawSize), at: 12)
+        b.put32(crc, at: 16)
+        b.put32(UInt32(rows), at: 20)
+        return b.bytes
+    }
+}
+
+/// The 64-byte header of `summaries.f32` (FORMAT.md §4).
+public struct SummaryHeader: Equatable, Sendable {
+    public static let magic: [UInt8] = Array("LHXSUMM\0".utf8)
+    public var version: UInt32 = 1
+    public var layers: Int
+    public var heads: Int
+    public var headDimension: Int
+    /// Rows per (layer, head): the stride between heads.
+    public var capacityChunks: Int
+    /// Complete document chunks (rows holding summaries when the bundle is complete).
+    public var documentChunks: Int
+
+    public init(layers: Int, heads: Int, headDimension: Int, capacityChunks: Int, documentChunks: Int) {
+        self.layers = layers
+        self.heads = heads
+        self.headDimension = headDimension
+        self.capacityChunks = capacityChunks
+        self.documentChunks = documentChunks
+    }
+
+    /// Bytes of the whole file.
+    public var fileBytes: Int { BundleFormat.headerBytes + layers * heads * capacityChunks * headDimension * 4 }
+
+    /// Serialized: magic, version, flags (0), L, H, d, capacity, document chunks, reserved, CRC-32.
+    public func encoded() -> [UInt8] {
+        var b = LEBytes(count: BundleFormat.headerBytes)
+        b.bytes.replaceSubrange(0..<8, with: Self.magic)
+        for (i, v) in [version, 0, UInt32(layers), UInt32(heads), UInt32(headDimension), UInt32(capacityChunks),
+                       UInt32(documentChunks)].enumerated() {
+            b.put32(v, at: 8 + 4 * i)
+        }
+        b.put32(b.crc(0..<60), at: 60)
+        return b.bytes
+    }
+
+    /// Parses and checks a header against the file size.
+    public init(decoding raw: UnsafeRawBufferPointer, path: String) throws {
+        guard raw.count >= BundleFormat.headerBytes else {
+            throw LHError.badFile(path: path, reason: "truncated: \(raw.count) bytes, the header alone needs \(BundleFormat.headerBytes)")
+        }
+        let b = LEBytes(UnsafeRawBufferPointer(rebasing: raw[0..<BundleFormat.headerBytes]))
+        guard Array(b.bytes[0..<8]) == Self.magic else { throw LHError.badFile(path: path, reason: "not a summaries file (bad magic)") }
+        guard b.get32(60) == b.crc(0..<60) else { throw LHError.badFile(path: path, reason: "header checksum mismatch") }
+        version = b.get32(8)
+        guard version == 1 else { throw LHError.badFile(path: path, reason: "summaries version \(version) is not supported (expected 1)") }
+        guard b.get32(12) == 0 else { throw LHError.badFile(path: path, reason: "unknown flag bits 0x\(String(b.get32(12), radix: 16)) set") }
+        layers = Int(b.get32(16)); heads = Int(b.get32(20)); headDimension = Int(b.get32(24))
+        capacityChunks = Int(b.get32(28)); documentChunks = Int(b.get32(32))
+        guard (36..<60).allSatisfy({ b.bytes[$0] == 0 }) else { throw LHError.badFile(path: path, reason: "reserved header bytes are not zero") }
+        guard layers > 0, heads > 0, headDimension > 0, documentChunks <= capacityChunks else {
+            throw LHError.badFile(path: path, reason: "inconsistent header dimensions")
+        }
+        guard raw.count == fileBytes else {
+            throw LHError.badFile(path: path, reason: "truncated or padded: \(raw.count) bytes, the header says \(fileBytes)")
+        }
+    }
+}

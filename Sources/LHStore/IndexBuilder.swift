@@ -1,0 +1,159 @@
+// Builds one .lhx bundle: tokenize, prefill with LongHeads into a FileChunkStore, flush per batch, resume, rename.
+import Foundation
+import LHCore
+import LHEngine
+import LHModel
+
+/// Progress of one document's build, reported after every batch.
+public struct BuildProgress: Sendable {
+    /// Tokens of the document (template prefix included).
+    public var totalTokens: Int
+    /// Tokens committed so far.
+    public var doneTokens: Int
+    /// Tokens that were already committed when this run started (resumed builds).
+    public var resumedTokens: Int
+    /// Seconds since this run started.
+    public var seconds: Double
+}
+
+/// What `IndexBuilder.build` did.
+public enum BuildOutcome: Equatable, Sendable {
+    /// Built (or finished) the bundle; `resumedFrom` tokens came from an interrupted earlier run.
+    case built(tokens: Int, resumedFrom: Int, seconds: Double)
+    /// The bundle was current already.
+    case upToDate(tokens: Int)
+    /// The progress callback asked to stop; the partial bundle stays for a later run.
+    case interrupted(completeTokens: Int)
+}
+
+/// Writes `.lhx` bundles with one model and one set of settings.
+public final class IndexBuilder {
+    public let languageModel: LanguageModel
+    /// The model's identity recorded in every bundle.
+    public let model: ModelIdentity
+    public let settings: LongHeadsSettings
+    public let codec: FrameCodecSettings
+    /// Tokens per forward batch and per commit: a multiple of the chunk size. Resuming continues at a
+    /// batch boundary, so a resumed bundle equals an uninterrupted one byte for byte.
+    public let batchTokens: Int
+    /// Byte budget of decompressed blocks re-read while building.
+    public var cacheBytes = 256 << 20
+    /// Program name recorded as the writer.
+    public var writer = "lhindex"
+
+    /// - Throws: `LHError.invalidInput` when the settings do not fit the model.
+    public init(languageModel: LanguageModel, model: ModelIdentity, settings: LongHeadsSettings,
+                codec: FrameCodecSettings = .standard, batchTokens: Int = 512) throws {
+        try settings.validate(trainedContext: languageModel.model.config.contextLength)
+        self.languageModel = languageModel
+        self.model = model
+        self.settings = settings
+        self.codec = codec
+        let w = settings.chunkSize
+        self.batchTokens = max(1, (batchTokens + w - 1) / w) * w
+    }
+
+    /// The metadata a bundle of `text` from `sourcePath` gets.
+    public func metadata(text: String, sourcePath: String, tokenized: TokenizedDocument) -> IndexMetadata {
+        var bytes = text
+        let sha = bytes.withUTF8 { SHA256.hex(UnsafeRawBufferPointer($0)) }
+        let doc = DocumentIdentity(sourcePath: sourcePath, sourceBytes: text.utf8.count, sha256: sha, tokens: tokenized.tokens.count,
+                                   prefixTokens: tokenized.prefixTokens, templatePrefix: tokenized.templatePrefix)
+        return IndexMetadata(model: model, settings: settings, codec: codec, document: doc, writer: writer)
+    }
+
+    /// The directory an interrupted build of `bundle` is kept in.
+    public static func partialPath(_ bundle: String) -> String { bundle + ".partial" }
+
+    /// Whether `bundle` is complete and current for these inputs.
+    public func isCurrent(bundle: String, metadata m: IndexMetadata) -> Bool {
+        guard let db = try? IndexDatabase.open(path: bundle + "/" + BundleFormat.database),
+              let old = try? db.metadata(), let state = try? db.buildState() else { return false }
+        return state.complete && old.isCurrent(for: m)
+    }
+
+    /// Builds `bundle` (a path ending in `.lhx`) for `text`. Skips a current bundle unless `force`; resumes
+    /// `bundle.partial` when it holds an interrupted build of the same inputs. `progress` is called after
+    /// every committed batch; returning false stops the build (the partial bundle stays).
+    public func build(text: String, sourcePath: String, bundle: String, force: Bool = false,
+                      progress: (BuildProgress) -> Bool = { _ in true }) throws -> BuildOutcome {
+        let tokenized = TokenizedDocument(text: text, languageModel: languageModel)
+        let meta = metadata(text: text, sourcePath: sourcePath, tokenized: tokenized)
+        let n = tokenized.tokens.count
+        if !force, isCurrent(bundle: bundle, metadata: meta) { return .upToDate(tokens: n) }
+        let fm = FileManager.default
+        let partial = Self.partialPath(bundle)
+        let layout = meta.layout
+        var start = 0
+        let db: IndexDatabase, store: FileChunkStore
+        if !force, let (d, s, state) = try? reopen(partial: partial, metadata: meta) {
+            db = d; store = s; start = state.completeTokens
+        } else {
+            try? fm.removeItem(atPath: partial)
+            do { try fm.createDirectory(atPath: partial, withIntermediateDirectories: true) } catch {
+                throw LHError.invalidInput("\(partial): cannot create the index directory (\(error.localizedDescription))")
+            }
+            db = try IndexDatabase.create(path: partial + "/" + BundleFormat.database)
+            try db.write(meta)
+            var source = text
+            let spans = source.withUTF8 { tokenized.chunkSpans(w: settings.chunkSize, source: UnsafeRawBufferPointer($0)) }
+            try db.write(chunks: spans)
+            try writeSource(text, to: partial + "/" + BundleFormat.sourceFile)
+            store = try FileChunkStore.create(directory: partial, layout: layout, tokens: n, codec: codec, cacheBytes: cacheBytes)
+            try db.setBuildState(BuildState(completeTokens: 0, kvBytes: 0, complete: false))
+        }
+        let engine = try EngineAdapter.make(model: languageModel.model, settings: settings, store: store, startingAt: start,
+                                            openChunkQueries: nil)
+        let forward = ForwardPass(model: languageModel.model, batchSize: batchTokens)
+        let began = Date()
+        var pos = start
+        while pos < n {
+            let end = min(pos + batchTokens, n)
+            _ = forward.run(Array(tokenized.tokens[pos..<end]), cache: engine, logitRows: [])
+            if let e = store.takeError() { throw e }
+            let kv = try store.flush(upTo: end, final: end == n)
+            if end < n { try db.setBuildState(BuildState(completeTokens: end, kvBytes: kv, complete: false)) }
+            pos = end
+            let p = BuildProgress(totalTokens: n, doneTokens: end, resumedTokens: start, seconds: Date().timeIntervalSince(began))
+            if !progress(p), end < n { return .interrupted(completeTokens: end) }
+        }
+        try finish(partial: partial, db: db, store: store, engine: engine, bundle: bundle)
+        return .built(tokens: n, resumedFrom: start, seconds: Date().timeIntervalSince(began))
+    }
+
+    /// Opens an interrupted build of the same inputs, or returns nil.
+    private func reopen(partial: String, metadata m: IndexMetadata) throws -> (IndexDatabase, FileChunkStore, BuildState)? {
+        let db = try IndexDatabase.open(path: partial + "/" + BundleFormat.database, writable: true)
+        guard try db.metadata().isCurrent(for: m), let state = try db.buildState(), !state.complete,
+              state.completeTokens % settings.chunkSize == 0, state.completeTokens % batchTokens == 0 else { return nil }
+        let store = try FileChunkStore.resume(directory: partial, layout: m.layout, codec: codec,
+                                              completeTokens: state.completeTokens, kvBytes: state.kvBytes, cacheBytes: cacheBytes)
+        return (db, store, state)
+    }
+
+    private func writeSource(_ text: String, to path: String) throws {
+        var t = text
+        let frame = try t.withUTF8 { try Zstd(level: 3).compressed(UnsafeRawBufferPointer($0)) }
+        let f = try PosixFile(path: path, writable: true, create: true, truncate: true)
+        try frame.withUnsafeBytes { try f.write($0, at: 0) }
+        try f.sync()
+    }
+
+    /// Writes tail.zst and the checksums, marks the build complete, and moves the bundle into place.
+    private func finish(partial: String, db: IndexDatabase, store: FileChunkStore, engine: LongHeadsAttention, bundle: String) throws {
+        let queries = EngineAdapter.openChunkQueries(engine)
+        var payload = [Float]()
+        for q in queries { payload += q }
+        let frame = try payload.withUnsafeBytes { try Zstd(level: 1).compressed($0) }
+        let tailFile = try PosixFile(path: partial + "/" + BundleFormat.tailFile, writable: true, create: true, truncate: true)
+        try frame.withUnsafeBytes { try tailFile.write($0, at: 0) }
+        try tailFile.sync()
+        try db.setMeta(try BundleChecksums.compute(directory: partial).pairs)
+        try db.setBuildState(BuildState(completeTokens: store.seekHeader.tokens, kvBytes: store.kvBytes, complete: true))
+        let fm = FileManager.default
+        let old = bundle + ".old-\(getpid())"
+        if fm.fileExists(atPath: bundle) { try fm.moveItem(atPath: bundle, toPath: old) }
+        guard rename(partial, bundle) == 0 else { throw LHError.io(path: bundle, call: "rename", errno: errno) }
+        try? fm.removeItem(atPath: old)
+    }
+}

@@ -1,0 +1,197 @@
+// Opens a .lhx bundle for questions: checks it against the model, maps it, answers from the document state.
+import Foundation
+import LHCore
+import LHEngine
+import LHModel
+
+/// A document span that received attention while answering.
+public struct Citation: Codable, Equatable, Sendable {
+    /// Chunk index.
+    public var chunk: Int
+    /// 1-based first and last line of the span in the source.
+    public var firstLine: Int
+    public var lastLine: Int
+    /// Share of the attention weight (see `IndexReader.ask`) that landed on this chunk, 0...1.
+    public var weight: Double
+    /// The start of the span's text, whitespace collapsed.
+    public var excerpt: String
+}
+
+/// One answered question.
+public struct AnswerResult: Codable, Sendable {
+    public var question: String
+    public var answer: String
+    /// Generated tokens.
+    public var tokens: Int
+    /// Seconds from the start of the question to the end of the answer.
+    public var seconds: Double
+    /// Seconds from the start of the question to the first answer token.
+    public var firstTokenSeconds: Double
+    /// Block cache activity during this question.
+    public var cache: CacheStatistics
+    /// Spans the heads attended most, when asked for.
+    public var citations: [Citation]?
+}
+
+/// A bundle opened for asking. Questions reuse the mapped files and the block cache; each starts from
+/// the document state (question tokens of one never reach the next).
+public final class IndexReader {
+    public let directory: String
+    public let metadata: IndexMetadata
+    public let chunks: [ChunkSpan]
+    public let store: FileChunkStore
+    public let languageModel: LanguageModel
+    private let openChunkQueries: [[Float]]
+    private let forward: ForwardPass
+    private var sourceBytes: [UInt8]?
+
+    /// Opens `directory` (a `.lhx` bundle) for `languageModel`.
+    /// - Throws: `LHError` naming the file and the problem: not an index, unsupported version, incomplete,
+    ///   built with another model, corrupt headers.
+    public init(directory: String, languageModel: LanguageModel, cacheBytes: Int = 256 << 20) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
+            throw LHError.io(path: directory, call: "open", errno: ENOENT)
+        }
+        guard isDir.boolValue else { throw LHError.badFile(path: directory, reason: "not an index (a .lhx bundle is a directory)") }
+        self.directory = directory
+        let db = try IndexDatabase.open(path: directory + "/" + BundleFormat.database)
+        guard let state = try db.buildState(), state.complete else {
+            throw LHError.badFile(path: db.path, reason: "the index build is not complete; rerun 'lhindex build'")
+        }
+        metadata = try db.metadata()
+        chunks = try db.chunks()
+        let m = metadata.model
+        let file = languageModel.model.gguf.file
+        guard ModelFingerprint.fingerprint(file) == m.fingerprint, languageModel.model.config == m.hyperparameters else {
+            throw LHError.invalidInput("\(directory): built with model '\(m.name)' (sha256 \(m.sha256.prefix(12))…), not \(file.path); pass that model with -m or rebuild the index")
+        }
+        try metadata.settings.validate(trainedContext: languageModel.model.config.contextLength)
+        self.languageModel = languageModel
+        store = try FileChunkStore.openForReading(directory: directory, layout: metadata.layout, codec: metadata.codec,
+                                                  cacheBytes: cacheBytes)
+        guard store.seekHeader.tokens == metadata.document.tokens, chunks.count == store.seekHeader.chunks else {
+            throw LHError.badFile(path: directory + "/" + BundleFormat.seekFile, reason: "token or chunk count does not match index.sqlite")
+        }
+        openChunkQueries = try Self.readTail(directory: directory, metadata: metadata)
+        forward = ForwardPass(model: languageModel.model)
+    }
+
+    /// tail.zst: per layer the (tokens mod w, H·d) f32 queries of the document's open chunk.
+    static func readTail(directory: String, metadata: IndexMetadata) throws -> [[Float]] {
+        let path = directory + "/" + BundleFormat.tailFile
+        let file = try MappedFile(path: path)
+        let c = metadata.model.hyperparameters
+        let rows = metadata.document.tokens % metadata.settings.chunkSize
+        let perLayer = rows * c.embeddingLength
+        let bytes = try Zstd().decompressed(UnsafeRawBufferPointer(start: file.base, count: file.count), path: path,
+                                            limit: c.layerCount * perLayer * 4)
+        guard bytes.count == c.layerCount * perLayer * 4 else {
+            throw LHError.badFile(path: path, reason: "holds \(bytes.count) bytes, expected \(c.layerCount * perLayer * 4)")
+        }
+        return bytes.withUnsafeBytes { raw in
+            let f = raw.bindMemory(to: Float.self)
+            return (0..<c.layerCount).map { Array(f[($0 * perLayer)..<(($0 + 1) * perLayer)]) }
+        }
+    }
+
+    /// The source text's bytes (decompressed from source.zst on first use).
+    public func source() throws -> [UInt8] {
+        if let s = sourceBytes { return s }
+        let path = directory + "/" + BundleFormat.sourceFile
+        let file = try MappedFile(path: path)
+        let s = try Zstd().decompressed(UnsafeRawBufferPointer(start: file.base, count: file.count), path: path,
+                                        limit: metadata.document.sourceBytes)
+        guard s.count == metadata.document.sourceBytes else {
+            throw LHError.badFile(path: path, reason: "holds \(s.count) bytes, the index says \(metadata.document.sourceBytes)")
+        }
+        sourceBytes = s
+        return s
+    }
+
+    /// Tokens appended after the document for `question`: the question as plain text (never control
+    /// tokens), then the template's assistant opener.
+    public func questionTokens(_ question: String) -> [Int32] {
+        let tk = languageModel.tokenizer
+        return tk.encode("\n\nQuestion: " + question, parseSpecial: false)
+            + tk.encode(languageModel.chatTemplate.assistantPrefix, parseSpecial: true)
+    }
+
+    /// Answers `question`, streaming text through `onText`. With `cite`, counts for the last question token,
+    /// every answer token and every (layer, head) the document chunks its window *chose* by summary score
+    /// (sinks and local chunks excluded), each choice weighted 1/number chosen, and returns the top
+    /// `citationCount` chunks (none when the whole document fits the question window: nothing is chosen).
+    public func ask(_ question: String, maxTokens: Int, sampling: SamplingOptions = SamplingOptions(temperature: 0),
+                    cite: Bool = false, citationCount: Int = 3, onText: (String) -> Void = { _ in }) throws -> AnswerResult {
+        let began = Date()
+        let before = store.cache.statistics
+        try store.truncateToDocument()
+        let n = metadata.document.tokens
+        let engine = try EngineAdapter.make(model: languageModel.model, settings: metadata.settings, store: store,
+                                            startingAt: n, openChunkQueries: openChunkQueries)
+        engine.questionStart = n
+        let q = questionTokens(question)
+        var weights = [Double](repeating: 0, count: chunks.count)
+        // Only chunks a head *chose* carry information: the sinks and the local chunks are always in the
+        // window, and while the query's chunk index is below the slot count every chunk is.
+        let st = metadata.settings
+        func collect(position: Int) {
+            let c = position / st.chunkSize
+            guard c >= st.questionSlots else { return }
+            for layer in engine.tracedSelections {
+                for case let sel? in layer {
+                    let chosen = sel.filter { $0 >= st.sinkChunks && $0 < c - st.localChunks && $0 < chunks.count }
+                    for j in chosen { weights[j] += 1 / Double(chosen.count) }
+                }
+            }
+        }
+        if cite { engine.tracePosition = n + q.count - 1 }
+        var logits = forward.runLast(q, cache: engine)
+        if let e = store.takeError() { throw e }
+        if cite { collect(position: n + q.count - 1) }
+        var sampler = Sampler(options: sampling)
+        var decoder = StreamingDecoder(tokenizer: languageModel.tokenizer)
+        var out: [Int32] = []
+        var text = ""
+        var firstTokenAt: Date?
+        while out.count < maxTokens {
+            let t = sampler.sample(logits)
+            if firstTokenAt == nil { firstTokenAt = Date() }
+            if languageModel.tokenizer.isEndOfGeneration(t) { break }
+            out.append(t)
+            let piece = decoder.append(t)
+            text += piece
+            onText(piece)
+            if out.count == maxTokens { break }
+            let position = engine.count
+            if cite { engine.tracePosition = position }
+            logits = forward.runLast([t], cache: engine)
+            if let e = store.takeError() { throw e }
+            if cite { collect(position: position) }
+        }
+        let rest = decoder.finish()
+        text += rest
+        onText(rest)
+        let end = Date()
+        return AnswerResult(question: question, answer: text, tokens: out.count, seconds: end.timeIntervalSince(began),
+                            firstTokenSeconds: (firstTokenAt ?? end).timeIntervalSince(began),
+                            cache: store.cache.statistics.since(before),
+                            citations: cite ? try citations(weights: weights, count: citationCount) : nil)
+    }
+
+    /// The `count` chunks with the largest weights, as line spans with excerpts.
+    func citations(weights: [Double], count: Int) throws -> [Citation] {
+        let total = weights.reduce(0, +)
+        guard total > 0 else { return [] }
+        let src = try source()
+        let top = weights.indices.filter { weights[$0] > 0 }.sorted { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && $0 < $1) }.prefix(count)
+        return top.sorted().map { c in
+            let s = chunks[c]
+            let bytes = src[min(s.byteStart, src.count)..<min(s.byteEnd, src.count)]
+            let lines = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            let text = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+            return Citation(chunk: c, firstLine: s.firstLine, lastLine: s.firstLine + max(0, lines - (bytes.last == 0x0A ? 1 : 0)),
+                            weight: weights[c] / total, excerpt: String(text.prefix(160)))
+        }
+    }
+}

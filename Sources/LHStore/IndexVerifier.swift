@@ -1,0 +1,95 @@
+// `verify`: every frame's CRC-32 and zstd checksum, whole-file checksums, headers against index.sqlite.
+import Foundation
+import LHCore
+import LHEngine
+
+/// The result of checking a bundle.
+public struct VerifyReport: Sendable {
+    /// Problems found, each one line naming the file.
+    public var problems: [String] = []
+    /// Frames checked.
+    public var frames = 0
+    /// Compressed bytes checked.
+    public var bytes = 0
+    public var ok: Bool { problems.isEmpty }
+}
+
+/// Checks a bundle without a model.
+public enum IndexVerifier {
+    /// Checks everything in the bundle at `directory`, collecting at most `limit` problems.
+    public static func verify(directory: String, limit: Int = 20) -> VerifyReport {
+        var r = VerifyReport()
+        func fail(_ e: Error) { if r.problems.count < limit { r.problems.append((e as? LHError)?.description ?? "\(directory): \(e)") } }
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            fail(LHError.badFile(path: directory, reason: "no such index directory"))
+            return r
+        }
+        for f in BundleFormat.files where !fm.fileExists(atPath: directory + "/" + f) {
+            fail(LHError.badFile(path: directory + "/" + f, reason: "missing"))
+        }
+        guard r.ok else { return r }
+        let meta: IndexMetadata, db: IndexDatabase, chunks: [ChunkSpan]
+        do {
+            db = try IndexDatabase.open(path: directory + "/" + BundleFormat.database)
+            meta = try db.metadata()
+            chunks = try db.chunks()
+            guard let s = try db.buildState(), s.complete else {
+                throw LHError.badFile(path: db.path, reason: "the build is not complete")
+            }
+        } catch { fail(error); return r }
+        // Whole-file checksums recorded at the end of the build.
+        do {
+            let recorded = try db.meta(), now = try BundleChecksums.compute(directory: directory)
+            for (key, file) in BundleChecksums.keys where recorded[key] != now.values[key] {
+                fail(LHError.badFile(path: directory + "/" + file, reason: "checksum mismatch (CRC-32 \(now.values[key] ?? "?"), index.sqlite records \(recorded[key] ?? "none"))"))
+            }
+            if recorded["kv_bytes"] != now.values["kv_bytes"] {
+                fail(LHError.badFile(path: directory + "/" + BundleFormat.kvFile, reason: "\(now.values["kv_bytes"] ?? "?") bytes, index.sqlite records \(recorded["kv_bytes"] ?? "none")"))
+            }
+        } catch { fail(error) }
+        // Headers, then every frame.
+        let store: FileChunkStore
+        do {
+            store = try FileChunkStore.openForReading(directory: directory, layout: meta.layout, codec: meta.codec, cacheBytes: 0)
+        } catch { fail(error); return r }
+        let h = store.seekHeader
+        if h.tokens != meta.document.tokens || chunks.count != h.chunks {
+            fail(LHError.badFile(path: directory + "/" + BundleFormat.seekFile, reason: "\(h.tokens) tokens in \(h.chunks) chunks, index.sqlite says \(meta.document.tokens) tokens in \(chunks.count) chunks"))
+        }
+        for (i, c) in chunks.enumerated() where c.chunk != i || c.tokenStart != i * h.chunkSize || c.tokenEnd != min(h.tokens, (i + 1) * h.chunkSize) {
+            fail(LHError.badFile(path: db.path, reason: "chunk table row \(i) has token range \(c.tokenStart)..<\(c.tokenEnd)"))
+            break
+        }
+        var frameBytes = 0
+        for l in 0..<h.layers {
+            for g in 0..<h.kvHeads {
+                for c in 0..<h.chunks {
+                    do {
+                        _ = try store.loadFrame(layer: l, kvHead: g, chunk: c)
+                        let e = store.entry(layer: l, kvHead: g, chunk: c)
+                        frameBytes += e.compressedSize
+                        r.frames += 1
+                    } catch { fail(error) }
+                }
+            }
+        }
+        r.bytes = frameBytes
+        if r.ok, frameBytes != store.kvBytes {
+            fail(LHError.badFile(path: directory + "/" + BundleFormat.kvFile, reason: "frames cover \(frameBytes) of \(store.kvBytes) bytes"))
+        }
+        // The small compressed files decompress and match the metadata.
+        do { _ = try IndexReader.readTail(directory: directory, metadata: meta) } catch { fail(error) }
+        do {
+            let path = directory + "/" + BundleFormat.sourceFile
+            let file = try MappedFile(path: path)
+            let src = try Zstd().decompressed(UnsafeRawBufferPointer(start: file.base, count: file.count), path: path,
+                                              limit: meta.document.sourceBytes)
+            if src.withUnsafeBytes({ SHA256.hex($0) }) != meta.document.sha256 {
+                fail(LHError.badFile(path: path, reason: "the text's SHA-256 differs from index.sqlite's"))
+            }
+        } catch { fail(error) }
+        return r
+    }
+}

@@ -1,0 +1,88 @@
+// The in-memory part of a file store: blocks of chunks not yet written to kv.zst (open chunks, question tokens).
+import CKernels
+import LHEngine
+
+/// Blocks of chunks `firstChunk ..< firstChunk + capacity` per (layer, KV head), in the layout of
+/// `ChunkStore` blocks: keys (w, d) then values (w, d) in the stored precision.
+final class TailBlocks {
+    let layout: ChunkLayout
+    /// The first chunk held in memory.
+    private(set) var firstChunk = 0
+    private(set) var capacity = 0
+    private var buffers: [UnsafeMutableRawPointer] = []   // per (layer, KV head): (capacity, 2, w, d) elements
+
+    init(layout: ChunkLayout) { self.layout = layout }
+
+    deinit { for b in buffers { b.deallocate() } }
+
+    /// Makes room for chunks up to (excluding) `endChunk`. Not concurrent with other calls.
+    func reserve(endChunk: Int) {
+        let needed = endChunk - firstChunk
+        guard needed > capacity else { return }
+        let n = max(needed, capacity * 2, 2), bb = layout.blockBytes
+        let count = layout.layers * layout.kvHeads
+        buffers = (0..<count).map { i in
+            let fresh = UnsafeMutableRawPointer.allocate(byteCount: n * bb, alignment: 64)
+            fresh.initializeMemory(as: UInt8.self, repeating: 0, count: n * bb)
+            if !buffers.isEmpty {
+                fresh.copyMemory(from: buffers[i], byteCount: capacity * bb)
+                buffers[i].deallocate()
+            }
+            return fresh
+        }
+        capacity = n
+    }
+
+    /// Forgets chunks below `chunk` (they now live on disk), keeping later ones.
+    func advance(to chunk: Int) {
+        let shift = chunk - firstChunk
+        guard shift > 0 else { return }
+        let bb = layout.blockBytes, keep = max(0, capacity - shift)
+        for b in buffers {
+            if keep > 0 { b.copyMemory(from: b + shift * bb, byteCount: keep * bb) }
+        }
+        firstChunk = chunk
+    }
+
+    /// Restarts the tail at `chunk` (forgetting everything held).
+    func reset(firstChunk chunk: Int) { firstChunk = chunk }
+
+    @inline(__always)
+    func base(_ layer: Int, _ kvHead: Int, _ chunk: Int) -> UnsafeMutableRawPointer {
+        precondition(chunk >= firstChunk && chunk < firstChunk + capacity,
+                     "chunk \(chunk) outside the in-memory tail \(firstChunk)..<\(firstChunk + capacity)")
+        return buffers[layer * layout.kvHeads + kvHead] + (chunk - firstChunk) * layout.blockBytes
+    }
+
+    /// Stores one token's key and value (d floats each).
+    func write(layer: Int, kvHead: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
+        let w = layout.chunkSize, d = layout.headDimension
+        let base = base(layer, kvHead, position / w), row = position % w
+        switch layout.precision {
+        case .f32:
+            let p = base.assumingMemoryBound(to: Float.self)
+            (p + row * d).update(from: key, count: d)
+            (p + (w + row) * d).update(from: value, count: d)
+        case .f16:
+            let p = base.assumingMemoryBound(to: UInt16.self)
+            lh_f32_to_f16(key, p + row * d, Int64(d))
+            lh_f32_to_f16(value, p + (w + row) * d, Int64(d))
+        }
+    }
+
+    /// Copies a stored payload (keys (rows, d) then values (rows, d)) into the block of `chunk`.
+    func load(layer: Int, kvHead: Int, chunk: Int, payload: UnsafeRawPointer, rows: Int) {
+        let w = layout.chunkSize, d = layout.headDimension, eb = layout.elementBytes
+        let base = base(layer, kvHead, chunk)
+        base.copyMemory(from: payload, byteCount: rows * d * eb)
+        (base + w * d * eb).copyMemory(from: payload + rows * d * eb, byteCount: rows * d * eb)
+    }
+
+    /// Writes the first `rows` keys then values of a block contiguously into `dst` (2·rows·d elements).
+    func pack(layer: Int, kvHead: Int, chunk: Int, rows: Int, into dst: UnsafeMutableRawPointer) {
+        let w = layout.chunkSize, d = layout.headDimension, eb = layout.elementBytes
+        let base = base(layer, kvHead, chunk)
+        dst.copyMemory(from: base, byteCount: rows * d * eb)
+        (dst + rows * d * eb).copyMemory(from: base + w * d * eb, byteCount: rows * d * eb)
+    }
+}

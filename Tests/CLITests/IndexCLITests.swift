@@ -1,0 +1,97 @@
+// End-to-end runs of `lhindex build`, `ask`, `info` and `verify` on the tiny model.
+import Foundation
+import XCTest
+import LHTestSupport
+
+final class IndexCLITests: XCTestCase {
+    struct Run { let status: Int32; let out: String; let err: String }
+
+    func run(_ args: [String], stdin: String? = nil) throws -> Run {
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = args
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    /// A corpus directory: two text documents (one nested), a binary file and an empty one.
+    func corpus() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corpus-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        let words = (0..<120).map { ["alpha", "beta", "river", "stone", "light"][$0 % 5] + ($0 % 11 == 0 ? "\n" : " ") }.joined()
+        try Data(words.utf8).write(to: dir.appendingPathComponent("a.txt"))
+        try Data(("The pass key is 4242.\n" + words).utf8).write(to: dir.appendingPathComponent("sub/b.md"))
+        try Data([0x7F, 0x45, 0x4C, 0x46, 0, 1, 2]).write(to: dir.appendingPathComponent("tool.bin"))
+        try Data().write(to: dir.appendingPathComponent("empty.txt"))
+        return dir.path
+    }
+
+    let tiny = try! TinyModel.write(seed: 11)
+    let small = ["--chunk-size", "16", "--attn-length", "64"]
+
+    func testBuildAskInfoVerify() throws {
+        let dir = try corpus()
+        let b = try run(["build", dir, "-m", tiny] + small)
+        XCTAssertEqual(b.status, 0, b.err)
+        XCTAssertTrue(b.err.contains("skip \(dir)/tool.bin: binary file"), b.err)
+        XCTAssertTrue(b.err.contains("skip \(dir)/empty.txt: the file is empty"), b.err)
+        XCTAssertTrue(b.err.contains("built \(dir).lhindex/sub/b.md.lhx"), b.err)
+        let doc = dir + ".lhindex/sub/b.md.lhx"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + ".lhindex/a.txt.lhx/kv.zst"))
+        // A second build skips current documents.
+        let again = try run(["build", dir, "-m", tiny] + small)
+        XCTAssertEqual(again.status, 0)
+        XCTAssertEqual(again.err.components(separatedBy: "current ").count - 1, 2, again.err)
+
+        let ask = try run(["ask", doc, "What is the pass key?", "-m", tiny, "-n", "6"])
+        XCTAssertEqual(ask.status, 0, ask.err)
+        XCTAssertFalse(ask.out.isEmpty)
+        let json = try run(["ask", doc, "-m", tiny, "-n", "6", "--json", "--cite"], stdin: "first question\nsecond question\n")
+        XCTAssertEqual(json.status, 0, json.err)
+        let lines = json.out.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, json.out)
+        for l in lines {
+            let o = try JSONSerialization.jsonObject(with: Data(l.utf8)) as! [String: Any]
+            for k in ["answer", "tokens", "seconds", "first_token_seconds", "cache", "citations"] { XCTAssertNotNil(o[k], k) }
+        }
+
+        let info = try run(["info", doc, "--json"])
+        XCTAssertEqual(info.status, 0, info.err)
+        let i = try JSONSerialization.jsonObject(with: Data(info.out.utf8)) as! [String: Any]
+        XCTAssertEqual(i["model"] as? String, "tiny-test")
+        XCTAssertGreaterThan(i["tokens"] as! Int, 100)
+        XCTAssertEqual(try run(["info", doc]).status, 0)
+
+        let ok = try run(["verify", doc])
+        XCTAssertEqual(ok.status, 0, ok.err)
+        XCTAssertTrue(ok.out.hasPrefix("OK "), ok.out)
+        var kv = try Data(contentsOf: URL(fileURLWithPath: doc + "/kv.zst"))
+        kv[20] ^= 0x01                      // inside the first frame: chunk 0, the attention sink every head reads
+        try kv.write(to: URL(fileURLWithPath: doc + "/kv.zst"))
+        let bad = try run(["verify", doc])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.err.contains("kv.zst"), bad.err)
+        let badAsk = try run(["ask", doc, "What is the pass key?", "-m", tiny, "-n", "4"])
+        XCTAssertEqual(badAsk.status, 1, badAsk.out)
+        XCTAssertTrue(badAsk.err.hasPrefix("lhindex: \(doc)/kv.zst: "), badAsk.err)
+    }
+
+    func testUsageAndMissingIndex() throws {
+        XCTAssertEqual(try run(["build"]).status, 64)
+        XCTAssertEqual(try run(["ask"]).status, 64)
+        let missing = try run(["ask", "/no/such.lhx", "q", "-m", tiny])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.err, "lhindex: /no/such.lhx: No such file or directory (open)\n")
+        XCTAssertEqual(try run(["verify", "/no/such.lhx"]).status, 1)
+        XCTAssertEqual(try run(["info", "/no/such.lhx"]).status, 1)
+    }
+}

@@ -1,0 +1,165 @@
+// Bundles end to end on the tiny model: ask equals the in-memory engine, reuse, resume, corruption, model checks.
+import Foundation
+import XCTest
+import LHCore
+import LHEngine
+import LHModel
+import LHTestSupport
+@testable import LHStore
+
+final class IndexTests: XCTestCase {
+    let lm = StoreFixture.languageModel
+
+    func build(_ text: String, settings: LongHeadsSettings = StoreFixture.settings(), dir: String? = nil,
+               stopAfter: Int? = nil) throws -> (String, BuildOutcome) {
+        let bundle = (dir ?? StoreFixture.tempDir()) + "/doc.txt.lhx"
+        let b = try StoreFixture.builder(settings)
+        let outcome = try b.build(text: text, sourcePath: "doc.txt", bundle: bundle) { p in stopAfter.map { p.doneTokens < $0 } ?? true }
+        return (bundle, outcome)
+    }
+
+    /// Greedy answer tokens of the in-memory engine: document in batches like the builder, then the question.
+    func inMemoryAnswer(_ text: String, _ question: String, settings: LongHeadsSettings, n: Int, reader: IndexReader,
+                        compareSummaries: Bool = false) throws -> [Int32] {
+        let doc = TokenizedDocument(text: text, languageModel: lm)
+        let lh = try LongHeadsAttention(model: lm.model, settings: settings)
+        lh.questionStart = doc.tokens.count
+        let batch = try StoreFixture.builder(settings).batchTokens
+        _ = ForwardPass(model: lm.model, batchSize: batch).run(doc.tokens, cache: lh, logitRows: [])
+        let forward = ForwardPass(model: lm.model)
+        var logits = forward.runLast(reader.questionTokens(question), cache: lh)
+        var out: [Int32] = []
+        while out.count < n {
+            let t = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
+            if lm.tokenizer.isEndOfGeneration(t) { break }
+            out.append(t)
+            if out.count == n { break }
+            logits = forward.runLast([t], cache: lh)
+        }
+        // The document's last chunk, completed by the question: its summaries need the stored queries.
+        let c = doc.tokens.count / settings.chunkSize, d = lm.model.config.headDimension
+        if compareSummaries, EngineAdapter.restoresOpenChunkQueries, doc.tokens.count % settings.chunkSize != 0, lh.count >= (c + 1) * settings.chunkSize {
+            for l in 0..<lm.model.config.layerCount { for h in 0..<lm.model.config.headCount {
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: reader.store.summaries(layer: l, head: h) + c * d, count: d)),
+                               Array(UnsafeBufferPointer(start: lh.store.summaries(layer: l, head: h) + c * d, count: d)),
+                               "summary of the document's last chunk \(c), layer \(l) head \(h)")
+            } }
+        }
+        return out
+    }
+
+    func testAskEqualsInMemoryEngineAndReusesCache() throws {
+        for (bytes, precision) in [(698, KVPrecision.f16), (413, .f32), (835, .f16)] {   // 704, 419, 841 tokens: aligned and not
+            let settings = StoreFixture.settings(precision: precision)
+            let text = StoreFixture.text(bytes: bytes, seed: UInt64(bytes))
+            let (bundle, outcome) = try build(text, settings: settings)
+            guard case .built = outcome else { return XCTFail("\(outcome)") }
+            XCTAssertTrue(IndexVerifier.verify(directory: bundle).ok, "\(IndexVerifier.verify(directory: bundle).problems)")
+            let reader = try IndexReader(directory: bundle, languageModel: lm, cacheBytes: 64 << 20)
+            let n = reader.metadata.document.tokens
+            XCTAssertGreaterThan(n, 6 * settings.attentionLength)
+            for q in ["where is the key?", "alpha beta gamma delta, and what else?"] {
+                let a = try reader.ask(q, maxTokens: 48)
+                let expected = try inMemoryAnswer(text, q, settings: settings, n: 48, reader: reader, compareSummaries: true)
+                XCTAssertEqual(a.tokens, expected.count)
+                XCTAssertEqual(a.answer, lm.tokenizer.decode(expected), "\(bytes) bytes, \(n) tokens (\(n % 16) in the last chunk), \(precision): '\(q)'")
+            }
+            // The same question again re-reads nothing: every block it selects is cached.
+            let first = try reader.ask("where is the key?", maxTokens: 24)
+            let again = try reader.ask("where is the key?", maxTokens: 24)
+            XCTAssertEqual(first.answer, again.answer)
+            XCTAssertEqual(again.cache.misses, 0)
+            XCTAssertEqual(again.cache.bytesDecompressed, 0)
+            XCTAssertGreaterThan(again.cache.hits, 0)
+        }
+    }
+
+    func testCitationsPointIntoTheDocument() throws {
+        let text = StoreFixture.text(bytes: 700, seed: 4)
+        let (bundle, _) = try build(text)
+        let reader = try IndexReader(directory: bundle, languageModel: lm)
+        let r = try reader.ask("river?", maxTokens: 8, cite: true)
+        let cites = try XCTUnwrap(r.citations)
+        XCTAssertFalse(cites.isEmpty)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        for c in cites {
+            XCTAssertTrue(1...lines ~= c.firstLine && c.firstLine <= c.lastLine, "\(c)")
+            XCTAssertTrue(text.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains(c.excerpt.prefix(40)), c.excerpt)
+        }
+    }
+
+    func testInterruptedBuildResumesToTheSameBundle() throws {
+        let text = StoreFixture.text(bytes: 900, seed: 9)
+        let (whole, _) = try build(text)
+        let dir = StoreFixture.tempDir()
+        let (bundle, first) = try build(text, dir: dir, stopAfter: 200)
+        guard case let .interrupted(done) = first else { return XCTFail("\(first)") }
+        XCTAssertEqual(done, 256)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: IndexBuilder.partialPath(bundle)))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: bundle))
+        let (_, second) = try build(text, dir: dir)
+        guard case let .built(_, resumed, _) = second else { return XCTFail("\(second)") }
+        XCTAssertEqual(resumed, 256)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: IndexBuilder.partialPath(bundle)))
+        for f in BundleFormat.files where f != BundleFormat.database {
+            XCTAssertEqual(FileManager.default.contents(atPath: whole + "/" + f), FileManager.default.contents(atPath: bundle + "/" + f), f)
+        }
+        // Building again is a no-op; a changed document is rebuilt.
+        let (_, third) = try build(text, dir: dir)
+        XCTAssertEqual(third, .upToDate(tokens: try IndexReader(directory: bundle, languageModel: lm).metadata.document.tokens))
+        let (_, fourth) = try build(text + "more", dir: dir)
+        guard case .built(_, 0, _) = fourth else { return XCTFail("\(fourth)") }
+    }
+
+    func copyBundle(_ bundle: String) throws -> String {
+        let copy = StoreFixture.tempDir() + "/copy.lhx"
+        try FileManager.default.copyItem(atPath: bundle, toPath: copy)
+        return copy
+    }
+
+    func expectFailure(_ bundle: String, naming file: String, _ fragment: String, line: UInt = #line) {
+        let r = IndexVerifier.verify(directory: bundle)
+        XCTAssertFalse(r.ok, "verify passed a damaged \(file)", line: line)
+        XCTAssertTrue(r.problems.contains { $0.contains(file) && $0.contains(fragment) }, "\(r.problems)", line: line)
+        do {
+            let reader = try IndexReader(directory: bundle, languageModel: lm)
+            for _ in 0..<2 { _ = try reader.ask("where is the key?", maxTokens: 4) }
+            if file == BundleFormat.kvFile { XCTFail("ask did not notice the damaged \(file)", line: line) }
+        } catch let e as LHError {
+            XCTAssertTrue(e.description.contains(file), e.description, line: line)
+            XCTAssertFalse(e.description.contains("\n"), line: line)
+        } catch { XCTFail("\(error)", line: line) }
+    }
+
+    func testDamagedBundlesFailWithOneLineErrorsNamingTheFile() throws {
+        let (bundle, _) = try build(StoreFixture.text(bytes: 700, seed: 5))
+        XCTAssertTrue(IndexVerifier.verify(directory: bundle).ok)
+        // A flipped byte in the middle of the key/value frames.
+        var b = try copyBundle(bundle)
+        var kv = try Data(contentsOf: URL(fileURLWithPath: b + "/kv.zst"))
+        kv[20] ^= 0x40                      // inside a frame of chunk 0, which every window holds
+        try kv.write(to: URL(fileURLWithPath: b + "/kv.zst"))
+        expectFailure(b, naming: "kv.zst", "checksum")
+        // A truncated seek table.
+        b = try copyBundle(bundle)
+        let seek = try Data(contentsOf: URL(fileURLWithPath: b + "/kv.seek"))
+        try seek.prefix(seek.count - 10).write(to: URL(fileURLWithPath: b + "/kv.seek"))
+        expectFailure(b, naming: "kv.seek", "truncated")
+        // A wrong application_id.
+        b = try copyBundle(bundle)
+        try SQLiteDatabase(path: b + "/index.sqlite").execute("PRAGMA application_id = 1234")
+        expectFailure(b, naming: "index.sqlite", "application_id")
+        // A missing file.
+        b = try copyBundle(bundle)
+        try FileManager.default.removeItem(atPath: b + "/summaries.f32")
+        expectFailure(b, naming: "summaries.f32", "missing")
+    }
+
+    func testAnotherModelIsRejected() throws {
+        let (bundle, _) = try build(StoreFixture.text(bytes: 300, seed: 6))
+        let other = try LanguageModel(path: try TinyModel.write(seed: 12))
+        XCTAssertThrowsError(try IndexReader(directory: bundle, languageModel: other)) {
+            XCTAssertTrue("\($0)".contains("built with model 'tiny-test'"), "\($0)")
+        }
+    }
+}
