@@ -67,7 +67,7 @@ struct BuildCommand: Command {
                 let last = (rel as NSString).lastPathComponent
                 let full = root + "/" + rel
                 var d: ObjCBool = false
-                fm.fileExists(atPath: full, isDirectory: &d)
+                _ = fm.fileExists(atPath: full, isDirectory: &d)
                 if last.hasPrefix(".") || last.hasSuffix(".lhx") || last.hasSuffix(".lhindex") || last.hasSuffix(".partial") {
                     if d.boolValue { e.skipDescendants() }
                     continue

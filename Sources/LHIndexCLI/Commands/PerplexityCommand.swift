@@ -52,7 +52,7 @@ struct PerplexityCommand: Command {
         if mode != .dense { try settings.validate(trainedContext: lm.model.config.contextLength) }
         let tokens = lm.tokenizer.encode(text, parseSpecial: false)
         let result = try Perplexity.evaluate(model: lm.model, tokens: tokens, context: context,
-                                             makeCache: { try! mode.makeCache(model: lm.model, settings: settings) }) { done, total in
+                                             makeCache: { try mode.makeCache(model: lm.model, settings: settings) }) { done, total in
             if !json { io.err("\r[\(done)/\(total)] windows") }
         }
         if json {

@@ -26,7 +26,7 @@ public enum Perplexity {
     ///   - makeCache: a fresh attention cache per window (dense, LongHeads, ...).
     ///   - progress: called after each window with (done, total).
     public static func evaluate(model: LlamaModel, tokens: [Int32], context: Int,
-                                makeCache: () -> AttentionCache,
+                                makeCache: () throws -> AttentionCache,
                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> PerplexityResult {
         guard context >= 4 else { throw LHError.invalidInput("context \(context) is too small (minimum 4)") }
         let chunks = tokens.count / context
@@ -41,7 +41,7 @@ public enum Perplexity {
         for c in 0..<chunks {
             let window = Array(tokens[(c * context)..<((c + 1) * context)])
             let rows = Array(first..<(context - 1))
-            let logits = forward.run(window, cache: makeCache(), logitRows: rows)
+            let logits = forward.run(window, cache: try makeCache(), logitRows: rows)
             logits.withUnsafeBufferPointer { l in
                 for (j, r) in rows.enumerated() {
                     nll -= TensorOps.logProbability(l.baseAddress! + j * vocab, count: vocab, index: Int(window[r + 1]))

@@ -46,6 +46,7 @@ public final class DenseAttention: AttentionCache {
                        v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let c = config, d = c.headDimension, kvw = c.kvWidth, e = c.embeddingLength
         reserve(count + m)
+        rope.reserve(positions: count + m)
         // Rotate the new queries and keys to their true positions and append k, v to the cache.
         for i in 0..<m {
             rope.rotate(q + i * e, heads: c.headCount, position: count + i)

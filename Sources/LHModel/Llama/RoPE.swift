@@ -19,9 +19,10 @@ public final class RoPE: @unchecked Sendable {
         self.base = base
     }
 
-    /// Makes the table cover positions `0..<count`.
+    /// Makes the table cover positions `0..<count`. Not thread-safe: call it before parallel work.
     public func reserve(positions count: Int) {
         guard count > positions else { return }
+        let count = max(count, positions * 2)     // geometric growth: incremental callers stay linear
         let half = dimension / 2
         let thetaScale = powf(base, -2.0 / Float(dimension))
         var t = [Float](repeating: 0, count: count * dimension)
@@ -39,11 +40,14 @@ public final class RoPE: @unchecked Sendable {
         positions = count
     }
 
-    /// Rotates `heads` consecutive d-vectors at `x` by position `p` (≥ 0; negative rotates backwards).
+    /// Rotates `heads` consecutive d-vectors at `x` by position `p` (negative rotates backwards).
+    ///
+    /// The table must already cover |p| (`reserve(positions:)`): rotating never grows it, so
+    /// concurrent calls from the pool's tasks only read.
     public func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, position p: Int) {
         let d = dimension
         let ap = abs(p)
-        if ap >= positions { reserve(positions: max(ap + 1, positions * 2, 1024)) }
+        precondition(ap < positions, "RoPE position \(p) beyond the reserved \(positions): call reserve(positions:) first")
         let sign: Float = p < 0 ? -1 : 1
         table.withUnsafeBufferPointer { t in
             let cs = t.baseAddress! + ap * d
