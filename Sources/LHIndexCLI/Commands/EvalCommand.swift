@@ -141,7 +141,7 @@ struct EvalCommand: Command {
         try settings.validate(trainedContext: lm.model.config.contextLength)
         let eval = PasskeyEval(languageModel: lm, settings: settings, tailTokens: tail, answerTokens: answerTokens)
         let trialFile = try trialsOut.map { path -> FileHandle in
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             guard let h = FileHandle(forWritingAtPath: path) else { throw LHError.io(path: path, call: "open", errno: EACCES) }
             h.seekToEndOfFile()
             return h
