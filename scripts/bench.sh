@@ -26,3 +26,20 @@ print("|---|---|---|---|")
 for t in ours:
     print(f"| {t} | {ours[t]:.1f} | {ref.get(t, float('nan')):.1f} | {ours[t] / ref[t]:.2f} |")
 PY
+
+# LongHeads prefill cost by length (issue 3: the 128k rate should stay near the 8k rate), one process
+# per length so each peak RSS is its own. Set LH_LENGTHS to change (default 8k,32k,128k).
+echo
+echo "| LongHeads prefill (A=2048, block) | tok/s | peak RSS |"
+echo "|---|---|---|"
+for n in $(echo "${LH_LENGTHS:-8k,32k,128k}" | tr ',' ' '); do
+  python3 - "$model" "$n" <<'PY'
+import json, resource, subprocess, sys
+model, n = sys.argv[1], sys.argv[2]
+out = subprocess.run([".build/release/lhindex", "bench", "-m", model, "--mode", "longheads", "--prompt", n,
+                      "--gen", "0", "--repeat", "1", "--json"], check=True, capture_output=True, text=True).stdout
+r = json.loads(out)["results"][0]
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024   # KB -> MB, peak of the child
+print(f"| {n} ({r['tokens']} tokens) | {r['tokensPerSecond']:.1f} | {rss:.0f} MB |")
+PY
+done

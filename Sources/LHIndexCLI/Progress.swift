@@ -31,10 +31,12 @@ final class BuildProgressReporter {
     }
 
     /// Called after each committed batch of document `name` (`bytes` long).
+    /// On a terminal the status line is redrawn at most 5 times a second; otherwise a plain line
+    /// is logged at most every 30 seconds (long builds in logs still show they are alive).
     func update(name: String, index: Int, count: Int, bytes: Int, done: Int, total: Int, resumed: Int, seconds: Double) {
-        guard terminal else { return }
         let now = Date()
-        guard now.timeIntervalSince(lastDraw) > 0.2 || done == total else { return }
+        guard now.timeIntervalSince(lastDraw) > (terminal ? 0.2 : 30) || (terminal && done == total) else { return }
+        if !terminal && done == total { return }
         lastDraw = now
         let rate = seconds > 0 ? Double(done - resumed) / seconds : 0
         let eta = rate > 0 ? Double(total - done) / rate : .infinity
@@ -46,8 +48,12 @@ final class BuildProgressReporter {
         let s = String(format: "[%d/%d] %@ %3d%% %d/%d tok %.0f tok/s ETA %@ | all %.0f%% ETA %@",
                        index, count, shortName, pct, done, total, rate, Self.clock(eta),
                        100 * overallDone / Double(totalBytes), Self.clock(overallEta))
-        io.err("\r\u{1B}[K" + s)
-        lineShown = true
+        if terminal {
+            io.err("\r\u{1B}[K" + s)
+            lineShown = true
+        } else {
+            io.err(s + "\n")
+        }
     }
 
     /// A document is finished (built, current, failed or skipped): counts its bytes as done.

@@ -41,6 +41,21 @@ struct LEBytes {
     func get32(_ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[o + $1]) << (8 * UInt32($1)) } }
     func get64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[o + $1]) << (8 * UInt64($1)) } }
     func crc(_ range: Range<Int>) -> UInt32 { bytes[range].withUnsafeBytes { CRC32.checksum($0) } }
+
+    /// The 64-byte header at the start of `raw`, after checking its length, magic, CRC (bytes 60..<64 over
+    /// 0..<60) and version 1; `kind` names the file in messages ("kv.seek", "summaries").
+    static func checkedHeader(_ raw: UnsafeRawBufferPointer, magic: [UInt8], kind: String, path: String) throws -> LEBytes {
+        guard raw.count >= BundleFormat.headerBytes else {
+            throw LHError.badFile(path: path, reason: "truncated: \(raw.count) bytes, the header alone needs \(BundleFormat.headerBytes)")
+        }
+        let b = LEBytes(UnsafeRawBufferPointer(rebasing: raw[0..<BundleFormat.headerBytes]))
+        guard Array(b.bytes[0..<8]) == magic else { throw LHError.badFile(path: path, reason: "not a \(kind) file (bad magic)") }
+        guard b.get32(60) == b.crc(0..<60) else { throw LHError.badFile(path: path, reason: "header checksum mismatch") }
+        guard b.get32(8) == 1 else {
+            throw LHError.badFile(path: path, reason: "\(kind) version \(b.get32(8)) is not supported (expected 1)")
+        }
+        return b
+    }
 }
 
 /// The 64-byte header of `kv.seek` (FORMAT.md §3).
@@ -90,14 +105,8 @@ public struct SeekHeader: Equatable, Sendable {
 
     /// Parses and checks a header (magic, version, reserved bits and bytes, CRC).
     public init(decoding raw: UnsafeRawBufferPointer, path: String) throws {
-        guard raw.count >= BundleFormat.headerBytes else {
-            throw LHError.badFile(path: path, reason: "truncated: \(raw.count) bytes, the header alone needs \(BundleFormat.headerBytes)")
-        }
-        let b = LEBytes(UnsafeRawBufferPointer(rebasing: raw[0..<BundleFormat.headerBytes]))
-        guard Array(b.bytes[0..<8]) == Self.magic else { throw LHError.badFile(path: path, reason: "not a kv.seek file (bad magic)") }
-        guard b.get32(60) == b.crc(0..<60) else { throw LHError.badFile(path: path, reason: "header checksum mismatch") }
+        let b = try LEBytes.checkedHeader(raw, magic: Self.magic, kind: "kv.seek", path: path)
         version = b.get32(8)
-        guard version == 1 else { throw LHError.badFile(path: path, reason: "seek table version \(version) is not supported (expected 1)") }
         flags = b.get32(12)
         guard flags & ~BundleFormat.flagShuffled == 0 else {
             throw LHError.badFile(path: path, reason: "unknown flag bits 0x\(String(flags, radix: 16)) set")
@@ -199,14 +208,8 @@ public struct SummaryHeader: Equatable, Sendable {
 
     /// Parses and checks a header against the file size.
     public init(decoding raw: UnsafeRawBufferPointer, path: String) throws {
-        guard raw.count >= BundleFormat.headerBytes else {
-            throw LHError.badFile(path: path, reason: "truncated: \(raw.count) bytes, the header alone needs \(BundleFormat.headerBytes)")
-        }
-        let b = LEBytes(UnsafeRawBufferPointer(rebasing: raw[0..<BundleFormat.headerBytes]))
-        guard Array(b.bytes[0..<8]) == Self.magic else { throw LHError.badFile(path: path, reason: "not a summaries file (bad magic)") }
-        guard b.get32(60) == b.crc(0..<60) else { throw LHError.badFile(path: path, reason: "header checksum mismatch") }
+        let b = try LEBytes.checkedHeader(raw, magic: Self.magic, kind: "summaries", path: path)
         version = b.get32(8)
-        guard version == 1 else { throw LHError.badFile(path: path, reason: "summaries version \(version) is not supported (expected 1)") }
         guard b.get32(12) == 0 else { throw LHError.badFile(path: path, reason: "unknown flag bits 0x\(String(b.get32(12), radix: 16)) set") }
         layers = Int(b.get32(16)); heads = Int(b.get32(20)); headDimension = Int(b.get32(24))
         capacityChunks = Int(b.get32(28)); documentChunks = Int(b.get32(32))

@@ -22,13 +22,11 @@ struct AskCommand: Command {
         OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file; must be the one the index was built with (default: $LHINDEX_MODEL, then the cache)."),
         OptionSpec("file", short: "f", value: "FILE", help: "Read questions from FILE, one per line."),
         OptionSpec("n-predict", short: "n", value: "N", help: "Maximum answer tokens (default 128)."),
-        OptionSpec("temp", value: "T", help: "Sampling temperature; 0 is greedy (default 0)."),
-        OptionSpec("seed", value: "S", help: "Random seed for sampling (default 0)."),
         OptionSpec("json", help: "Print one JSON object per question instead of text."),
         OptionSpec("cite", help: "List the document spans attended most."),
         OptionSpec("cache-mb", value: "MB", help: "Budget of decompressed blocks kept in memory (default 256)."),
         OptionSpec("verbose", short: "v", help: "Print timing and cache statistics to standard error."),
-    ]
+    ] + SamplingArguments.specs
 
     let index: String
     let questions: [String]
@@ -48,8 +46,7 @@ struct AskCommand: Command {
         questionFile = a.string("file")
         modelPath = a.string("model")
         maxTokens = try a.int("n-predict", default: 128, in: 1...100_000)
-        sampling = SamplingOptions(temperature: try a.float("temp", default: 0, in: 0...100),
-                                   seed: UInt64(try a.int("seed", default: 0, in: 0...Int.max)))
+        sampling = try SamplingArguments.parse(a)
         json = a.flag("json")
         cite = a.flag("cite")
         cacheBytes = try a.int("cache-mb", default: 256, in: 1...1 << 20) << 20

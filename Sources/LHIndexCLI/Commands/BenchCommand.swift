@@ -1,37 +1,43 @@
 // `lhindex bench`: prompt-processing and generation speed in the manner of llama-bench.
 import Foundation
 import LHCore
+import LHEngine
 import LHModel
 
 /// Measures tokens per second for prompt processing and generation on random tokens.
 struct BenchCommand: Command {
     static let name = "bench"
     static let abstract = "Measure prompt processing and generation speed (like llama-bench)."
-    static let usage = "[-m MODEL.gguf] [--prompt 512,2048] [--gen 128] [--repeat R] [--json]"
+    static let usage = "[-m MODEL.gguf] [--prompt 512,2048] [--gen 128] [--repeat R] [--mode dense|longheads|window] [--json]"
     static let discussion = """
     Feeds seeded random tokens (as llama-bench does) through the dense engine: one prompt of each
     length in --prompt from an empty cache, then --gen tokens generated one at a time after a
     short prompt. Each figure is the best of --repeat runs. Use it to compare builds and machines;
-    'make bench' runs it beside llama.cpp.
+    'make bench' runs it beside llama.cpp. With --mode longheads or window the prompt runs through
+    that attention (lengths like 8k or 128k; the LongHeads settings options apply), which shows
+    whether prefill cost stays linear in the length.
     """
     static let options: [OptionSpec] = [
         OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model')."),
         OptionSpec("prompt", value: "N,N", help: "Prompt lengths to time (default 512,2048)."),
         OptionSpec("gen", value: "N", help: "Tokens to generate for the generation figure; 0 skips it (default 128)."),
         OptionSpec("repeat", short: "r", value: "R", help: "Runs per figure, best kept (default 2)."),
+        OptionSpec("mode", value: "MODE", help: "Attention: dense, longheads or window (default dense)."),
         OptionSpec("json", help: "Print one JSON object instead of a table."),
-    ]
+    ] + LongHeadsOptions.specs
 
     let modelPath: String?
     let promptLengths: [Int]
     let generate: Int
     let repeats: Int
     let json: Bool
+    let mode: AttentionMode
+    let settings: LongHeadsSettings
 
     init(arguments a: ParsedArguments) throws {
         guard a.positional.isEmpty else { throw UsageError("unexpected argument '\(a.positional[0])'") }
         modelPath = a.string("model")
-        let lengths = (a.string("prompt") ?? "512,2048").split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let lengths = (a.string("prompt") ?? "512,2048").split(separator: ",").map { EvalCommand.parseLength($0) }
         guard !lengths.isEmpty, lengths.allSatisfy({ ($0 ?? 0) > 0 }) else {
             throw UsageError("--prompt must be a comma-separated list of positive token counts")
         }
@@ -39,6 +45,11 @@ struct BenchCommand: Command {
         generate = try a.int("gen", default: 128, in: 0...100_000)
         repeats = try a.int("repeat", default: 2, in: 1...100)
         json = a.flag("json")
+        guard let m = AttentionMode(rawValue: a.string("mode") ?? "dense") else {
+            throw UsageError("--mode must be dense, longheads or window")
+        }
+        mode = m
+        settings = try LongHeadsOptions.parse(a)
     }
 
     struct Result: Codable {
@@ -49,10 +60,8 @@ struct BenchCommand: Command {
 
     func run(_ io: TerminalIO) throws -> Int32 {
         let model = try LlamaModel(path: try ModelLocator.resolve(modelPath))
-        let ctx = model.config.contextLength
-        for n in promptLengths where n + 1 > ctx {
-            throw LHError.invalidInput("--prompt \(n) exceeds the model's context of \(ctx)")
-        }
+        try settings.validate(trainedContext: model.config.contextLength)
+        func cache() throws -> AttentionCache { try mode.makeCache(model: model, settings: settings) }
         var rng = SplitMix64(seed: 42)
         func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % UInt64(model.config.vocabularySize)) } }
         let forward = ForwardPass(model: model)
@@ -62,16 +71,16 @@ struct BenchCommand: Command {
             var best = 0.0
             for _ in 0..<repeats {
                 let t = Date()
-                _ = forward.runLast(tokens, cache: model.makeDenseCache())
+                _ = forward.runLast(tokens, cache: try cache())
                 best = max(best, Double(n) / Date().timeIntervalSince(t))
             }
-            results.append(Result(test: "pp\(n)", tokens: n, tokensPerSecond: best))
+            results.append(Result(test: mode == .dense ? "pp\(n)" : "pp\(n)-\(mode.rawValue)", tokens: n, tokensPerSecond: best))
             if !json { io.err("pp\(n): \(String(format: "%.1f", best)) tok/s\n") }
         }
         if generate > 0 {
             var best = 0.0
             for _ in 0..<repeats {
-                let cache = model.makeDenseCache()
+                let cache = try cache()
                 var logits = forward.runLast(randomTokens(16), cache: cache)
                 let t = Date()
                 for _ in 0..<generate {
@@ -89,9 +98,9 @@ struct BenchCommand: Command {
             io.out(String(decoding: try enc.encode(["threads": Parallel.threadCount]), as: UTF8.self).dropLast()
                    + ",\"results\":" + String(decoding: try enc.encode(results), as: UTF8.self) + "}\n")
         } else {
-            io.out("test       tokens   tok/s\n")
+            io.out("test              tokens   tok/s\n")
             for r in results {
-                io.out(r.test.padding(toLength: 11, withPad: " ", startingAt: 0)
+                io.out(r.test.padding(toLength: 18, withPad: " ", startingAt: 0)
                        + String(format: "%6d  %7.1f\n", r.tokens, r.tokensPerSecond))
             }
         }

@@ -18,13 +18,9 @@ struct GenerateCommand: Command {
         OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model')."),
         OptionSpec("prompt", short: "p", value: "PROMPT", help: "Text to continue (required)."),
         OptionSpec("n-predict", short: "n", value: "N", help: "Maximum tokens to generate (default 64)."),
-        OptionSpec("temp", value: "T", help: "Sampling temperature; 0 is greedy (default 0)."),
-        OptionSpec("top-k", value: "K", help: "Sample among the K most likely tokens; 0 = all (default 40)."),
-        OptionSpec("top-p", value: "P", help: "Sample within probability mass P (default 0.95)."),
-        OptionSpec("seed", value: "S", help: "Random seed for sampling (default 0)."),
         OptionSpec("chat", help: "Wrap the prompt in the model's chat template."),
         OptionSpec("verbose", short: "v", help: "Print timing to standard error."),
-    ]
+    ] + SamplingArguments.specs
 
     let modelPath: String?
     let prompt: String
@@ -40,10 +36,7 @@ struct GenerateCommand: Command {
         prompt = p
         modelPath = a.string("model")
         maxTokens = try a.int("n-predict", default: 64, in: 0...1_000_000)
-        sampling = SamplingOptions(temperature: try a.float("temp", default: 0, in: 0...100),
-                                   topK: try a.int("top-k", default: 40, in: 0...1_000_000),
-                                   topP: try a.float("top-p", default: 0.95, in: 0...1),
-                                   seed: UInt64(try a.int("seed", default: 0, in: 0...Int.max)))
+        sampling = try SamplingArguments.parse(a)
         chat = a.flag("chat")
         verbose = a.flag("verbose")
     }

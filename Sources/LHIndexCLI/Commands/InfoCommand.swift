@@ -81,8 +81,8 @@ struct InfoCommand: Command {
         tokens:      \(n) (\(info.prefix_tokens) template prefix) in \(info.chunks) chunks of \(lay.chunkSize)
 
         """
-        for f in BundleFormat.files { s += "  " + f.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "%12d bytes\n", files[f] ?? 0) }
-        s += String(format: "total:       %d bytes, %.0f bytes/token (keys and values %.0f bytes/token, raw %d: ratio %.2f)\n",
+        for f in BundleFormat.files { s += "  " + f.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "%12ld bytes\n", files[f] ?? 0) }
+        s += String(format: "total:       %ld bytes, %.0f bytes/token (keys and values %.0f bytes/token, raw %ld: ratio %.2f)\n",
                     total, info.bytes_per_token, info.kv_bytes_per_token, raw, info.compression_ratio)
         io.out(s)
         return 0
