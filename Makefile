@@ -25,8 +25,10 @@ $(MODEL):
 build: setup
 	swift build -c release
 
-# Run the whole test suite in release mode (model tests are too slow in debug).
+# Run the whole test suite in release mode (model tests are too slow in debug). The binary is built
+# first with the same flags, so the end-to-end CLI tests always run the current one.
 test: setup model
+	swift build -c release -Xswiftc -enable-testing
 	swift test -c release -Xswiftc -enable-testing
 
 # Set up, build, and answer a question with the default model.
