@@ -131,6 +131,13 @@ public final class IndexReader {
                                             startingAt: n, openChunkQueries: openChunkQueries)
         engine.questionStart = n
         let q = questionTokens(question)
+        // Question and answer live in the open tail after the document: bounded by the question window
+        // and by the room the bundle reserves for question-time chunks.
+        let room = min(metadata.settings.questionAttentionLength,
+                       (BundleFormat.questionChunkRoom - 1) * metadata.settings.chunkSize)
+        guard q.count + maxTokens <= room else {
+            throw LHError.invalidInput("the question is \(q.count) tokens; with up to \(maxTokens) answer tokens it exceeds the question window of \(room) tokens (shorten it or lower -n)")
+        }
         var weights = [Double](repeating: 0, count: chunks.count)
         // Only chunks a head *chose* carry information: the sinks and the local chunks are always in the
         // window, and while the query's chunk index is below the slot count every chunk is.
