@@ -1,5 +1,6 @@
 // Which past chunks a head attends to for a query, and at what distance each one sits (DESIGN §2, §8).
 import LHCore
+import LHModel
 
 /// Chunk selection and positioning, as pure functions of the settings.
 enum ChunkSelector {
@@ -23,7 +24,7 @@ enum ChunkSelector {
         case .summaries:
             let n = hi - lo
             // scores[i] = q · s_{lo+i}
-            MatMul.nt(m: 1, n: n, k: d, alpha: 1, a: query, lda: d, b: summaries + lo * d, ldb: d,
+            Gemm.nt(m: 1, n: n, k: d, alpha: 1, a: query, lda: d, b: summaries + lo * d, ldb: d,
                       beta: 0, c: scores, ldc: n)
             chosen = topK(scores, count: n, k: k).map { $0 + lo }
         }

@@ -35,13 +35,13 @@ enum ChunkSummary {
         let q = s.queries.pointer, a = s.weights.pointer, o = s.outputs.pointer
         // 1. Causal attention inside the chunk with in-chunk positions: queries R(t)q_t.
         for t in 0..<w { rope.rotate(q + t * d, heads: 1, position: t) }
-        MatMul.nt(m: w, n: w, k: d, alpha: scale, a: q, lda: d, b: keys, ldb: d, beta: 0, c: a, ldc: w)
+        Gemm.nt(m: w, n: w, k: d, alpha: scale, a: q, lda: d, b: keys, ldb: d, beta: 0, c: a, ldc: w)
         for t in 0..<w {
             let row = a + t * w
             TensorOps.softmax(row, count: t + 1)
             if t + 1 < w { (row + t + 1).update(repeating: 0, count: w - t - 1) }
         }
-        MatMul.nn(m: w, n: d, k: w, alpha: 1, a: a, lda: w, b: values, ldb: d, beta: 0, c: o, ldc: d)
+        Gemm.nn(m: w, n: d, k: w, alpha: 1, a: a, lda: w, b: values, ldb: d, beta: 0, c: o, ldc: d)
         // 2. q̄ = mean over the chunk of o_t.
         let mean = s.mean.pointer
         mean.update(repeating: 0, count: d)
@@ -50,8 +50,8 @@ enum ChunkSummary {
         for i in 0..<d { mean[i] *= inv }
         // 3. s = Σ_t softmax_t(q̄·k̃_t/√d)·k̃_t.
         let sc = s.scores.pointer
-        MatMul.nt(m: 1, n: w, k: d, alpha: scale, a: mean, lda: d, b: keys, ldb: d, beta: 0, c: sc, ldc: w)
+        Gemm.nt(m: 1, n: w, k: d, alpha: scale, a: mean, lda: d, b: keys, ldb: d, beta: 0, c: sc, ldc: w)
         TensorOps.softmax(sc, count: w)
-        MatMul.nn(m: 1, n: d, k: w, alpha: 1, a: sc, lda: w, b: keys, ldb: d, beta: 0, c: out, ldc: d)
+        Gemm.nn(m: 1, n: d, k: w, alpha: 1, a: sc, lda: w, b: keys, ldb: d, beta: 0, c: out, ldc: d)
     }
 }

@@ -45,7 +45,7 @@ enum WindowAttention {
             let delta = current ? 0 : deltas[r]
             rot.update(from: q, count: m * d)
             for i in 0..<m { rope.rotate(rot + i * d, heads: 1, position: delta + offsets[i]) }
-            MatMul.nt(m: m, n: rows, k: d, alpha: scale, a: rot, lda: d, b: blk.keys, ldb: d,
+            Gemm.nt(m: m, n: rows, k: d, alpha: scale, a: rot, lda: d, b: blk.keys, ldb: d,
                       beta: 0, c: sc + r * w, ldc: n)
         }
         // Causal mask inside the current chunk, then one softmax over all selected keys.
@@ -57,7 +57,7 @@ enum WindowAttention {
         // out (m, d) = Σ_r weights[:, slot r] · v_r.
         for r in 0...ns {
             let rows = r == ns ? cur : w
-            MatMul.nn(m: m, n: d, k: rows, alpha: 1, a: sc + r * w, lda: n, b: values[r], ldb: d,
+            Gemm.nn(m: m, n: d, k: rows, alpha: 1, a: sc + r * w, lda: n, b: values[r], ldb: d,
                       beta: r == 0 ? 0 : 1, c: s.out.pointer, ldc: d)
         }
     }

@@ -131,12 +131,15 @@ public final class IndexReader {
                                             startingAt: n, openChunkQueries: openChunkQueries)
         engine.questionStart = n
         let q = questionTokens(question)
-        // Question and answer live in the open tail after the document: bounded by the question window
-        // and by the room the bundle reserves for question-time chunks.
-        let room = min(metadata.settings.questionAttentionLength,
-                       (BundleFormat.questionChunkRoom - 1) * metadata.settings.chunkSize)
+        // The question must fit one question window; question and answer together must fit the room the
+        // bundle reserves after the document for question-time chunks.
+        let window = metadata.settings.questionAttentionLength
+        guard q.count <= window else {
+            throw LHError.invalidInput("the question is \(q.count) tokens, longer than the question window of \(window) tokens")
+        }
+        let room = (BundleFormat.questionChunkRoom - 1) * metadata.settings.chunkSize
         guard q.count + maxTokens <= room else {
-            throw LHError.invalidInput("the question is \(q.count) tokens; with up to \(maxTokens) answer tokens it exceeds the question window of \(room) tokens (shorten it or lower -n)")
+            throw LHError.invalidInput("the question (\(q.count) tokens) and up to \(maxTokens) answer tokens exceed the \(room) tokens an index reserves after the document; lower -n")
         }
         var weights = [Double](repeating: 0, count: chunks.count)
         // Only chunks a head *chose* carry information: the sinks and the local chunks are always in the
