@@ -67,3 +67,28 @@ final class TinyModelTests: XCTestCase {
         }
     }
 }
+
+/// Sampling: top-k candidates equal a full sort's prefix; the same seed gives the same tokens.
+final class SamplerTests: XCTestCase {
+    func testTopKCandidatesEqualFullSortPrefix() {
+        var rng = SplitMix64(seed: 3)
+        let logits = (0..<5000).map { _ in Float(rng.next() % 1000) / 10 }   // many ties
+        logits.withUnsafeBufferPointer { l in
+            let full = Sampler.candidates(l, topK: 0)
+            for k in [1, 7, 40, 4999] {
+                let top = Sampler.candidates(l, topK: k)
+                XCTAssertEqual(top.count, k)
+                XCTAssertEqual(top.map { l[$0] }, full.prefix(k).map { l[$0] }, "k \(k)")
+            }
+        }
+    }
+
+    func testSeededSamplingIsReproducibleAndGreedyIsArgmax() {
+        let logits: [Float] = (0..<100).map { Float($0 % 17) }
+        var a = Sampler(options: SamplingOptions(temperature: 0.8, topK: 10, topP: 0.9, seed: 9))
+        var b = Sampler(options: SamplingOptions(temperature: 0.8, topK: 10, topP: 0.9, seed: 9))
+        XCTAssertEqual((0..<20).map { _ in a.sample(logits) }, (0..<20).map { _ in b.sample(logits) })
+        var g = Sampler(options: SamplingOptions(temperature: 0))
+        XCTAssertEqual(g.sample(logits), 16)
+    }
+}

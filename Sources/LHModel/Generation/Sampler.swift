@@ -54,14 +54,30 @@ public struct Sampler: Sendable {
         return best
     }
 
+    /// Token indices by decreasing logit, cut to the `topK` largest (all when `topK` is 0). With a
+    /// limit, one pass keeps a small sorted list instead of sorting the whole vocabulary.
+    /// - Complexity: O(n log k) comparisons and O(n) typical insertions for n logits.
+    static func candidates(_ l: UnsafeBufferPointer<Float>, topK k: Int) -> [Int] {
+        guard k > 0 && k < l.count else { return (0..<l.count).sorted { l[$0] > l[$1] } }
+        var top: [Int] = []
+        top.reserveCapacity(k + 1)
+        for i in 0..<l.count where top.count < k || l[i] > l[top[k - 1]] {
+            var lo = 0, hi = top.count              // first position whose logit is below l[i]
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if l[top[mid]] >= l[i] { lo = mid + 1 } else { hi = mid }
+            }
+            top.insert(i, at: lo)
+            if top.count > k { top.removeLast() }
+        }
+        return top
+    }
+
     /// The next token for `logits` (one value per vocabulary entry).
     public mutating func sample(_ logits: [Float]) -> Int32 {
         logits.withUnsafeBufferPointer { l in
             if options.temperature <= 0 { return Int32(Self.argmax(l)) }
-            // Candidates sorted by logit, cut to top-k.
-            var idx = Array(0..<l.count)
-            idx.sort { l[$0] > l[$1] }
-            if options.topK > 0 && options.topK < idx.count { idx.removeSubrange(options.topK...) }
+            let idx = Self.candidates(l, topK: options.topK)
             let mx = l[idx[0]]
             var probs = idx.map { expf((l[$0] - mx) / options.temperature) }
             let total = probs.reduce(0, +)
