@@ -30,6 +30,22 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
     public var elementBytes: Int { precision == .f16 ? 2 : 4 }
     /// Bytes of one (layer, KV head, chunk) block: keys (w, d) then values (w, d).
     public var blockBytes: Int { 2 * chunkSize * headDimension * elementBytes }
+
+    /// Stores one token's key and value (d floats each) as row `row` of the block at `block`,
+    /// converting to `precision`.
+    public func storeRow(_ row: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
+        let w = chunkSize, d = headDimension
+        switch precision {
+        case .f32:
+            let p = block.assumingMemoryBound(to: Float.self)
+            (p + row * d).update(from: key, count: d)
+            (p + (w + row) * d).update(from: value, count: d)
+        case .f16:
+            let p = block.assumingMemoryBound(to: UInt16.self)
+            lh_f32_to_f16(key, p + row * d, Int64(d))
+            lh_f32_to_f16(value, p + (w + row) * d, Int64(d))
+        }
+    }
 }
 
 /// Keys, values and summaries of a chunked document, addressable per (layer, KV head, chunk) so a
@@ -111,19 +127,8 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
     }
 
     public func write(layer: Int, kvHead: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
-        let w = layout.chunkSize, d = layout.headDimension
-        let base = blockBase(layer, kvHead, position / w)
-        let row = position % w
-        switch layout.precision {
-        case .f32:
-            let p = base.assumingMemoryBound(to: Float.self)
-            (p + row * d).update(from: key, count: d)
-            (p + (w + row) * d).update(from: value, count: d)
-        case .f16:
-            let p = base.assumingMemoryBound(to: UInt16.self)
-            lh_f32_to_f16(key, p + row * d, Int64(d))
-            lh_f32_to_f16(value, p + (w + row) * d, Int64(d))
-        }
+        let w = layout.chunkSize
+        layout.storeRow(position % w, key: key, value: value, into: blockBase(layer, kvHead, position / w))
     }
 
     public func block(layer: Int, kvHead: Int, chunk: Int, rows: Int,

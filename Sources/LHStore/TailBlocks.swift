@@ -1,5 +1,4 @@
 // The in-memory part of a file store: blocks of chunks not yet written to kv.zst (open chunks, question tokens).
-import CKernels
 import LHEngine
 
 /// Blocks of chunks `firstChunk ..< firstChunk + capacity` per (layer, KV head), in the layout of
@@ -56,18 +55,8 @@ final class TailBlocks {
 
     /// Stores one token's key and value (d floats each).
     func write(layer: Int, kvHead: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
-        let w = layout.chunkSize, d = layout.headDimension
-        let base = base(layer, kvHead, position / w), row = position % w
-        switch layout.precision {
-        case .f32:
-            let p = base.assumingMemoryBound(to: Float.self)
-            (p + row * d).update(from: key, count: d)
-            (p + (w + row) * d).update(from: value, count: d)
-        case .f16:
-            let p = base.assumingMemoryBound(to: UInt16.self)
-            lh_f32_to_f16(key, p + row * d, Int64(d))
-            lh_f32_to_f16(value, p + (w + row) * d, Int64(d))
-        }
+        let w = layout.chunkSize
+        layout.storeRow(position % w, key: key, value: value, into: base(layer, kvHead, position / w))
     }
 
     /// Copies a stored payload (keys (rows, d) then values (rows, d)) into the block of `chunk`.
