@@ -109,8 +109,9 @@ void lh_sgemm_nn_scalar(int64_t m, int64_t n, int64_t k, float alpha, const floa
 
 // MARK: - Entry points
 
-void lh_sgemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
-                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+/// Shared entry: BLAS edge cases, then the AVX2 kernel or the scalar fallback; `nt` selects B's layout.
+static void sgemm(int nt, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0 || alpha == 0.0f) {
         scale_c(m, n, beta, c, ldc);
@@ -118,27 +119,22 @@ void lh_sgemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float *a, i
     }
 #if SGEMM_X86
     if (use_simd()) {
-        lh_sgemm_avx2(1, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        lh_sgemm_avx2(nt, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
 #else
     (void)use_simd();
 #endif
-    lh_sgemm_nt_scalar(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (nt) lh_sgemm_nt_scalar(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else lh_sgemm_nn_scalar(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void lh_sgemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    sgemm(1, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void lh_sgemm_nn(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0 || alpha == 0.0f) {
-        scale_c(m, n, beta, c, ldc);
-        return;
-    }
-#if SGEMM_X86
-    if (use_simd()) {
-        lh_sgemm_avx2(0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        return;
-    }
-#endif
-    lh_sgemm_nn_scalar(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    sgemm(0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

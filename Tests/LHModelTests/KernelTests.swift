@@ -2,24 +2,13 @@
 // scalar paths, and prints matvec bandwidth and thread-pool overhead (without asserting on speed).
 
 import CKernels
+import LHModel
 import Foundation
 import Synchronization
 import XCTest
 
 // MARK: - Naive references
 
-/// Deterministic SplitMix64 generator so failures are reproducible.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private let quantTypes: [Int32] = [Int32(LH_TYPE_Q4_0), Int32(LH_TYPE_Q4_1), Int32(LH_TYPE_Q8_0)]
 private let floatTypes: [Int32] = [Int32(LH_TYPE_F32), Int32(LH_TYPE_F16), Int32(LH_TYPE_BF16)]

@@ -3,22 +3,11 @@
 // from several threads; prints single-threaded GF/s for lhindex's real shapes without asserting on speed.
 
 import CKernels
+import LHModel
 import Dispatch
 import Foundation
 import XCTest
 
-/// Deterministic SplitMix64 generator so failures are reproducible.
-private struct SgemmRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// One product: C (m x n) = alpha * A (m x k) * op(B) + beta * C, with op(B) = B^T (NT, B is n x k) or B (NN).
 private struct GemmCase {
@@ -41,7 +30,7 @@ private struct GemmCase {
 /// Output slots written by concurrent iterations, each iteration its own element.
 private struct OutputSlots: @unchecked Sendable { let base: UnsafeMutablePointer<[Float]> }
 
-private func randomFloats(_ count: Int, _ rng: inout SgemmRNG) -> [Float] {
+private func randomFloats(_ count: Int, _ rng: inout SplitMix64) -> [Float] {
     (0..<count).map { _ in Float.random(in: -1...1, using: &rng) }
 }
 
@@ -96,13 +85,13 @@ private func checkGemm(_ t: GemmCase, _ a: [Float], _ b: [Float], c0: [Float], c
 }
 
 /// Random operands for t; C is NaN when beta == 0 (it must not be read), random otherwise.
-private func makeOperands(_ t: GemmCase, _ rng: inout SgemmRNG) -> (a: [Float], b: [Float], c: [Float]) {
+private func makeOperands(_ t: GemmCase, _ rng: inout SplitMix64) -> (a: [Float], b: [Float], c: [Float]) {
     let a = randomFloats(t.aCount, &rng), b = randomFloats(t.bCount, &rng)
     let c = t.beta == 0 ? [Float](repeating: .nan, count: t.cCount) : randomFloats(t.cCount, &rng)
     return (a, b, c)
 }
 
-private func verify(_ t: GemmCase, _ rng: inout SgemmRNG, scalar: Bool = false,
+private func verify(_ t: GemmCase, _ rng: inout SplitMix64, scalar: Bool = false,
                     file: StaticString = #filePath, line: UInt = #line) {
     let (a, b, c0) = makeOperands(t, &rng)
     var c = c0
@@ -116,7 +105,7 @@ final class SgemmTests: XCTestCase {
     /// Every combination of odd and round sizes (up to 2M multiply-adds), with strides wider than the rows and
     /// alpha/beta cycling through 1/0, 0.125/0 (NaN-filled C), 1/1, -0.5/0.75.
     func testOddSizesMatchNaive() {
-        var rng = SgemmRNG(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let ab: [(Float, Float)] = [(1, 0), (0.125, 0), (1, 1), (-0.5, 0.75)]
         var index = 0
         for nt in [true, false] {
@@ -138,7 +127,7 @@ final class SgemmTests: XCTestCase {
     /// Shapes that exercise each internal path and its edges: few-row dot products, the transposed (C^T = B A^T)
     /// path with 8-row and 1-3-row leftovers, packed B with narrow last panels, B read in place for NN, long k.
     func testPathsAndEdgesMatchNaive() {
-        var rng = SgemmRNG(seed: 2)
+        var rng = SplitMix64(seed: 2)
         let shapes: [(Int, Int, Int)] = [
             (1, 300, 1536), (2, 37, 600), (5, 41, 64), (8, 1000, 600), (12, 37, 300), (17, 600, 1536),
             (20, 100, 64), (24, 70, 65), (40, 13, 64), (50, 300, 1536), (35, 80, 2000), (130, 200, 577),
@@ -157,7 +146,7 @@ final class SgemmTests: XCTestCase {
 
     /// The real lhindex shapes, with their strides: weight products, attention scores, attention output.
     func testRealShapesMatchNaive() {
-        var rng = SgemmRNG(seed: 3)
+        var rng = SplitMix64(seed: 3)
         verify(GemmCase(nt: true, m: 64, n: 192, k: 576, lda: 576, ldb: 576, ldc: 192), &rng)
         verify(GemmCase(nt: true, m: 100, n: 1536, k: 576, lda: 576, ldb: 576, ldc: 1536), &rng)
         verify(GemmCase(nt: true, m: 33, n: 576, k: 1536, lda: 1536, ldb: 1536, ldc: 576, beta: 1), &rng)
@@ -169,7 +158,7 @@ final class SgemmTests: XCTestCase {
 
     /// The scalar fallbacks give the same results (up to rounding) on machines where the SIMD path runs.
     func testScalarFallbackMatchesNaive() {
-        var rng = SgemmRNG(seed: 4)
+        var rng = SplitMix64(seed: 4)
         for nt in [true, false] {
             for (m, n, k) in [(1, 1, 1), (3, 7, 16), (33, 16, 100), (7, 257, 3), (64, 33, 64)] {
                 for (alpha, beta): (Float, Float) in [(1, 0), (0.5, 2)] {
@@ -204,7 +193,7 @@ final class SgemmTests: XCTestCase {
     /// Several threads call at once on different outputs (each with its own per-thread packing buffer): every
     /// result equals the single-threaded one bit for bit, and the naive reference up to rounding.
     func testConcurrentCallsGiveSameResults() {
-        var rng = SgemmRNG(seed: 5)
+        var rng = SplitMix64(seed: 5)
         // One case per path, big enough that the calls overlap in time.
         let cases = [
             GemmCase(nt: true, m: 96, n: 768, k: 576, lda: 576, ldb: 576, ldc: 768),
@@ -245,7 +234,7 @@ final class SgemmTests: XCTestCase {
 
     /// Prints single-threaded GF/s for lhindex's shapes (best of several timed batches); does not assert on speed.
     func testBenchmarkShapes() {
-        var rng = SgemmRNG(seed: 6)
+        var rng = SplitMix64(seed: 6)
         let clock = ContinuousClock()
         func seconds(_ d: Duration) -> Double {
             Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
