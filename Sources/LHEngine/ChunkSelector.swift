@@ -2,31 +2,32 @@
 import LHCore
 import LHModel
 
-/// Chunk selection and positioning, as pure functions of the settings.
+/// Chunk selection and positioning, as pure functions of the settings and candidate scores.
 enum ChunkSelector {
-    /// The sorted past chunks (all < c) a query in chunk `c` attends to with `slots` window slots
-    /// (the last slot holds chunk c itself). With c < slots every past chunk is selected (dense).
-    /// - Parameters:
-    ///   - query: (d) the scoring query (pre-RoPE q, or the sum of a block's queries); unused for `.recent`.
-    ///   - summaries: (≥ c, d) chunk summaries of this (layer, head).
-    ///   - scores: scratch of at least c floats.
-    static func select(c: Int, slots: Int, settings: LongHeadsSettings, d: Int, query: UnsafePointer<Float>,
-                       summaries: UnsafePointer<Float>, scores: UnsafeMutablePointer<Float>) -> [Int] {
+    /// The chunks a query in chunk `c` with `slots` window slots chooses among by score: sinks and local
+    /// chunks are always taken, so the candidates are `sinks ..< c − locals`. Nil when nothing is scored:
+    /// every past chunk fits (c < slots, dense) or the selection is `.recent`.
+    static func candidates(c: Int, slots: Int, settings: LongHeadsSettings) -> Range<Int>? {
+        guard c > slots - 1, settings.selection == .summaries else { return nil }
+        return settings.sinkChunks..<(c - settings.localChunks)
+    }
+
+    /// The sorted past chunks (all < c) a query in chunk `c` attends to with `slots` window slots (the last
+    /// slot holds chunk c itself). With c < slots every past chunk is selected (dense).
+    /// - Parameter scores: (n) scores of `candidates(c:slots:settings:)`, when that is not nil.
+    static func select(c: Int, slots: Int, settings: LongHeadsSettings, scores: UnsafePointer<Float>?) -> [Int] {
         let past = slots - 1
         if c <= past { return Array(0..<c) }
         let sinks = settings.sinkChunks, locals = settings.localChunks
         let k = past - sinks - locals                   // chunks chosen freely
         let lo = sinks, hi = c - locals                 // candidates lo ..< hi (hi − lo > k)
-        var chosen: [Int]
+        let chosen: [Int]
         switch settings.selection {
         case .recent:
             chosen = Array((hi - k)..<hi)
         case .summaries:
-            let n = hi - lo
-            // scores[i] = q · s_{lo+i}
-            Gemm.nt(m: 1, n: n, k: d, alpha: 1, a: query, lda: d, b: summaries + lo * d, ldb: d,
-                      beta: 0, c: scores, ldc: n)
-            chosen = topK(scores, count: n, k: k).map { $0 + lo }
+            guard let scores else { preconditionFailure("summary selection needs candidate scores") }
+            chosen = topK(scores, count: hi - lo, k: k).map { $0 + lo }
         }
         return (Array(0..<sinks) + chosen + Array(hi..<c)).sorted()
     }
@@ -58,7 +59,9 @@ enum ChunkSelector {
         case .contiguous:
             return (0..<ns).map { (ns - $0) * w }
         case .truePositions:
-            let limit = trainedContext - w
+            return offsets(chunks: chunks, c: c, w: w, positioning: .clipped(distance: trainedContext - w),
+                           trainedContext: trainedContext)
+        case let .clipped(limit):
             return chunks.map { min((c - $0) * w, limit) }
         case let .selfExtend(neighbor):
             if (c + 1) * w <= trainedContext { return chunks.map { (c - $0) * w } }

@@ -128,6 +128,7 @@ public final class LongHeadsAttention: AttentionCache {
         var chunk: Int
         var rows: Range<Int>
         var perToken: Bool
+        var question: Bool
         var slots: Int
         var positioning: ChunkPositioning
     }
@@ -142,7 +143,7 @@ public final class LongHeadsAttention: AttentionCache {
             let question = decode || p >= questionStart
             var j = min(m, (chunk + 1) * w - n0)
             if !question, questionStart < n0 + j { j = questionStart - n0 }
-            out.append(Segment(chunk: chunk, rows: i..<j, perToken: question || settings.granularity == .token,
+            out.append(Segment(chunk: chunk, rows: i..<j, perToken: question || settings.granularity == .token, question: question,
                                slots: question ? settings.questionSlots : settings.slots,
                                positioning: question ? settings.questionPositioning ?? settings.positioning : settings.positioning))
             i = j
@@ -154,31 +155,46 @@ public final class LongHeadsAttention: AttentionCache {
                                out: UnsafeMutablePointer<Float>, s: WindowScratch) {
         let c = config, d = c.headDimension, e = c.embeddingLength, w = settings.chunkSize
         let g = h / c.groupSize, chunk = seg.chunk
-        let summaries = store.summaries(layer: layer, head: h)
-        s.chunkScores.ensure(count: chunk + 1)
-        s.scoringQuery.ensure(count: d)
-        func select(_ query: UnsafePointer<Float>) -> [Int] {
-            ChunkSelector.select(c: chunk, slots: seg.slots, settings: settings, d: d, query: query,
-                                 summaries: summaries, scores: s.chunkScores.pointer)
-        }
         // Groups of rows sharing one selection, in order of first appearance.
         var groups: [(chunks: [Int], rows: [Int])] = []
-        if chunk < seg.slots {
-            groups = [(Array(0..<chunk), Array(seg.rows))]
-        } else if !seg.perToken {
-            let qs = s.scoringQuery.pointer
-            qs.update(repeating: 0, count: d)
-            for i in seg.rows { for x in 0..<d { qs[x] += q[i * e + h * d + x] } }
-            groups = [(select(qs), Array(seg.rows))]
-        } else {
-            var index: [[Int]: Int] = [:]
-            for i in seg.rows {
-                let sel = select(q + i * e + h * d)
-                if let gi = index[sel] { groups[gi].rows.append(i) } else {
-                    index[sel] = groups.count
-                    groups.append((sel, [i]))
+        if let candidates = ChunkSelector.candidates(c: chunk, slots: seg.slots, settings: settings) {
+            let n = candidates.count
+            // Question tokens may select per KV head: every query head of the group adds its scores.
+            let heads = seg.question && settings.questionSelectionPerKVHead
+                ? Array((g * c.groupSize)..<((g + 1) * c.groupSize)) : [h]
+            let scoring = seg.question ? settings.questionScoring : .summaries
+            let rows = seg.perToken ? seg.rows.count : 1
+            s.candidateScores.ensure(count: rows * n)
+            let scores = s.candidateScores.pointer
+            for (j, head) in heads.enumerated() {
+                var queries = q + seg.rows.lowerBound * e + head * d, ld = e
+                if !seg.perToken {
+                    // One selection for the block, scored by the sum of its queries.
+                    s.scoringQueries.ensure(count: d)
+                    let qs = s.scoringQueries.pointer
+                    qs.update(repeating: 0, count: d)
+                    for i in seg.rows { for x in 0..<d { qs[x] += q[i * e + head * d + x] } }
+                    queries = UnsafePointer(qs)
+                    ld = d
+                }
+                ChunkScorer.score(scoring, store: store, layer: layer, head: head, groupSize: c.groupSize,
+                                  queries: queries, ld: ld, m: rows, candidates: candidates, accumulate: j > 0,
+                                  out: scores, scratch: s)
+            }
+            if !seg.perToken {
+                groups = [(ChunkSelector.select(c: chunk, slots: seg.slots, settings: settings, scores: scores), Array(seg.rows))]
+            } else {
+                var index: [[Int]: Int] = [:]
+                for (r, i) in seg.rows.enumerated() {
+                    let sel = ChunkSelector.select(c: chunk, slots: seg.slots, settings: settings, scores: scores + r * n)
+                    if let gi = index[sel] { groups[gi].rows.append(i) } else {
+                        index[sel] = groups.count
+                        groups.append((sel, [i]))
+                    }
                 }
             }
+        } else {
+            groups = [(ChunkSelector.select(c: chunk, slots: seg.slots, settings: settings, scores: nil), Array(seg.rows))]
         }
         for (chunks, rows) in groups {
             let mq = rows.count

@@ -30,6 +30,20 @@ public enum ChunkPositioning: Sendable, Codable, Equatable {
     /// query chunk so the farthest chunk fits the trained context (Self-Extend-style; DESIGN §8's
     /// first crude attempt). Identical to `truePositions` while the document fits.
     case selfExtend(neighborTokens: Int)
+    /// True distances up to `distance`; every farther chunk at exactly `distance` (InfLLM places all
+    /// retrieved memory at one distance). `truePositions` is `clipped(trainedContext − w)`.
+    case clipped(distance: Int)
+}
+
+/// How a question or answer token scores candidate chunks (document prefill always uses summaries).
+public enum ChunkScoring: String, Sendable, Codable, CaseIterable {
+    /// The paper: q · s_i with the chunk summary s_i.
+    case summaries
+    /// Exact max over the chunk's keys of q · k̃_t (needs every candidate chunk's keys: an upper bound
+    /// on what scoring can do, not an index-friendly method).
+    case maxKey = "max-key"
+    /// Quest's bound Σ_x max(q_x·min_x, q_x·max_x) over per-channel key minima and maxima of the chunk.
+    case quest
 }
 
 /// Precision of the stored keys and values.
@@ -61,12 +75,18 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     public var localChunks: Int
     /// Storage precision of keys and values.
     public var precision: KVPrecision
+    /// Chunk scoring for question and answer tokens.
+    public var questionScoring: ChunkScoring
+    /// Question and answer tokens select once per KV head (scores summed over the group's query heads),
+    /// so the heads sharing keys load the same chunks; false selects per query head (the paper).
+    public var questionSelectionPerKVHead: Bool
 
     /// Memberwise initializer; call `validate(trainedContext:)` before use.
     public init(chunkSize: Int = 256, attentionLength: Int = 2048, questionAttentionLength: Int? = nil,
                 granularity: SelectionGranularity = .block, selection: ChunkSelection = .summaries,
                 positioning: ChunkPositioning = .contiguous, questionPositioning: ChunkPositioning? = nil, sinkChunks: Int = 1, localChunks: Int = 1,
-                precision: KVPrecision = .f16) {
+                precision: KVPrecision = .f16, questionScoring: ChunkScoring = .summaries,
+                questionSelectionPerKVHead: Bool = false) {
         self.chunkSize = chunkSize
         self.attentionLength = attentionLength
         self.questionAttentionLength = questionAttentionLength ?? attentionLength
@@ -77,6 +97,19 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         self.sinkChunks = sinkChunks
         self.localChunks = localChunks
         self.precision = precision
+        self.questionScoring = questionScoring
+        self.questionSelectionPerKVHead = questionSelectionPerKVHead
+    }
+
+    /// These settings with every question-time choice reset: two settings with the same document
+    /// settings prefill a document identically, so one prefill serves both.
+    public var documentSettings: LongHeadsSettings {
+        var s = self
+        s.questionAttentionLength = attentionLength
+        s.questionPositioning = nil
+        s.questionScoring = .summaries
+        s.questionSelectionPerKVHead = false
+        return s
     }
 
     /// The paper's configuration: w = 256, A = 4096 (K = 16), per-token selection, contiguous slots,
@@ -111,23 +144,36 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
                 throw fail("\(name) gives \(k) slots of \(chunkSize) tokens; at least \(sinkChunks + localChunks + 1) are needed for \(sinkChunks) sink chunk(s), \(localChunks) local chunk(s) and the current chunk")
             }
         }
-        for case let .selfExtend(n) in [positioning, questionPositioning ?? positioning] {
-            guard n >= 0, n + 2 * chunkSize <= trainedContext else {
-                throw fail("self-extend neighbour window \(n) must be in 0...\(trainedContext - 2 * chunkSize)")
+        for p in [positioning, questionPositioning ?? positioning] {
+            switch p {
+            case let .selfExtend(n):
+                guard n >= 0, n + 2 * chunkSize <= trainedContext else {
+                    throw fail("self-extend neighbour window \(n) must be in 0...\(trainedContext - 2 * chunkSize)")
+                }
+            case let .clipped(n):
+                guard n >= chunkSize, n + chunkSize <= trainedContext else {
+                    throw fail("clipped distance \(n) must be in \(chunkSize)...\(trainedContext - chunkSize)")
+                }
+            case .contiguous, .truePositions: break
             }
         }
     }
 }
 
 extension ChunkPositioning {
-    /// Parses `contiguous`, `true`, or `self-extend:N` (command-line spelling).
+    /// Parses `contiguous`, `true`, `self-extend:N` or `clipped:N` (command-line spelling).
     public init?(argument s: String) {
         switch s {
         case "contiguous", "paper": self = .contiguous
         case "true", "true-positions": self = .truePositions
         default:
-            guard s.hasPrefix("self-extend:"), let n = Int(s.dropFirst("self-extend:".count)) else { return nil }
-            self = .selfExtend(neighborTokens: n)
+            if s.hasPrefix("self-extend:"), let n = Int(s.dropFirst("self-extend:".count)) {
+                self = .selfExtend(neighborTokens: n)
+            } else if s.hasPrefix("clipped:"), let n = Int(s.dropFirst("clipped:".count)) {
+                self = .clipped(distance: n)
+            } else {
+                return nil
+            }
         }
     }
 
@@ -137,6 +183,32 @@ extension ChunkPositioning {
         case .contiguous: return "contiguous"
         case .truePositions: return "true"
         case let .selfExtend(n): return "self-extend:\(n)"
+        case let .clipped(n): return "clipped:\(n)"
         }
+    }
+}
+
+extension LongHeadsSettings {
+    private enum CodingKeys: String, CodingKey {
+        case chunkSize, attentionLength, questionAttentionLength, granularity, selection, positioning,
+             questionPositioning, sinkChunks, localChunks, precision, questionScoring, questionSelectionPerKVHead
+    }
+
+    /// Decodes settings; the question-time scoring fields, added after the first indexes were written,
+    /// default to the paper's choices when absent.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(chunkSize: try c.decode(Int.self, forKey: .chunkSize),
+                  attentionLength: try c.decode(Int.self, forKey: .attentionLength),
+                  questionAttentionLength: try c.decode(Int.self, forKey: .questionAttentionLength),
+                  granularity: try c.decode(SelectionGranularity.self, forKey: .granularity),
+                  selection: try c.decode(ChunkSelection.self, forKey: .selection),
+                  positioning: try c.decode(ChunkPositioning.self, forKey: .positioning),
+                  questionPositioning: try c.decodeIfPresent(ChunkPositioning.self, forKey: .questionPositioning),
+                  sinkChunks: try c.decode(Int.self, forKey: .sinkChunks),
+                  localChunks: try c.decode(Int.self, forKey: .localChunks),
+                  precision: try c.decode(KVPrecision.self, forKey: .precision),
+                  questionScoring: try c.decodeIfPresent(ChunkScoring.self, forKey: .questionScoring) ?? .summaries,
+                  questionSelectionPerKVHead: try c.decodeIfPresent(Bool.self, forKey: .questionSelectionPerKVHead) ?? false)
     }
 }

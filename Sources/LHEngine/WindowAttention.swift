@@ -9,8 +9,9 @@ final class WindowScratch {
     let scores = FloatBuffer(count: 0)    // (m, N) logits, then weights, N = keys in the window
     let kv = FloatBuffer(count: 0)        // (slots, 2, w, d) f32 keys and values of the window's blocks
     let out = FloatBuffer(count: 0)       // (m, d) attention output of one group
-    let chunkScores = FloatBuffer(count: 0) // (chunks) selection scores q·s_i
-    let scoringQuery = FloatBuffer(count: 0) // (d) the query a selection is scored with
+    let candidateScores = FloatBuffer(count: 0) // (m, candidates) selection scores
+    let keyScores = FloatBuffer(count: 0)   // (m, w) q·k̃ of one chunk while scoring (or 2·d key bounds)
+    let scoringQueries = FloatBuffer(count: 0) // (heads of a group, d) summed block queries
     let summary = SummaryScratch()
 }
 

@@ -34,11 +34,14 @@ final class PasskeyTests: XCTestCase {
     func testRealModelRetrievesAPasskeyBeyondTheWindow() throws {
         let lm = try LanguageModel(path: try TestPaths.requireModel())
         let settings = LongHeadsSettings(chunkSize: 128, attentionLength: 512)
-        let eval = PasskeyEval(languageModel: lm, settings: settings)
         let n = PasskeyTask.garbageChars(forTokens: 1024, tokenizer: lm.tokenizer)
-        let lh = try eval.run(mode: .longheads, length: 1024, garbageChars: n, seeds: [4])
-        XCTAssertEqual(lh.correct, 1, "LongHeads should find the key")
-        let window = try eval.run(mode: .window, length: 1024, garbageChars: n, seeds: [4])
-        XCTAssertEqual(window.correct, 0, "the key is outside the window")
+        let item = RetrievalItem.passkey(length: 1024, garbageChars: n, seed: 4, tokenizer: lm.tokenizer)
+        let results = try RetrievalSweep(languageModel: lm).run(item, configurations: [
+            SweepConfiguration(name: "lh", mode: .longheads, settings: settings),
+            SweepConfiguration(name: "window", mode: .window, settings: settings),
+        ])
+        XCTAssertEqual(results.map(\.configuration), ["lh", "window"])
+        XCTAssertTrue(results[0].correct, "LongHeads should find the key, answered \(results[0].answer)")
+        XCTAssertFalse(results[1].correct, "the key is outside the window, answered \(results[1].answer)")
     }
 }

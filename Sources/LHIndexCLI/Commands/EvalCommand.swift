@@ -1,107 +1,66 @@
-// `lhindex eval passkey`: passkey retrieval accuracy by attention mode and prompt length; also the shared LongHeads options.
+// `lhindex eval passkey|needle`: retrieval accuracy by configuration and prompt length, one run or a sweep.
 import Foundation
 import LHCore
 import LHEngine
 import LHModel
 
-/// The LongHeads settings options shared by `eval` and `perplexity`.
-enum LongHeadsOptions {
-    static let specs: [OptionSpec] = [
-        OptionSpec("variant", value: "NAME", help: "Start from a preset: 'standard' (w 256, A 2048, block) or 'paper' (w 256, A 4096, token)."),
-        OptionSpec("chunk-size", value: "W", help: "Chunk size in tokens (default 256)."),
-        OptionSpec("attn-length", value: "A", help: "Attention length while prefilling, a multiple of W (default 2048)."),
-        OptionSpec("question-length", value: "A", help: "Attention length for question and answer tokens (default: --attn-length)."),
-        OptionSpec("select", value: "token|block", help: "Prefill selection granularity (default block)."),
-        OptionSpec("positioning", value: "P", help: "contiguous (paper), true, or self-extend:N (default contiguous)."),
-        OptionSpec("question-positioning", value: "P", help: "Positioning for question and answer tokens (default: --positioning)."),
-        OptionSpec("sinks", value: "N", help: "Leading chunks always attended (default 1)."),
-        OptionSpec("local", value: "N", help: "Most recent chunks always attended (default 1)."),
-        OptionSpec("kv", value: "f16|f32", help: "Key/value storage precision (default f16)."),
-    ]
-
-    /// Settings from the parsed options (validated against the model later).
-    static func parse(_ a: ParsedArguments) throws -> LongHeadsSettings {
-        var s: LongHeadsSettings
-        switch a.string("variant") ?? "standard" {
-        case "standard": s = .standard
-        case "paper": s = .paper
-        case let v: throw UsageError("--variant must be 'standard' or 'paper', got '\(v)'")
-        }
-        s.chunkSize = try a.int("chunk-size", default: s.chunkSize, in: 1...65536)
-        let explicitQuestion = a.string("question-length") != nil
-        s.attentionLength = try a.int("attn-length", default: s.attentionLength, in: 1...1 << 20)
-        s.questionAttentionLength = explicitQuestion ? try a.int("question-length", default: 0, in: 1...1 << 20) : s.attentionLength
-        if let g = a.string("select") {
-            guard let v = SelectionGranularity(rawValue: g) else { throw UsageError("--select must be token or block, got '\(g)'") }
-            s.granularity = v
-        }
-        if let p = a.string("positioning") {
-            guard let v = ChunkPositioning(argument: p) else {
-                throw UsageError("--positioning must be contiguous, true or self-extend:N, got '\(p)'")
-            }
-            s.positioning = v
-        }
-        if let p = a.string("question-positioning") {
-            guard let v = ChunkPositioning(argument: p) else {
-                throw UsageError("--question-positioning must be contiguous, true or self-extend:N, got '\(p)'")
-            }
-            s.questionPositioning = v
-        }
-        s.sinkChunks = try a.int("sinks", default: s.sinkChunks, in: 0...1024)
-        s.localChunks = try a.int("local", default: s.localChunks, in: 0...1024)
-        if let k = a.string("kv") {
-            guard let v = KVPrecision(rawValue: k) else { throw UsageError("--kv must be f16 or f32, got '\(k)'") }
-            s.precision = v
-        }
-        return s
-    }
-
-    /// One-line description for progress output.
-    static func describe(_ s: LongHeadsSettings) -> String {
-        "w=\(s.chunkSize) A=\(s.attentionLength) Aq=\(s.questionAttentionLength) select=\(s.granularity.rawValue) "
-            + "positioning=\(s.positioning.argument)/\((s.questionPositioning ?? s.positioning).argument) sinks=\(s.sinkChunks) local=\(s.localChunks) kv=\(s.precision.rawValue)"
-    }
-}
-
 /// Evaluates long-context retrieval.
 struct EvalCommand: Command {
     static let name = "eval"
-    static let abstract = "Evaluate long-context retrieval (passkey) for dense, LongHeads and window attention."
-    static let usage = "passkey [--lengths 4k,8k] [--trials N] [--mode dense,longheads,window] [--seed S] [--json] [LongHeads options]"
+    static let abstract = "Evaluate long-context retrieval (passkey, needle in real text) for attention configurations."
+    static let usage = "passkey|needle [--lengths 4k,8k] [--trials N] [--mode dense,longheads,window] [--sweep FILE] [--text FILE] [--json] [LongHeads options]"
     static let discussion = """
-    The passkey task of the LongHeads and Landmark Attention papers, prompt for prompt the same as
+    passkey: the task of the LongHeads and Landmark Attention papers, prompt for prompt the same as
     the NumPy prototype (reference/longheads-numpy/passkey_gen.py): a task description, the filler
     "The grass is green. ..." repeated, "The pass key is N. Remember it. N is the pass key." at a
     uniformly random depth (N uniform in 1..50000), then "What is the pass key? The pass key is".
-    Trial t uses seed S+t. The answer (8 greedy tokens) is correct when it contains N as a whole
-    number. Lengths are prompt token counts (the filler is fitted to them); --chars gives the filler
-    length in characters instead, as the prototype does. The table's tok/s is prompt tokens over the
-    whole trial time (prefill and answer). Progress goes to standard error.
+    The answer (8 greedy tokens) is correct when it contains N as a whole number. --chars gives the
+    filler length in characters instead of tokens, as the prototype does.
+
+    needle: a sentence stating a number ("The access code for the north server room is N.", one of
+    four) inserted at a line break at a uniformly random depth in a long real text (--text, default
+    the Debian Policy Manual that 'make text' fetches), then asked as a chat question in the shape
+    'lhindex ask' uses. 24 greedy tokens; correct when the answer contains N.
+
+    Trial t uses seed S+t. Without --sweep, one configuration per --mode runs with the LongHeads
+    options given. --sweep FILE reads one configuration per line instead: a name, then options
+    (the LongHeads options, --mode M, --max-length L to skip longer prompts); '#' starts a comment.
+    LongHeads configurations that differ only in question-time options (--question-length,
+    --question-positioning, --question-scoring, --question-per-kv-head) share one prefill of each
+    document: only the question and answer run per configuration. --trials-out FILE appends one JSON
+    line per (configuration, trial). Progress goes to standard error.
     """
     static let options: [OptionSpec] = [
         OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model')."),
         OptionSpec("lengths", short: "l", value: "L,L", help: "Prompt lengths in tokens, k = 1024 (default 4k,8k)."),
-        OptionSpec("chars", value: "N,N", help: "Filler lengths in characters instead of --lengths."),
-        OptionSpec("trials", short: "n", value: "N", help: "Trials per mode and length (default 5)."),
+        OptionSpec("chars", value: "N,N", help: "passkey: filler lengths in characters instead of --lengths."),
+        OptionSpec("trials", short: "n", value: "N", help: "Trials per configuration and length (default 5)."),
         OptionSpec("mode", value: "M,M", help: "Attention modes: dense, longheads, window (default all three)."),
+        OptionSpec("sweep", value: "FILE", help: "Configurations to compare, one per line (see below); replaces --mode."),
+        OptionSpec("text", value: "FILE", help: "needle: the long text (default: the cache of 'make text')."),
         OptionSpec("seed", value: "S", help: "First trial seed (default 0)."),
-        OptionSpec("tail", value: "N", help: "Chunks holding the last N prompt tokens select per token (default 32)."),
-        OptionSpec("answer-tokens", value: "N", help: "Greedy tokens generated per answer (default 8)."),
-        OptionSpec("trials-out", value: "FILE", help: "Append one JSON line per trial to FILE."),
+        OptionSpec("tail", value: "N", help: "passkey: the chunk(s) holding the last N prompt tokens select per token (default 32)."),
+        OptionSpec("trials-out", value: "FILE", help: "Append one JSON line per configuration and trial to FILE."),
         OptionSpec("json", help: "Print {\"results\": [...]} instead of a table."),
     ] + LongHeadsOptions.specs
 
+    /// Options a --sweep line may carry besides the LongHeads options.
+    static let sweepLineOptions: [OptionSpec] = [
+        OptionSpec("mode", value: "M", help: "dense, longheads or window (default longheads)."),
+        OptionSpec("max-length", value: "L", help: "Skip prompts longer than L tokens."),
+    ] + LongHeadsOptions.specs
+
+    let task: String
     let modelPath: String?
     let lengths: [Int]
     let chars: [Int]?
     let trials: Int
-    let modes: [AttentionMode]
+    let configurations: [SweepConfiguration]
+    let textPath: String?
     let seed: Int
     let tail: Int
-    let answerTokens: Int
     let trialsOut: String?
     let json: Bool
-    let settings: LongHeadsSettings
 
     static func parseLength(_ s: Substring) -> Int? {
         let t = s.trimmingCharacters(in: .whitespaces).lowercased()
@@ -110,9 +69,11 @@ struct EvalCommand: Command {
     }
 
     init(arguments a: ParsedArguments) throws {
-        guard a.positional == ["passkey"] else {
-            throw UsageError(a.positional.isEmpty ? "missing the task (passkey)" : "unknown task '\(a.positional.joined(separator: " "))' (expected passkey)")
+        guard a.positional.count == 1, ["passkey", "needle"].contains(a.positional[0]) else {
+            throw UsageError(a.positional.isEmpty ? "missing the task (passkey or needle)"
+                             : "unknown task '\(a.positional.joined(separator: " "))' (expected passkey or needle)")
         }
+        task = a.positional[0]
         modelPath = a.string("model")
         let ls = (a.string("lengths") ?? "4k,8k").split(separator: ",").map(Self.parseLength)
         guard !ls.isEmpty, ls.allSatisfy({ ($0 ?? 0) >= 64 }) else {
@@ -120,70 +81,103 @@ struct EvalCommand: Command {
         }
         lengths = ls.map { $0! }
         if let c = a.string("chars") {
+            guard task == "passkey" else { throw UsageError("--chars applies to the passkey task only") }
             let v = c.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !v.isEmpty, v.allSatisfy({ ($0 ?? -1) >= 0 }) else { throw UsageError("--chars must be a comma-separated list of character counts") }
             chars = v.map { $0! }
         } else { chars = nil }
         trials = try a.int("trials", default: 5, in: 1...100_000)
-        let ms = (a.string("mode") ?? "dense,longheads,window").split(separator: ",").map { AttentionMode(rawValue: String($0)) }
-        guard !ms.isEmpty, ms.allSatisfy({ $0 != nil }) else { throw UsageError("--mode must list dense, longheads and/or window") }
-        modes = ms.map { $0! }
+        if let file = a.string("sweep") {
+            guard a.string("mode") == nil else { throw UsageError("--sweep and --mode exclude each other: put the mode on the sweep's lines") }
+            configurations = try Self.readSweep(file)
+        } else {
+            let settings = try LongHeadsOptions.parse(a)
+            let ms = (a.string("mode") ?? "dense,longheads,window").split(separator: ",").map { AttentionMode(rawValue: String($0)) }
+            guard !ms.isEmpty, ms.allSatisfy({ $0 != nil }) else { throw UsageError("--mode must list dense, longheads and/or window") }
+            configurations = ms.map { SweepConfiguration(name: $0!.rawValue, mode: $0!, settings: settings) }
+        }
+        textPath = a.string("text")
         seed = try a.int("seed", default: 0, in: 0...1 << 40)
-        tail = try a.int("tail", default: 32, in: 0...1 << 20)
-        answerTokens = try a.int("answer-tokens", default: 8, in: 1...1024)
+        tail = try a.int("tail", default: 32, in: 1...1 << 20)
         trialsOut = a.string("trials-out")
         json = a.flag("json")
-        settings = try LongHeadsOptions.parse(a)
+    }
+
+    /// Parses a sweep file: `NAME [options]` per line.
+    static func readSweep(_ path: String) throws -> [SweepConfiguration] {
+        let text = try TextFile.read(path)
+        var out: [SweepConfiguration] = []
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard let name = words.first else { continue }
+            do {
+                let a = try ParsedArguments(Array(words.dropFirst()), specs: sweepLineOptions)
+                guard a.positional.isEmpty else { throw UsageError("unexpected '\(a.positional[0])'") }
+                let mode = try a.string("mode").map { m -> AttentionMode in
+                    guard let v = AttentionMode(rawValue: m) else { throw UsageError("--mode must be dense, longheads or window, got '\(m)'") }
+                    return v
+                } ?? .longheads
+                let maxLength = try a.string("max-length").map { s -> Int in
+                    guard let v = parseLength(Substring(s)) else { throw UsageError("--max-length must be a token count, got '\(s)'") }
+                    return v
+                } ?? .max
+                out.append(SweepConfiguration(name: name, mode: mode, settings: try LongHeadsOptions.parse(a), maxLength: maxLength))
+            } catch let e as UsageError {
+                throw LHError.invalidInput("\(path):\(i + 1): \(e.description)")
+            }
+        }
+        guard !out.isEmpty else { throw LHError.invalidInput("\(path): no configurations (one per line: NAME [options])") }
+        guard Set(out.map(\.name)).count == out.count else { throw LHError.invalidInput("\(path): configuration names must be unique") }
+        return out
     }
 
     func run(_ io: TerminalIO) throws -> Int32 {
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
-        try settings.validate(trainedContext: lm.model.config.contextLength)
-        let eval = PasskeyEval(languageModel: lm, settings: settings, tailTokens: tail, answerTokens: answerTokens)
-        let trialFile = try trialsOut.map { path -> FileHandle in
-            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-            guard let h = FileHandle(forWritingAtPath: path) else { throw LHError.io(path: path, call: "open", errno: EACCES) }
-            h.seekToEndOfFile()
-            return h
-        }
-        io.err("eval passkey: \(LongHeadsOptions.describe(settings))\n")
-        // (label length, filler characters) per cell.
-        let cells: [(Int, Int)] = chars.map { $0.map { (0, $0) } }
-            ?? lengths.map { ($0, PasskeyTask.garbageChars(forTokens: $0, tokenizer: lm.tokenizer)) }
+        for c in configurations { try c.settings.validate(trainedContext: lm.model.config.contextLength) }
+        let text = task == "needle" ? try TextFile.read(textPath ?? ModelLocator.home + "/texts/" + LongText.fileName) : ""
+        if task == "needle", text.isEmpty { throw LHError.invalidInput("the needle text is empty") }
+        let trialFile = try trialsOut.map(Self.appendHandle)
+        for c in configurations { io.err("eval \(task): \(c.name) [\(c.mode.rawValue)] \(LongHeadsOptions.describe(c.settings))\n") }
+        let sweep = RetrievalSweep(languageModel: lm)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
-        var results: [PasskeyCell] = []
-        for (length, n) in cells {
-            for mode in modes {
-                let cell = try eval.run(mode: mode, length: length, garbageChars: n, seeds: Array(seed..<(seed + trials))) { t in
-                    io.err(String(format: "%@ %@ seed %d: %d tokens, key %d at depth %.2f -> %@ %@ (%.1f s)\n",
-                                  mode.rawValue, length > 0 ? "\(length)" : "\(n) chars", t.seed, t.tokens, t.key, t.depth,
-                                  t.answer.debugDescription, t.correct ? "OK" : "MISS", t.seconds))
-                    if let f = trialFile, var line = try? enc.encode(TrialLine(trial: t, settings: settings)) {
+        // (label length, passkey filler characters) per column.
+        let columns: [(Int, Int)] = chars.map { $0.map { (0, $0) } }
+            ?? lengths.map { ($0, task == "passkey" ? PasskeyTask.garbageChars(forTokens: $0, tokenizer: lm.tokenizer) : 0) }
+        var table = AccuracyTable(configurations: configurations.map(\.name))
+        for (length, garbage) in columns {
+            for t in 0..<trials {
+                let s = seed + t
+                var item = task == "passkey"
+                    ? RetrievalItem.passkey(length: length, garbageChars: garbage, seed: s, tokenizer: lm.tokenizer, tailTokens: tail)
+                    : NeedleTask.item(text: text, length: length, seed: s, languageModel: lm)
+                if length == 0 { item.length = garbage }
+                _ = try sweep.run(item, configurations: configurations) { r in
+                    io.err(String(format: "%@ %d seed %d: %d tokens, key %d at depth %.2f -> %@ %@ (%.1f s%@)\n",
+                                  r.configuration, r.length, r.seed, r.tokens, r.key, r.depth, r.answer.debugDescription,
+                                  r.correct ? "OK" : "MISS", r.seconds,
+                                  r.prefillSeconds > 0 ? String(format: " + %.1f s shared prefill", r.prefillSeconds) : ""))
+                    table.add(r)
+                    if let f = trialFile, var line = try? enc.encode(r) {
                         line.append(0x0a)
                         f.write(line)
                     }
                 }
-                results.append(cell)
             }
         }
         if json {
-            io.out(String(decoding: try enc.encode(["results": results]), as: UTF8.self) + "\n")
+            io.out(String(decoding: try enc.encode(["results": table.cells]), as: UTF8.self) + "\n")
         } else {
-            io.out("mode        length   chars  tokens  correct  accuracy   tok/s\n")
-            for r in results {
-                io.out(r.mode.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
-                       + (r.length > 0 ? String(format: "%8d", r.length) : "       -")
-                       + String(format: "%8d%8d%6d/%-4d%7.0f%%%9.1f\n", r.garbageChars, r.tokens, r.correct, r.trials,
-                                r.accuracy * 100, r.tokensPerSecond))
-            }
+            io.out(table.render())
         }
         return 0
     }
 
-    /// One JSON line of --trials-out: the trial and the configuration it ran with.
-    struct TrialLine: Encodable {
-        var trial: PasskeyTrial
-        var settings: LongHeadsSettings
+    static func appendHandle(_ path: String) throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw LHError.io(path: path, call: "open", errno: EACCES) }
+        h.seekToEndOfFile()
+        return h
     }
 }

@@ -1,0 +1,61 @@
+// Scores of candidate chunks for a set of queries of one head: summaries, exact max q·k, or Quest bounds.
+import LHCore
+import LHModel
+
+/// Candidate-chunk scoring (DESIGN §8's scoring choices).
+enum ChunkScorer {
+    /// Fills `out` (m, n) with the scores of chunks `candidates` (n of them) for m queries of query head `head`.
+    /// - Parameters:
+    ///   - queries: (m, d) pre-RoPE queries, row i at `queries + i·ld`. Scores are taken against the stored
+    ///     in-chunk-rotated keys k̃ (and summaries, which live in the same space).
+    ///   - accumulate: add to `out` instead of overwriting it (per-KV-head selection sums a group's heads).
+    static func score(_ scoring: ChunkScoring, store: ChunkStore, layer: Int, head: Int, groupSize: Int,
+                      queries: UnsafePointer<Float>, ld: Int, m: Int, candidates: Range<Int>,
+                      accumulate: Bool, out: UnsafeMutablePointer<Float>, scratch s: WindowScratch) {
+        let lay = store.layout, d = lay.headDimension, w = lay.chunkSize, n = candidates.count
+        let g = head / groupSize
+        switch scoring {
+        case .summaries:
+            let summaries = store.summaries(layer: layer, head: head)
+            // out (m, n) = q (m, d) · s[candidates]ᵀ
+            Gemm.nt(m: m, n: n, k: d, alpha: 1, a: queries, lda: ld, b: summaries + candidates.lowerBound * d, ldb: d,
+                    beta: accumulate ? 1 : 0, c: out, ldc: n)
+        case .maxKey:
+            s.kv.ensure(count: 2 * w * d)
+            s.keyScores.ensure(count: m * w)
+            let ks = s.keyScores.pointer
+            for (j, chunk) in candidates.enumerated() {
+                let blk = store.block(layer: layer, kvHead: g, chunk: chunk, rows: w, scratch: s.kv.pointer)
+                // ks (m, w) = q · k̃ᵀ
+                Gemm.nt(m: m, n: w, k: d, alpha: 1, a: queries, lda: ld, b: blk.keys, ldb: d, beta: 0, c: ks, ldc: w)
+                for i in 0..<m {
+                    var best = -Float.infinity
+                    for t in 0..<w { best = max(best, ks[i * w + t]) }
+                    out[i * n + j] = (accumulate ? out[i * n + j] : 0) + best
+                }
+            }
+        case .quest:
+            s.kv.ensure(count: 2 * w * d)
+            s.keyScores.ensure(count: 2 * d)
+            let lo = s.keyScores.pointer, hi = lo + d     // (d) per-channel minimum and maximum of k̃
+            for (j, chunk) in candidates.enumerated() {
+                let keys = store.block(layer: layer, kvHead: g, chunk: chunk, rows: w, scratch: s.kv.pointer).keys
+                lo.update(from: keys, count: d)
+                hi.update(from: keys, count: d)
+                for t in 1..<w {
+                    for x in 0..<d {
+                        let v = keys[t * d + x]
+                        lo[x] = min(lo[x], v)
+                        hi[x] = max(hi[x], v)
+                    }
+                }
+                for i in 0..<m {
+                    let q = queries + i * ld
+                    var bound: Float = 0
+                    for x in 0..<d { bound += max(q[x] * lo[x], q[x] * hi[x]) }
+                    out[i * n + j] = (accumulate ? out[i * n + j] : 0) + bound
+                }
+            }
+        }
+    }
+}
