@@ -2,11 +2,12 @@
 LHINDEX_HOME ?= $(HOME)/.cache/lhindex
 export LHINDEX_HOME
 MODEL        := $(LHINDEX_HOME)/models/SmolLM2-135M-Instruct.Q4_1.gguf
+TEXT         := $(LHINDEX_HOME)/texts/debian-policy-4.6.2.0.txt
 APT_PACKAGES := libopenblas-dev libsqlite3-dev libzstd-dev pkg-config
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release/lhindex
 
-.PHONY: setup model build test demo bench clean
+.PHONY: setup model text build test demo bench eval clean
 
 # Install the Debian packages lhindex links against, only those missing (apt-get update first).
 setup:
@@ -20,6 +21,11 @@ setup:
 model: $(MODEL)
 $(MODEL):
 	scripts/fetch-model.sh "$(MODEL)"
+
+# Fetch the long real text of the evaluations (Debian Policy Manual 4.6.2.0, GPL-2+) from the Debian archive.
+text: $(TEXT)
+$(TEXT):
+	scripts/fetch-text.sh "$(TEXT)"
 
 # Build the release binary .build/release/lhindex.
 build: setup
@@ -39,6 +45,10 @@ demo: setup model build
 # Measure speed against llama.cpp (built from llama-cpp-python in a private venv on first use).
 bench: setup model build
 	scripts/bench.sh
+
+# Long evaluations (hours on 2 cores): passkey and needle sweeps, perplexity of the long text by length.
+eval: setup model text build
+	scripts/eval.sh
 
 # Remove build products (the model cache stays).
 clean:

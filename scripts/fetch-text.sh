@@ -11,7 +11,7 @@ txt_sha=89dba06600463ed858b4ccd3bdf4e72452c512589f1029548346e5284eb71374
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "fetching debian-policy 4.6.2.0 from deb.debian.org"
-curl -fsSL "$url" -o "$tmp/policy.deb"
+python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' "$url" "$tmp/policy.deb"
 echo "$deb_sha  $tmp/policy.deb" | sha256sum --check --quiet || { echo "debian-policy .deb sha256 mismatch" >&2; exit 1; }
 dpkg-deb --fsys-tarfile "$tmp/policy.deb" | tar -x -C "$tmp" ./usr/share/doc/debian-policy/policy.txt.gz
 gunzip -c "$tmp/usr/share/doc/debian-policy/policy.txt.gz" > "$tmp/policy.txt"

@@ -1,23 +1,29 @@
-// The LongHeads settings as command-line options, shared by eval, perplexity, bench and build.
+// The LongHeads settings as command-line options, shared by eval, perplexity, bench, build and ask.
 import LHCore
 import LHEngine
 
-/// The LongHeads settings options shared by `eval` and `perplexity`.
+/// The LongHeads settings options. Document options fix how a document is prefilled (and so an index);
+/// question options only change how questions and answers read it, so `ask` accepts them too.
 enum LongHeadsOptions {
-    static let specs: [OptionSpec] = [
-        OptionSpec("variant", value: "NAME", help: "Start from a preset: 'standard' (w 256, A 2048, block) or 'paper' (w 256, A 4096, token)."),
+    static let documentSpecs: [OptionSpec] = [
+        OptionSpec("variant", value: "NAME", help: "Start from a preset: 'standard' (the measured default) or 'paper' (w 256, A 4096, token, contiguous)."),
         OptionSpec("chunk-size", value: "W", help: "Chunk size in tokens (default 256)."),
         OptionSpec("attn-length", value: "A", help: "Attention length while prefilling, a multiple of W (default 2048)."),
-        OptionSpec("question-length", value: "A", help: "Attention length for question and answer tokens (default: --attn-length)."),
         OptionSpec("select", value: "token|block", help: "Prefill selection granularity (default block)."),
         OptionSpec("positioning", value: "P", help: "contiguous (paper), true, self-extend:N or clipped:N (default contiguous)."),
-        OptionSpec("question-positioning", value: "P", help: "Positioning for question and answer tokens (default: --positioning)."),
         OptionSpec("sinks", value: "N", help: "Leading chunks always attended (default 1)."),
         OptionSpec("local", value: "N", help: "Most recent chunks always attended (default 1)."),
         OptionSpec("kv", value: "f16|f32", help: "Key/value storage precision (default f16)."),
-        OptionSpec("question-scoring", value: "S", help: "Chunk scoring for question and answer tokens: summaries (paper), max-key or quest (default summaries)."),
-        OptionSpec("question-per-kv-head", help: "Question and answer tokens select once per KV head (the group's query heads share chunks)."),
     ]
+
+    static let questionSpecs: [OptionSpec] = [
+        OptionSpec("question-length", value: "A", help: "Attention length for question and answer tokens."),
+        OptionSpec("question-positioning", value: "P", help: "Positioning for question and answer tokens (contiguous, true, self-extend:N, clipped:N)."),
+        OptionSpec("question-scoring", value: "S", help: "Chunk scoring for question and answer tokens: summaries (paper), max-key or quest."),
+        OptionSpec("question-per-kv-head", value: "yes|no", help: "Question and answer tokens select once per KV head (the group's query heads share chunks)."),
+    ]
+
+    static let specs = documentSpecs + questionSpecs
 
     /// Settings from the parsed options (validated against the model later).
     static func parse(_ a: ParsedArguments) throws -> LongHeadsSettings {
@@ -28,39 +34,48 @@ enum LongHeadsOptions {
         case let v: throw UsageError("--variant must be 'standard' or 'paper', got '\(v)'")
         }
         s.chunkSize = try a.int("chunk-size", default: s.chunkSize, in: 1...65536)
-        let explicitQuestion = a.string("question-length") != nil
-        s.attentionLength = try a.int("attn-length", default: s.attentionLength, in: 1...1 << 20)
-        s.questionAttentionLength = explicitQuestion ? try a.int("question-length", default: 0, in: 1...1 << 20) : s.attentionLength
+        if a.string("attn-length") != nil {
+            // The question length follows A unless given, as in the presets.
+            let followed = s.questionAttentionLength == s.attentionLength
+            s.attentionLength = try a.int("attn-length", default: 0, in: 1...1 << 20)
+            if followed { s.questionAttentionLength = s.attentionLength }
+        }
         if let g = a.string("select") {
             guard let v = SelectionGranularity(rawValue: g) else { throw UsageError("--select must be token or block, got '\(g)'") }
             s.granularity = v
         }
-        if let p = a.string("positioning") {
-            guard let v = ChunkPositioning(argument: p) else {
-                throw UsageError("--positioning must be contiguous, true, self-extend:N or clipped:N, got '\(p)'")
-            }
-            s.positioning = v
-        }
-        if let p = a.string("question-positioning") {
-            guard let v = ChunkPositioning(argument: p) else {
-                throw UsageError("--question-positioning must be contiguous, true, self-extend:N or clipped:N, got '\(p)'")
-            }
-            s.questionPositioning = v
-        }
+        if let p = a.string("positioning") { s.positioning = try positioning(p, option: "positioning") }
         s.sinkChunks = try a.int("sinks", default: s.sinkChunks, in: 0...1024)
         s.localChunks = try a.int("local", default: s.localChunks, in: 0...1024)
         if let k = a.string("kv") {
             guard let v = KVPrecision(rawValue: k) else { throw UsageError("--kv must be f16 or f32, got '\(k)'") }
             s.precision = v
         }
+        try applyQuestionOptions(a, to: &s)
+        return s
+    }
+
+    /// Applies the question options present in `a` to `s`.
+    static func applyQuestionOptions(_ a: ParsedArguments, to s: inout LongHeadsSettings) throws {
+        s.questionAttentionLength = try a.int("question-length", default: s.questionAttentionLength, in: 1...1 << 20)
+        if let p = a.string("question-positioning") { s.questionPositioning = try positioning(p, option: "question-positioning") }
         if let q = a.string("question-scoring") {
             guard let v = ChunkScoring(rawValue: q) else {
                 throw UsageError("--question-scoring must be summaries, max-key or quest, got '\(q)'")
             }
             s.questionScoring = v
         }
-        if a.flag("question-per-kv-head") { s.questionSelectionPerKVHead = true }
-        return s
+        if let v = a.string("question-per-kv-head") {
+            guard v == "yes" || v == "no" else { throw UsageError("--question-per-kv-head must be yes or no, got '\(v)'") }
+            s.questionSelectionPerKVHead = v == "yes"
+        }
+    }
+
+    static func positioning(_ p: String, option: String) throws -> ChunkPositioning {
+        guard let v = ChunkPositioning(argument: p) else {
+            throw UsageError("--\(option) must be contiguous, true, self-extend:N or clipped:N, got '\(p)'")
+        }
+        return v
     }
 
     /// One-line description for progress output.
@@ -70,4 +85,3 @@ enum LongHeadsOptions {
             + "scoring=\(s.questionScoring.rawValue)\(s.questionSelectionPerKVHead ? "/kv-head" : "")"
     }
 }
-

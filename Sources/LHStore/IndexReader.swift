@@ -75,6 +75,21 @@ public final class IndexReader {
         }
         openChunkQueries = try Self.readTail(directory: directory, metadata: metadata)
         forward = ForwardPass(model: languageModel.model)
+        questionSettings = metadata.settings
+    }
+
+    /// Settings for questions and answers: the index's, unless changed with `setQuestionSettings`.
+    public private(set) var questionSettings: LongHeadsSettings
+
+    /// Reads questions with other question-time settings (question attention length, positioning,
+    /// scoring, per-KV-head selection) over the same index.
+    /// - Throws: `LHError.invalidInput` when `s` differs from the index in a document setting, or is invalid.
+    public func setQuestionSettings(_ s: LongHeadsSettings) throws {
+        guard s.documentSettings == metadata.settings.documentSettings else {
+            throw LHError.invalidInput("\(directory): only question-time settings can change at ask time; the index was built with different document settings")
+        }
+        try s.validate(trainedContext: languageModel.model.config.contextLength)
+        questionSettings = s
     }
 
     /// tail.zst: per layer the (tokens mod w, H·d) f32 queries of the document's open chunk.
@@ -127,24 +142,24 @@ public final class IndexReader {
         let before = store.cache.statistics
         try store.truncateToDocument()
         let n = metadata.document.tokens
-        let engine = try EngineAdapter.make(model: languageModel.model, settings: metadata.settings, store: store,
+        let engine = try EngineAdapter.make(model: languageModel.model, settings: questionSettings, store: store,
                                             startingAt: n, openChunkQueries: openChunkQueries)
         engine.questionStart = n
         let q = questionTokens(question)
         // The question must fit one question window; question and answer together must fit the room the
         // bundle reserves after the document for question-time chunks.
-        let window = metadata.settings.questionAttentionLength
+        let window = questionSettings.questionAttentionLength
         guard q.count <= window else {
             throw LHError.invalidInput("the question is \(q.count) tokens, longer than the question window of \(window) tokens")
         }
-        let room = (BundleFormat.questionChunkRoom - 1) * metadata.settings.chunkSize
+        let room = (BundleFormat.questionChunkRoom - 1) * questionSettings.chunkSize
         guard q.count + maxTokens <= room else {
             throw LHError.invalidInput("the question (\(q.count) tokens) and up to \(maxTokens) answer tokens exceed the \(room) tokens an index reserves after the document; lower -n")
         }
         var weights = [Double](repeating: 0, count: chunks.count)
         // Only chunks a head *chose* carry information: the sinks and the local chunks are always in the
         // window, and while the query's chunk index is below the slot count every chunk is.
-        let st = metadata.settings
+        let st = questionSettings
         func collect(position: Int) {
             let c = position / st.chunkSize
             guard c >= st.questionSlots else { return }

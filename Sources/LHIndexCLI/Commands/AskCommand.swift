@@ -16,7 +16,8 @@ struct AskCommand: Command {
     each starts from the document alone. --cite lists the document spans (line numbers and an
     excerpt) whose chunks the heads' windows selected most while answering. --json prints one object
     per question: answer, tokens, seconds, first_token_seconds, cache (hits, misses, bytes read and
-    decompressed) and citations.
+    decompressed) and citations. The question options override the index's question-time settings
+    (they do not change how the document was read, so no rebuild is needed).
     """
     static let options: [OptionSpec] = [
         OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file; must be the one the index was built with (default: $LHINDEX_MODEL, then the cache)."),
@@ -26,7 +27,7 @@ struct AskCommand: Command {
         OptionSpec("cite", help: "List the document spans attended most."),
         OptionSpec("cache-mb", value: "MB", help: "Budget of decompressed blocks kept in memory (default 256)."),
         OptionSpec("verbose", short: "v", help: "Print timing and cache statistics to standard error."),
-    ] + SamplingArguments.specs
+    ] + SamplingArguments.specs + LongHeadsOptions.questionSpecs
 
     let index: String
     let questions: [String]
@@ -38,6 +39,8 @@ struct AskCommand: Command {
     let cite: Bool
     let cacheBytes: Int
     let verbose: Bool
+    /// The question-time LongHeads options as given (applied over the index's settings once it is open).
+    let questionOptions: ParsedArguments
 
     init(arguments a: ParsedArguments) throws {
         guard let first = a.positional.first else { throw UsageError("missing DOC.lhx") }
@@ -51,6 +54,7 @@ struct AskCommand: Command {
         cite = a.flag("cite")
         cacheBytes = try a.int("cache-mb", default: 256, in: 1...1 << 20) << 20
         verbose = a.flag("verbose")
+        questionOptions = a
     }
 
     struct JSONAnswer: Encodable {
@@ -71,6 +75,9 @@ struct AskCommand: Command {
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
         let opened = Date()
         let reader = try IndexReader(directory: index, languageModel: lm, cacheBytes: cacheBytes)
+        var settings = reader.questionSettings
+        try LongHeadsOptions.applyQuestionOptions(questionOptions, to: &settings)
+        if settings != reader.questionSettings { try reader.setQuestionSettings(settings) }
         if verbose { io.err(String(format: "opened %@ (%d tokens) in %.3f s\n", index, reader.metadata.document.tokens, Date().timeIntervalSince(opened))) }
         func answer(_ q: String) throws {
             let trimmed = q.trimmingCharacters(in: .whitespaces)

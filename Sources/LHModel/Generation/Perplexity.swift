@@ -23,13 +23,14 @@ public enum Perplexity {
     /// Scores `tokens` in consecutive windows of `context` tokens, each evaluated from an empty cache;
     /// within a window, predictions of tokens `context/2 + 1 ..< context` count (llama.cpp's method).
     /// - Parameters:
+    ///   - maxWindows: evaluate at most this many windows (the first ones).
     ///   - makeCache: a fresh attention cache per window (dense, LongHeads, ...).
     ///   - progress: called after each window with (done, total).
-    public static func evaluate(model: LlamaModel, tokens: [Int32], context: Int,
+    public static func evaluate(model: LlamaModel, tokens: [Int32], context: Int, maxWindows: Int = .max,
                                 makeCache: () throws -> AttentionCache,
                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> PerplexityResult {
         guard context >= 4 else { throw LHError.invalidInput("context \(context) is too small (minimum 4)") }
-        let chunks = tokens.count / context
+        let chunks = min(tokens.count / context, maxWindows)
         guard chunks > 0 else {
             throw LHError.invalidInput("the text has \(tokens.count) tokens, fewer than one window of \(context)")
         }
