@@ -22,6 +22,9 @@ public final class LongHeadsAttention: AttentionCache {
     public private(set) var count = 0
     /// First position treated as a question token (default: none; decode steps always are).
     public var questionStart = Int.max
+    /// Diagnostic ("oracle"): chunks every question token's window must contain, whatever their scores
+    /// (e.g. the chunk holding a planted pass key). Empty in normal use.
+    public var oracleChunks: [Int] = []
     /// When set, the selection used by the query at this position is recorded per (layer, head).
     public var tracePosition: Int? {
         didSet { for i in 0..<traceCount { trace[i] = nil } }
@@ -180,6 +183,11 @@ public final class LongHeadsAttention: AttentionCache {
                 ChunkScorer.score(scoring, store: store, layer: layer, head: head, groupSize: c.groupSize,
                                   queries: queries, ld: ld, m: rows, candidates: candidates, accumulate: j > 0,
                                   out: scores, scratch: s)
+            }
+            if seg.question {
+                for chunk in oracleChunks where candidates.contains(chunk) {
+                    for r in 0..<rows { scores[r * n + chunk - candidates.lowerBound] = .infinity }
+                }
             }
             if !seg.perToken {
                 groups = [(ChunkSelector.select(c: chunk, slots: seg.slots, settings: settings, scores: scores), Array(seg.rows))]

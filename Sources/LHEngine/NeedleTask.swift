@@ -37,8 +37,12 @@ public enum NeedleTask {
         doc.insert(contentsOf: ("\n" + statement).unicodeScalars, at: at)
         var s = String.UnicodeScalarView()
         s.append(contentsOf: doc)
-        let body = tk.encode(String(s), parseSpecial: false)
+        let text = String(s)
+        let body = tk.encode(text, parseSpecial: false)
+        let before = tk.encode(String(text.unicodeScalars.prefix(at + 1)), parseSpecial: false).count
+        let through = tk.encode(String(text.unicodeScalars.prefix(at + 1 + statement.unicodeScalars.count)), parseSpecial: false).count
         return RetrievalItem(task: "needle", length: length, seed: seed, tokens: prefix + body + tail,
-                             documentTokens: prefix.count + body.count, key: key, depth: depth, answerTokens: 24)
+                             documentTokens: prefix.count + body.count, key: key, depth: depth, answerTokens: 24,
+                             needleTokens: (prefix.count + before)..<(prefix.count + through))
     }
 }

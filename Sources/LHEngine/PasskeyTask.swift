@@ -11,6 +11,9 @@ public struct PasskeyPrompt: Sendable, Equatable {
     public var prefixChars: Int
     /// Total filler characters.
     public var garbageChars: Int
+    /// The key sentence and its character offset in `text`.
+    public var keySentence: String
+    public var keyOffset: Int
 }
 
 /// Prompt generation and scoring.
@@ -32,7 +35,8 @@ public enum PasskeyTask {
         let filler = Array(repeating: garbage, count: n / garbage.count + 2).joined(separator: " ")
         let info = "The pass key is \(key). Remember it. \(key) is the pass key."
         let text = [task, String(filler.prefix(pre)), info, String(filler.prefix(suf)), question].joined(separator: "\n")
-        return PasskeyPrompt(text: text, key: key, prefixChars: pre, garbageChars: n)
+        return PasskeyPrompt(text: text, key: key, prefixChars: pre, garbageChars: n, keySentence: info,
+                             keyOffset: task.count + 1 + pre + 1)
     }
 
     /// Filler characters giving prompts of at most (and close to) `targetTokens` tokens.

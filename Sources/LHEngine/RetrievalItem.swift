@@ -18,9 +18,11 @@ public struct RetrievalItem: Sendable {
     public var depth: Double
     /// Greedy tokens generated for the answer.
     public var answerTokens: Int
+    /// Token positions of the planted fact (approximate at its edges: tokenization of the text before it).
+    public var needleTokens: Range<Int>
 
     public init(task: String, length: Int, seed: Int, tokens: [Int32], documentTokens: Int, key: Int, depth: Double,
-                answerTokens: Int) {
+                answerTokens: Int, needleTokens: Range<Int>) {
         self.task = task
         self.length = length
         self.seed = seed
@@ -29,6 +31,7 @@ public struct RetrievalItem: Sendable {
         self.key = key
         self.depth = depth
         self.answerTokens = answerTokens
+        self.needleTokens = needleTokens
     }
 
     /// Whether `answer` is correct (contains the key as a whole number).
@@ -38,8 +41,11 @@ public struct RetrievalItem: Sendable {
     public static func passkey(length: Int, garbageChars: Int, seed: Int, tokenizer: Tokenizer, tailTokens: Int = 32) -> RetrievalItem {
         let p = PasskeyTask.prompt(garbageChars: garbageChars, seed: seed)
         let tokens = tokenizer.encode(p.text, parseSpecial: false)
+        let before = tokenizer.encode(String(p.text.prefix(p.keyOffset)), parseSpecial: false).count
+        let through = tokenizer.encode(String(p.text.prefix(p.keyOffset + p.keySentence.count)), parseSpecial: false).count
         return RetrievalItem(task: "passkey", length: length, seed: seed, tokens: tokens,
                              documentTokens: max(0, tokens.count - max(1, tailTokens)), key: p.key,
-                             depth: garbageChars > 0 ? Double(p.prefixChars) / Double(garbageChars) : 0, answerTokens: 8)
+                             depth: garbageChars > 0 ? Double(p.prefixChars) / Double(garbageChars) : 0, answerTokens: 8,
+                             needleTokens: before..<through)
     }
 }

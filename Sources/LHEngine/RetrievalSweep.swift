@@ -9,12 +9,15 @@ public struct SweepConfiguration: Sendable {
     public var settings: LongHeadsSettings
     /// Prompts longer than this are skipped for this configuration (e.g. dense attention past 16k).
     public var maxLength: Int
+    /// Diagnostic: question tokens' windows are forced to contain the chunk(s) of the planted fact.
+    public var oracle: Bool
 
-    public init(name: String, mode: AttentionMode, settings: LongHeadsSettings, maxLength: Int = .max) {
+    public init(name: String, mode: AttentionMode, settings: LongHeadsSettings, maxLength: Int = .max, oracle: Bool = false) {
         self.name = name
         self.mode = mode
         self.settings = settings
         self.maxLength = maxLength
+        self.oracle = oracle
     }
 }
 
@@ -91,6 +94,7 @@ public final class RetrievalSweep {
                 let cache = try LongHeadsAttention(model: languageModel.model, settings: c.settings, store: prefill.store,
                                                    startingAt: start, openChunkQueries: nil)
                 cache.questionStart = start
+                if c.oracle { cache.oracleChunks = Array((item.needleTokens.lowerBound / w)...((item.needleTokens.upperBound - 1) / w)) }
                 let out = generator.generate(prompt: Array(item.tokens[start...]), maxTokens: item.answerTokens,
                                              sampling: greedy, cache: cache)
                 record(c, answer: out, seconds: Date().timeIntervalSince(t0), prefill: prefillSeconds)

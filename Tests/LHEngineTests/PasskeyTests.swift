@@ -36,6 +36,8 @@ final class PasskeyTests: XCTestCase {
         let settings = LongHeadsSettings(chunkSize: 128, attentionLength: 512)
         let n = PasskeyTask.garbageChars(forTokens: 1024, tokenizer: lm.tokenizer)
         let item = RetrievalItem.passkey(length: 1024, garbageChars: n, seed: 4, tokenizer: lm.tokenizer)
+        let needle = lm.tokenizer.decode(Array(item.tokens[item.needleTokens]))
+        XCTAssertTrue(needle.contains("The pass key is \(item.key)"), needle)
         let results = try RetrievalSweep(languageModel: lm).run(item, configurations: [
             SweepConfiguration(name: "lh", mode: .longheads, settings: settings),
             SweepConfiguration(name: "window", mode: .window, settings: settings),

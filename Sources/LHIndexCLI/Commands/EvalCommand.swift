@@ -24,7 +24,8 @@ struct EvalCommand: Command {
 
     Trial t uses seed S+t. Without --sweep, one configuration per --mode runs with the LongHeads
     options given. --sweep FILE reads one configuration per line instead: a name, then options
-    (the LongHeads options, --mode M, --max-length L to skip longer prompts); '#' starts a comment.
+    (the LongHeads options, --mode M, --max-length L to skip longer prompts, --oracle to force the
+    chunk of the planted fact into every question token's window); '#' starts a comment.
     LongHeads configurations that differ only in question-time options (--question-length,
     --question-positioning, --question-scoring, --question-per-kv-head) share one prefill of each
     document: only the question and answer run per configuration. --trials-out FILE appends one JSON
@@ -48,6 +49,7 @@ struct EvalCommand: Command {
     static let sweepLineOptions: [OptionSpec] = [
         OptionSpec("mode", value: "M", help: "dense, longheads or window (default longheads)."),
         OptionSpec("max-length", value: "L", help: "Skip prompts longer than L tokens."),
+        OptionSpec("oracle", help: "Diagnostic: force the chunk(s) of the planted fact into every question token's window."),
     ] + LongHeadsOptions.specs
 
     let task: String
@@ -122,7 +124,8 @@ struct EvalCommand: Command {
                     guard let v = parseLength(Substring(s)) else { throw UsageError("--max-length must be a token count, got '\(s)'") }
                     return v
                 } ?? .max
-                out.append(SweepConfiguration(name: name, mode: mode, settings: try LongHeadsOptions.parse(a), maxLength: maxLength))
+                out.append(SweepConfiguration(name: name, mode: mode, settings: try LongHeadsOptions.parse(a), maxLength: maxLength,
+                                       oracle: a.flag("oracle")))
             } catch let e as UsageError {
                 throw LHError.invalidInput("\(path):\(i + 1): \(e.description)")
             }

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Merges `lhindex eval --trials-out` JSON lines into one markdown table: configuration × length.
+
+Usage: scripts/sweep-table.py FILE.jsonl... [--task passkey|needle]
+A cell is "correct/trials"; a (configuration, length, seed) seen twice counts once (the last line wins).
+The last column is the mean question-time seconds per trial (shared prefill excluded) and the mean
+shared prefill seconds per trial.
+"""
+import json
+import sys
+
+files = [a for a in sys.argv[1:] if not a.startswith("--")]
+task = sys.argv[sys.argv.index("--task") + 1] if "--task" in sys.argv else None
+trials = {}
+order, lengths = [], []
+for path in files:
+    for line in open(path):
+        t = json.loads(line)
+        if task and t["task"] != task:
+            continue
+        key = (t["configuration"], t["length"], t["seed"])
+        trials[key] = t
+        if t["configuration"] not in order:
+            order.append(t["configuration"])
+        if t["length"] not in lengths:
+            lengths.append(t["length"])
+lengths.sort()
+
+
+def label(n):
+    return f"{n // 1024}k" if n % 1024 == 0 else str(n)
+
+
+print("| configuration | " + " | ".join(label(n) for n in lengths) + " | s/trial (question + shared prefill) |")
+print("|---|" + "---|" * len(lengths) + "---|")
+for name in order:
+    cells, secs, pre = [], [], []
+    for n in lengths:
+        ts = [t for (c, l, _), t in trials.items() if c == name and l == n]
+        if not ts:
+            cells.append("–")
+            continue
+        cells.append(f"{sum(t['correct'] for t in ts)}/{len(ts)}")
+        secs += [t["seconds"] for t in ts]
+        pre += [t["prefillSeconds"] for t in ts]
+    s = f"{sum(secs) / len(secs):.1f}" if secs else "–"
+    p = f" + {sum(pre) / len(pre):.0f}" if pre and sum(pre) > 0 else ""
+    print(f"| {name} | " + " | ".join(cells) + f" | {s}{p} |")
