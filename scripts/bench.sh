@@ -43,3 +43,8 @@ rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024   # KB -> MB
 print(f"| {n} ({r['tokens']} tokens) | {r['tokensPerSecond']:.1f} | {rss:.0f} MB |")
 PY
 done
+
+
+# The index (issue 4): build and ask at 8k, 32k and 128k tokens (IX_LENGTHS), one process per step.
+echo
+python3 scripts/bench_index.py "$model" "${LHINDEX_TEXT:-$home/texts/debian-policy-4.6.2.0.txt}" "${IX_LENGTHS:-8k,32k,128k}" "$out"
