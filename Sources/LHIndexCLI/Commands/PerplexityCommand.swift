@@ -61,7 +61,12 @@ struct PerplexityCommand: Command {
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
-            io.out(String(decoding: try enc.encode(result), as: UTF8.self) + "\n")
+            // The result's fields, plus the attention mode and settings it was measured with.
+            var obj = try JSONSerialization.jsonObject(with: try enc.encode(result)) as? [String: Any] ?? [:]
+            obj["mode"] = mode.rawValue
+            if mode != .dense { obj["settings"] = LongHeadsOptions.describe(settings) }
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            io.out(String(decoding: data, as: UTF8.self) + "\n")
         } else {
             io.err("\n")
             let how = mode == .dense ? "dense" : "\(mode.rawValue), \(LongHeadsOptions.describe(settings))"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make eval`: the long evaluations behind docs/longheads-on-small-models.md and the README tables.
+# Hours on 2 cores. Every trial is appended as a JSON line under $LHINDEX_HOME/eval/; rerunning skips
+# nothing (delete the files to start over). Tables: scripts/sweep-table.py FILE...
+# Usage: scripts/eval.sh [passkey|needle|perplexity|long]...   (default: all four)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+home=${LHINDEX_HOME:-$HOME/.cache/lhindex}
+text=$home/texts/debian-policy-4.6.2.0.txt
+out=$home/eval
+mkdir -p "$out"
+bin=.build/release/lhindex
+steps=${*:-passkey needle perplexity long}
+
+for step in $steps; do
+  case $step in
+  passkey)   # every question-time variant over one prefill per prompt, plus the baselines
+    $bin eval passkey --sweep scripts/sweeps/passkey-question-time.txt --lengths 4k,8k,16k,32k --trials 10 \
+      --trials-out "$out/passkey.jsonl"
+    $bin eval passkey --sweep scripts/sweeps/baselines.txt --lengths 4k,8k,16k,32k --trials 10 \
+      --trials-out "$out/passkey-baselines.jsonl"
+    scripts/sweep-table.py "$out"/passkey*.jsonl ;;
+  needle)    # the same question with a fact planted in the Debian Policy Manual
+    $bin eval needle --text "$text" --sweep scripts/sweeps/needle.txt --lengths 4k,8k,16k,32k --trials 10 \
+      --trials-out "$out/needle.jsonl"
+    scripts/sweep-table.py "$out/needle.jsonl" ;;
+  long)      # the best configurations at 64k and 128k
+    $bin eval passkey --sweep scripts/sweeps/long.txt --lengths 64k,128k --trials 5 --trials-out "$out/passkey-long.jsonl"
+    scripts/sweep-table.py "$out/passkey-long.jsonl" ;;
+  perplexity) # llama.cpp's method on the first 64k tokens of the long text, at every window length
+    # (65536/ctx windows, so each run reads the same tokens); dense only up to 16k (quadratic cost).
+    for ctx in 4096 8192 16384 32768 65536; do
+      $bin perplexity "$text" --mode longheads --ctx $ctx --windows $((65536 / ctx)) --json | tee -a "$out/perplexity.jsonl"
+    done
+    for ctx in 4096 8192 16384; do
+      $bin perplexity "$text" --mode dense --ctx $ctx --windows $((65536 / ctx)) --json | tee -a "$out/perplexity.jsonl"
+    done ;;
+  *) echo "unknown step '$step' (passkey, needle, perplexity, long)" >&2; exit 64 ;;
+  esac
+done
