@@ -2,7 +2,8 @@
 """Merges `lhindex eval --trials-out` JSON lines into one markdown table: configuration × length.
 
 Usage: scripts/sweep-table.py FILE.jsonl... [--task passkey|needle]
-A cell is "correct/trials"; a (configuration, length, seed) seen twice counts once (the last line wins).
+A cell is "correct/trials", with the mean selection recall in parentheses where recorded (the share of
+(layer, head) windows of the last prompt token holding the planted fact's chunk); a (configuration, length, seed) seen twice counts once (the last line wins).
 The last column is the mean question-time seconds per trial (shared prefill excluded) and the mean
 shared prefill seconds per trial.
 """
@@ -40,7 +41,11 @@ for name in order:
         if not ts:
             cells.append("–")
             continue
-        cells.append(f"{sum(t['correct'] for t in ts)}/{len(ts)}")
+        cell = f"{sum(t['correct'] for t in ts)}/{len(ts)}"
+        rec = [t["needleWindows"] / t["windows"] for t in ts if t.get("windows")]
+        if rec:
+            cell += f" ({100 * sum(rec) / len(rec):.0f}%)"
+        cells.append(cell)
         secs += [t["seconds"] for t in ts]
         pre += [t["prefillSeconds"] for t in ts]
     s = f"{sum(secs) / len(secs):.1f}" if secs else "–"

@@ -38,6 +38,10 @@ public struct SweepTrial: Sendable, Codable {
     public var seconds: Double
     /// Seconds of the shared document prefill (0 when not shared).
     public var prefillSeconds: Double
+    /// LongHeads: of all (layer, query head) windows of the last prompt token, how many held a chunk of
+    /// the planted fact (selection recall; nil for dense and window).
+    public var needleWindows: Int?
+    public var windows: Int?
     public var settings: LongHeadsSettings
 }
 
@@ -62,13 +66,23 @@ public final class RetrievalSweep {
     public func run(_ item: RetrievalItem, configurations: [SweepConfiguration],
                     onTrial: (SweepTrial) -> Void = { _ in }) throws -> [SweepTrial] {
         var results: [SweepTrial] = []
-        func record(_ c: SweepConfiguration, answer: [Int32], seconds: Double, prefill: Double) {
+        func record(_ c: SweepConfiguration, answer: [Int32], seconds: Double, prefill: Double,
+                    selections: [[[Int]?]]? = nil) {
             let text = languageModel.tokenizer.decode(answer)
             let t = SweepTrial(configuration: c.name, mode: c.mode, task: item.task, length: item.length,
                                tokens: item.tokens.count, seed: item.seed, key: item.key, depth: item.depth, answer: text,
-                               correct: item.isCorrect(text), seconds: seconds, prefillSeconds: prefill, settings: c.settings)
+                               correct: item.isCorrect(text), seconds: seconds, prefillSeconds: prefill,
+                               needleWindows: selections.map { windowsHoldingNeedle($0) },
+                               windows: selections.map { $0.reduce(0) { $0 + $1.count } }, settings: c.settings)
             results.append(t)
             onTrial(t)
+        }
+        // Chunks of the planted fact, for the chunk size of the first configuration (recall is reported for
+        // configurations with that chunk size).
+        let needleW = configurations.first?.settings.chunkSize ?? 256
+        let needleChunks = Set((item.needleTokens.lowerBound / needleW)...(max(item.needleTokens.lowerBound, item.needleTokens.upperBound - 1) / needleW))
+        func windowsHoldingNeedle(_ s: [[[Int]?]]) -> Int {
+            s.reduce(0) { $0 + $1.filter { ($0 ?? []).contains(where: needleChunks.contains) }.count }
         }
         let active = configurations.filter { item.length <= $0.maxLength }
         let greedy = SamplingOptions(temperature: 0)
@@ -94,10 +108,12 @@ public final class RetrievalSweep {
                 let cache = try LongHeadsAttention(model: languageModel.model, settings: c.settings, store: prefill.store,
                                                    startingAt: start, openChunkQueries: nil)
                 cache.questionStart = start
+                cache.tracePosition = item.tokens.count - 1
                 if c.oracle { cache.oracleChunks = Array((item.needleTokens.lowerBound / w)...((item.needleTokens.upperBound - 1) / w)) }
                 let out = generator.generate(prompt: Array(item.tokens[start...]), maxTokens: item.answerTokens,
                                              sampling: greedy, cache: cache)
-                record(c, answer: out, seconds: Date().timeIntervalSince(t0), prefill: prefillSeconds)
+                record(c, answer: out, seconds: Date().timeIntervalSince(t0), prefill: prefillSeconds,
+                       selections: c.settings.chunkSize == needleW ? cache.tracedSelections : nil)
             }
         }
         for c in active where c.mode != .longheads {
