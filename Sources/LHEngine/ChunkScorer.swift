@@ -2,7 +2,8 @@
 import LHCore
 import LHModel
 
-/// Candidate-chunk scoring (DESIGN §8's scoring choices).
+/// Candidate-chunk scoring (DESIGN §8's scoring choices). Quest reads the bounds the store keeps per
+/// complete chunk; max-key reads every candidate's keys.
 enum ChunkScorer {
     /// Fills `out` (m, n) with the scores of chunks `candidates` (n of them) for m queries of query head `head`.
     /// - Parameters:
@@ -35,20 +36,9 @@ enum ChunkScorer {
                 }
             }
         case .quest:
-            s.kv.ensure(count: 2 * w * d)
-            s.keyScores.ensure(count: 2 * d)
-            let lo = s.keyScores.pointer, hi = lo + d     // (d) per-channel minimum and maximum of k̃
+            let bounds = store.keyBounds(layer: layer, kvHead: g)     // (chunks, 2, d): minimum then maximum
             for (j, chunk) in candidates.enumerated() {
-                let keys = store.block(layer: layer, kvHead: g, chunk: chunk, rows: w, scratch: s.kv.pointer).keys
-                lo.update(from: keys, count: d)
-                hi.update(from: keys, count: d)
-                for t in 1..<w {
-                    for x in 0..<d {
-                        let v = keys[t * d + x]
-                        lo[x] = min(lo[x], v)
-                        hi[x] = max(hi[x], v)
-                    }
-                }
+                let lo = bounds + chunk * 2 * d, hi = lo + d
                 for i in 0..<m {
                     let q = queries + i * ld
                     var bound: Float = 0

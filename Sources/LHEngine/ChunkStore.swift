@@ -74,6 +74,11 @@ public protocol ChunkStore: AnyObject {
     func setSummary(layer: Int, head: Int, chunk: Int, _ s: UnsafePointer<Float>)
     /// Summaries of chunks `0..<n` of (layer, query head): (n, d) row-major, valid for complete chunks.
     func summaries(layer: Int, head: Int) -> UnsafePointer<Float>
+    /// Stores the per-channel minimum then maximum (2·d floats) of a complete chunk's stored keys k̃ for
+    /// (layer, KV head): Quest's bounds. Safe to call concurrently for different (layer, KV head) pairs.
+    func setKeyBounds(layer: Int, kvHead: Int, chunk: Int, _ b: UnsafePointer<Float>)
+    /// Key bounds of chunks `0..<n` of (layer, KV head): (n, 2, d) row-major, valid for complete chunks.
+    func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float>
 }
 
 /// A `ChunkStore` in memory, growing by doubling.
@@ -82,6 +87,7 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
     private var capacityChunks = 0
     private var blocks: [UnsafeMutableRawPointer] = []       // per (layer, KV head): (chunks, 2, w, d) elements
     private var summaryRows: [UnsafeMutablePointer<Float>] = [] // per (layer, head): (chunks, d)
+    private var boundRows: [UnsafeMutablePointer<Float>] = []   // per (layer, KV head): (chunks, 2, d)
 
     public init(layout: ChunkLayout) {
         self.layout = layout
@@ -91,6 +97,7 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
     deinit {
         for b in blocks { b.deallocate() }
         for s in summaryRows { s.deallocate() }
+        for b in boundRows { b.deallocate() }
     }
 
     /// Bytes held by keys and values (excluding summaries).
@@ -108,15 +115,16 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
             if let p { fresh.copyMemory(from: p, byteCount: old * bb); p.deallocate() }
             return fresh
         }
-        func grownSummaries(_ p: UnsafeMutablePointer<Float>?) -> UnsafeMutablePointer<Float> {
-            let fresh = UnsafeMutablePointer<Float>.allocate(capacity: n * d)
-            fresh.initialize(repeating: 0, count: n * d)
-            if let p { fresh.update(from: p, count: old * d); p.deallocate() }
+        func grownRows(_ p: UnsafeMutablePointer<Float>?, width: Int) -> UnsafeMutablePointer<Float> {
+            let fresh = UnsafeMutablePointer<Float>.allocate(capacity: n * width)
+            fresh.initialize(repeating: 0, count: n * width)
+            if let p { fresh.update(from: p, count: old * width); p.deallocate() }
             return fresh
         }
         let nb = layout.layers * layout.kvHeads, ns = layout.layers * layout.heads
         blocks = (0..<nb).map { grownBlocks(blocks.isEmpty ? nil : blocks[$0]) }
-        summaryRows = (0..<ns).map { grownSummaries(summaryRows.isEmpty ? nil : summaryRows[$0]) }
+        summaryRows = (0..<ns).map { grownRows(summaryRows.isEmpty ? nil : summaryRows[$0], width: d) }
+        boundRows = (0..<nb).map { grownRows(boundRows.isEmpty ? nil : boundRows[$0], width: 2 * d) }
         capacityChunks = n
     }
 
@@ -159,5 +167,32 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
 
     public func summaries(layer: Int, head: Int) -> UnsafePointer<Float> {
         UnsafePointer(summaryRows[layer * layout.heads + head])
+    }
+
+    public func setKeyBounds(layer: Int, kvHead: Int, chunk: Int, _ b: UnsafePointer<Float>) {
+        precondition(chunk < capacityChunks, "chunk \(chunk) beyond the reserved \(capacityChunks)")
+        let d = layout.headDimension
+        (boundRows[layer * layout.kvHeads + kvHead] + chunk * 2 * d).update(from: b, count: 2 * d)
+    }
+
+    public func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
+        UnsafePointer(boundRows[layer * layout.kvHeads + kvHead])
+    }
+}
+
+/// Quest's per-channel key bounds of one chunk.
+public enum KeyBounds {
+    /// Writes the per-channel minimum (d) then maximum (d) of `rows` keys (rows, d) to `out` (2·d).
+    public static func compute(keys: UnsafePointer<Float>, rows: Int, d: Int, out: UnsafeMutablePointer<Float>) {
+        let lo = out, hi = out + d
+        lo.update(from: keys, count: d)
+        hi.update(from: keys, count: d)
+        for t in 1..<max(rows, 1) {
+            for x in 0..<d {
+                let v = keys[t * d + x]
+                lo[x] = min(lo[x], v)
+                hi[x] = max(hi[x], v)
+            }
+        }
     }
 }

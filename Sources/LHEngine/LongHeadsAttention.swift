@@ -233,11 +233,16 @@ public final class LongHeadsAttention: AttentionCache {
                 (s.queries.pointer + t * d).update(from: src + h * d, count: d)
             }
             let blk = self.store.block(layer: layer, kvHead: h / c.groupSize, chunk: chunk, rows: w, scratch: s.kv.pointer)
-            var summary = [Float](repeating: 0, count: d)
+            var summary = [Float](repeating: 0, count: 2 * d)     // room for the summary (d), then for the key bounds (2·d)
             summary.withUnsafeMutableBufferPointer { out in
                 ChunkSummary.compute(w: w, d: d, keys: blk.keys, values: blk.values, rope: self.rope, scratch: s,
                                      out: out.baseAddress!)
                 self.store.setSummary(layer: layer, head: h, chunk: chunk, out.baseAddress!)
+                if h % c.groupSize == 0 {
+                    // Quest's key bounds, once per KV head (the block is loaded already).
+                    KeyBounds.compute(keys: blk.keys, rows: w, d: d, out: out.baseAddress!)   // reuse: 2·d floats
+                    self.store.setKeyBounds(layer: layer, kvHead: h / c.groupSize, chunk: chunk, out.baseAddress!)
+                }
             }
         }
     }

@@ -1,13 +1,14 @@
 // Whole-file CRC-32s of a bundle's small files, recorded in index.sqlite at the end of a build and checked by verify.
 import LHCore
 
-/// CRC-32 of kv.seek, summaries.f32, tail.zst and source.zst, and the size of kv.zst.
+/// CRC-32 of kv.seek, summaries.f32, bounds.f32, tail.zst and source.zst, and the size of kv.zst.
 public struct BundleChecksums: Equatable, Sendable {
     public var values: [String: String]
 
     /// Metadata keys holding the checksums.
     public static let keys: [(key: String, file: String)] = [
         ("kv_seek_crc32", BundleFormat.seekFile), ("summaries_crc32", BundleFormat.summariesFile),
+        ("bounds_crc32", BundleFormat.boundsFile),
         ("tail_crc32", BundleFormat.tailFile), ("source_crc32", BundleFormat.sourceFile),
     ]
 

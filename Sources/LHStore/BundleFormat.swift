@@ -7,21 +7,22 @@ public enum BundleFormat {
     /// `PRAGMA application_id` of `index.sqlite`: the bytes "LHX1" read as a big-endian integer.
     public static let applicationID: Int32 = 0x4C48_5831
     /// `PRAGMA user_version` of `index.sqlite`: the format version this code writes and reads.
-    public static let formatVersion = 1
+    public static let formatVersion = 2
     /// File names inside the bundle directory.
     public static let database = "index.sqlite"
     public static let kvFile = "kv.zst"
     public static let seekFile = "kv.seek"
     public static let summariesFile = "summaries.f32"
+    public static let boundsFile = "bounds.f32"
     public static let sourceFile = "source.zst"
     public static let tailFile = "tail.zst"
     /// Every file a complete bundle holds.
-    public static let files = [database, kvFile, seekFile, summariesFile, sourceFile, tailFile]
-    /// Bytes of each binary header (kv.seek and summaries.f32).
+    public static let files = [database, kvFile, seekFile, summariesFile, boundsFile, sourceFile, tailFile]
+    /// Bytes of each binary header (kv.seek, summaries.f32, bounds.f32).
     public static let headerBytes = 64
     /// Bytes of one kv.seek entry.
     public static let seekEntryBytes = 24
-    /// Extra summary rows preallocated past the document, for question and answer chunks at ask time.
+    /// Extra summary and bound rows preallocated past the document, for question and answer chunks at ask time.
     public static let questionChunkRoom = 32
     /// Element type codes in headers.
     public static func elementCode(_ p: KVPrecision) -> UInt32 { p == .f16 ? 1 : 2 }
@@ -172,33 +173,49 @@ public struct SeekEntry: Equatable, Sendable {
 }
 
 /// The 64-byte header of `summaries.f32` (FORMAT.md §4).
-public struct SummaryHeader: Equatable, Sendable {
-    public static let magic: [UInt8] = Array("LHXSUMM\0".utf8)
+/// The 64-byte header of summaries.f32 and bounds.f32: f32 rows per (layer, group, chunk).
+public struct RowsHeader: Equatable, Sendable {
+    /// Which rows file.
+    public enum Kind: Sendable {
+        /// Chunk summaries per (layer, query head): groups H, width d.
+        case summaries
+        /// Quest key bounds per (layer, KV head): groups G, width 2·d (minimum then maximum).
+        case bounds
+
+        var magic: [UInt8] { Array((self == .summaries ? "LHXSUMM\0" : "LHXBNDS\0").utf8) }
+        var fileName: String { self == .summaries ? BundleFormat.summariesFile : BundleFormat.boundsFile }
+        var name: String { self == .summaries ? "summaries" : "bounds" }
+    }
+
+    public var kind: Kind
     public var version: UInt32 = 1
     public var layers: Int
-    public var heads: Int
-    public var headDimension: Int
-    /// Rows per (layer, head): the stride between heads.
+    /// Heads per layer (H for summaries, G for bounds).
+    public var groups: Int
+    /// Floats per row.
+    public var width: Int
+    /// Rows per (layer, group): the stride between groups.
     public var capacityChunks: Int
-    /// Complete document chunks (rows holding summaries when the bundle is complete).
+    /// Complete document chunks (rows holding data when the bundle is complete).
     public var documentChunks: Int
 
-    public init(layers: Int, heads: Int, headDimension: Int, capacityChunks: Int, documentChunks: Int) {
+    public init(kind: Kind, layers: Int, groups: Int, width: Int, capacityChunks: Int, documentChunks: Int) {
+        self.kind = kind
         self.layers = layers
-        self.heads = heads
-        self.headDimension = headDimension
+        self.groups = groups
+        self.width = width
         self.capacityChunks = capacityChunks
         self.documentChunks = documentChunks
     }
 
     /// Bytes of the whole file.
-    public var fileBytes: Int { BundleFormat.headerBytes + layers * heads * capacityChunks * headDimension * 4 }
+    public var fileBytes: Int { BundleFormat.headerBytes + layers * groups * capacityChunks * width * 4 }
 
-    /// Serialized: magic, version, flags (0), L, H, d, capacity, document chunks, reserved, CRC-32.
+    /// Serialized: magic, version, flags (0), L, groups, width, capacity, document chunks, reserved, CRC-32.
     public func encoded() -> [UInt8] {
         var b = LEBytes(count: BundleFormat.headerBytes)
-        b.bytes.replaceSubrange(0..<8, with: Self.magic)
-        for (i, v) in [version, 0, UInt32(layers), UInt32(heads), UInt32(headDimension), UInt32(capacityChunks),
+        b.bytes.replaceSubrange(0..<8, with: kind.magic)
+        for (i, v) in [version, 0, UInt32(layers), UInt32(groups), UInt32(width), UInt32(capacityChunks),
                        UInt32(documentChunks)].enumerated() {
             b.put32(v, at: 8 + 4 * i)
         }
@@ -207,14 +224,15 @@ public struct SummaryHeader: Equatable, Sendable {
     }
 
     /// Parses and checks a header against the file size.
-    public init(decoding raw: UnsafeRawBufferPointer, path: String) throws {
-        let b = try LEBytes.checkedHeader(raw, magic: Self.magic, kind: "summaries", path: path)
+    public init(decoding raw: UnsafeRawBufferPointer, kind: Kind, path: String) throws {
+        self.kind = kind
+        let b = try LEBytes.checkedHeader(raw, magic: kind.magic, kind: kind.name, path: path)
         version = b.get32(8)
         guard b.get32(12) == 0 else { throw LHError.badFile(path: path, reason: "unknown flag bits 0x\(String(b.get32(12), radix: 16)) set") }
-        layers = Int(b.get32(16)); heads = Int(b.get32(20)); headDimension = Int(b.get32(24))
+        layers = Int(b.get32(16)); groups = Int(b.get32(20)); width = Int(b.get32(24))
         capacityChunks = Int(b.get32(28)); documentChunks = Int(b.get32(32))
         guard (36..<60).allSatisfy({ b.bytes[$0] == 0 }) else { throw LHError.badFile(path: path, reason: "reserved header bytes are not zero") }
-        guard layers > 0, heads > 0, headDimension > 0, documentChunks <= capacityChunks else {
+        guard layers > 0, groups > 0, width > 0, documentChunks <= capacityChunks else {
             throw LHError.badFile(path: path, reason: "inconsistent header dimensions")
         }
         guard raw.count == fileBytes else {

@@ -1,4 +1,4 @@
-// A ChunkStore backed by a .lhx bundle: zstd frames in kv.zst found through the mapped kv.seek, mapped summaries.
+// A ChunkStore backed by a .lhx bundle: zstd frames in kv.zst found through the mapped kv.seek, mapped summaries and key bounds.
 import CKernels
 import Foundation
 import LHCore
@@ -10,8 +10,8 @@ import LHModel
 /// Chunks below `diskChunks` are read from `kv.zst` through a bounded LRU cache of decompressed blocks;
 /// later chunks (the open chunk while building, the document's last partial chunk and question tokens
 /// while asking) live in memory. While building, `flush` compresses completed chunks and appends them,
-/// so the whole KV of a document is never held in memory. Summaries live in the mapped `summaries.f32`:
-/// shared while building (writes reach the file), private while asking (question chunks stay in memory).
+/// so the whole KV of a document is never held in memory. Summaries and Quest key bounds live in the mapped
+/// `summaries.f32` and `bounds.f32` (`MappedRows`).
 public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     public let layout: ChunkLayout
     /// The bundle directory.
@@ -25,10 +25,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     let codec: FrameCodec
     private let seekMap: MemoryMap
     private let kvFile: PosixFile
-    private let summaryMap: MemoryMap
-    private var summaryRows: UnsafeMutablePointer<Float> // (L, H, capacity, d)
-    private var ownedSummaries: UnsafeMutablePointer<Float>? // grown copy when questions outgrow the file's room
-    private(set) var summaryCapacity: Int
+    private let summaryRows: MappedRows                   // (L·H, capacity, d)
+    private let boundRows: MappedRows                     // (L·G, capacity, 2·d)
     private let tail: TailBlocks
     /// Chunks whose frames are in kv.zst (complete document chunks while asking).
     public private(set) var diskChunks = 0
@@ -41,7 +39,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     var path: (String) -> String { { self.directory + "/" + $0 } }
 
     private init(directory: String, layout: ChunkLayout, seekHeader: SeekHeader, building: Bool, codec: FrameCodecSettings,
-                 cacheBytes: Int, seekMap: MemoryMap, kvFile: PosixFile, summaryMap: MemoryMap, summaryCapacity: Int) {
+                 cacheBytes: Int, seekMap: MemoryMap, kvFile: PosixFile, summaries: MappedRows, bounds: MappedRows) {
         self.directory = directory
         self.layout = layout
         self.seekHeader = seekHeader
@@ -50,13 +48,18 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         cache = BlockCache(capacityBytes: cacheBytes)
         self.seekMap = seekMap
         self.kvFile = kvFile
-        self.summaryMap = summaryMap
-        summaryRows = (summaryMap.base + BundleFormat.headerBytes).assumingMemoryBound(to: Float.self)
-        self.summaryCapacity = summaryCapacity
+        summaryRows = summaries
+        boundRows = bounds
         tail = TailBlocks(layout: layout)
     }
 
-    deinit { ownedSummaries?.deallocate() }
+    /// The headers of summaries.f32 and bounds.f32 for `layout`.
+    static func rowsHeaders(layout: ChunkLayout, capacity: Int, documentChunks: Int) -> (RowsHeader, RowsHeader) {
+        (RowsHeader(kind: .summaries, layers: layout.layers, groups: layout.heads, width: layout.headDimension,
+                    capacityChunks: capacity, documentChunks: documentChunks),
+         RowsHeader(kind: .bounds, layers: layout.layers, groups: layout.kvHeads, width: 2 * layout.headDimension,
+                    capacityChunks: capacity, documentChunks: documentChunks))
+    }
 
     /// Creates the store files of a new bundle in `directory` for a document of `tokens` tokens.
     public static func create(directory: String, layout: ChunkLayout, tokens: Int, codec: FrameCodecSettings,
@@ -67,15 +70,12 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         try seekFile.truncate(to: seek.fileBytes)
         try seek.encoded().withUnsafeBytes { try seekFile.write($0, at: 0) }
         let capacity = tokens / layout.chunkSize + BundleFormat.questionChunkRoom
-        let sh = SummaryHeader(layers: layout.layers, heads: layout.heads, headDimension: layout.headDimension,
-                               capacityChunks: capacity, documentChunks: tokens / layout.chunkSize)
-        let sumFile = try PosixFile(path: directory + "/" + BundleFormat.summariesFile, writable: true, create: true, truncate: true)
-        try sumFile.truncate(to: sh.fileBytes)
-        try sh.encoded().withUnsafeBytes { try sumFile.write($0, at: 0) }
+        let (sh, bh) = rowsHeaders(layout: layout, capacity: capacity, documentChunks: tokens / layout.chunkSize)
         let kv = try PosixFile(path: directory + "/" + BundleFormat.kvFile, writable: true, create: true, truncate: true)
         return FileChunkStore(directory: directory, layout: layout, seekHeader: seek, building: true, codec: codec,
                               cacheBytes: cacheBytes, seekMap: try MemoryMap(file: seekFile, mode: .shared), kvFile: kv,
-                              summaryMap: try MemoryMap(file: sumFile, mode: .shared), summaryCapacity: capacity)
+                              summaries: try MappedRows.create(.summaries, directory: directory, header: sh),
+                              bounds: try MappedRows.create(.bounds, directory: directory, header: bh))
     }
 
     /// Reopens an interrupted build whose first `completeTokens` tokens (a chunk boundary) and
@@ -106,7 +106,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
 
     private static func open(directory: String, layout: ChunkLayout, codec: FrameCodecSettings, cacheBytes: Int,
                              building: Bool) throws -> FileChunkStore {
-        let seekPath = directory + "/" + BundleFormat.seekFile, sumPath = directory + "/" + BundleFormat.summariesFile
+        let seekPath = directory + "/" + BundleFormat.seekFile
         let seekFile = try PosixFile(path: seekPath, writable: building)
         let seekMap = try MemoryMap(file: seekFile, mode: building ? .shared : .readOnly)
         let seek = try SeekHeader(decoding: UnsafeRawBufferPointer(start: seekMap.base, count: seekMap.count), path: seekPath)
@@ -115,17 +115,12 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
               (seek.flags & BundleFormat.flagShuffled != 0) == codec.shuffle else {
             throw LHError.badFile(path: seekPath, reason: "header dimensions do not match the index metadata")
         }
-        let sumFile = try PosixFile(path: sumPath, writable: building)
-        let sumMap = try MemoryMap(file: sumFile, mode: building ? .shared : .privateWritable)
-        let sh = try SummaryHeader(decoding: UnsafeRawBufferPointer(start: sumMap.base, count: sumMap.count), path: sumPath)
-        guard sh.layers == layout.layers, sh.heads == layout.heads, sh.headDimension == layout.headDimension,
-              sh.documentChunks == seek.tokens / layout.chunkSize else {
-            throw LHError.badFile(path: sumPath, reason: "header dimensions do not match kv.seek and the index metadata")
-        }
+        let (sh, bh) = rowsHeaders(layout: layout, capacity: 0, documentChunks: seek.tokens / layout.chunkSize)
         let kv = try PosixFile(path: directory + "/" + BundleFormat.kvFile, writable: building)
         return FileChunkStore(directory: directory, layout: layout, seekHeader: seek, building: building, codec: codec,
-                              cacheBytes: cacheBytes, seekMap: seekMap, kvFile: kv, summaryMap: sumMap,
-                              summaryCapacity: sh.capacityChunks)
+                              cacheBytes: cacheBytes, seekMap: seekMap, kvFile: kv,
+                              summaries: try MappedRows.open(.summaries, directory: directory, expected: sh, building: building),
+                              bounds: try MappedRows.open(.bounds, directory: directory, expected: bh, building: building))
     }
 
     // MARK: Seek entries
@@ -169,7 +164,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     // MARK: Build
 
     /// Compresses and appends every not-yet-written chunk below `tokens / w` (and, with `final`, the last
-    /// partial chunk), fills their seek entries, and syncs kv.zst, kv.seek and summaries.f32.
+    /// partial chunk), fills their seek entries, and syncs kv.zst, kv.seek, summaries.f32 and bounds.f32.
     /// - Returns: the committed size of kv.zst.
     @discardableResult
     public func flush(upTo tokens: Int, final: Bool) throws -> Int {
@@ -208,21 +203,20 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         }
         try kvFile.sync()
         try seekMap.sync()
-        try summaryMap.sync()
+        try summaryRows.sync()
+        try boundRows.sync()
         return kvBytes
     }
 
     // MARK: Ask
 
     /// Restores the document state after a question: the in-memory tail holds only the document's
-    /// last partial chunk again, and question-time summaries are cleared.
+    /// last partial chunk again, and question-time summaries and bounds are cleared.
     public func truncateToDocument() throws {
         precondition(!building, "truncateToDocument on a store opened for building")
         try resetTail()
-        let d = layout.headDimension, first = diskChunks
-        for lh in 0..<(layout.layers * layout.heads) {
-            (summaryRows + (lh * summaryCapacity + first) * d).update(repeating: 0, count: (summaryCapacity - first) * d)
-        }
+        summaryRows.clear(from: diskChunks)
+        boundRows.clear(from: diskChunks)
     }
 
     private func resetTail() throws {
@@ -260,18 +254,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     public func reserve(tokens: Int) {
         let w = layout.chunkSize, chunks = (tokens + w - 1) / w
         tail.reserve(endChunk: max(chunks, diskChunks + 1))
-        if chunks > summaryCapacity { growSummaries(to: max(chunks, summaryCapacity * 2)) }
-    }
-
-    private func growSummaries(to capacity: Int) {
-        let d = layout.headDimension, n = layout.layers * layout.heads
-        let fresh = UnsafeMutablePointer<Float>.allocate(capacity: n * capacity * d)
-        fresh.initialize(repeating: 0, count: n * capacity * d)
-        for i in 0..<n { (fresh + i * capacity * d).update(from: summaryRows + i * summaryCapacity * d, count: summaryCapacity * d) }
-        ownedSummaries?.deallocate()
-        ownedSummaries = fresh
-        summaryRows = fresh
-        summaryCapacity = capacity
+        summaryRows.reserve(chunks: chunks)
+        boundRows.reserve(chunks: chunks)
     }
 
     public func write(layer: Int, kvHead: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
@@ -335,12 +319,18 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     }
 
     public func setSummary(layer: Int, head: Int, chunk: Int, _ s: UnsafePointer<Float>) {
-        precondition(chunk < summaryCapacity, "summary of chunk \(chunk) beyond the capacity \(summaryCapacity)")
-        let d = layout.headDimension
-        (summaryRows + ((layer * layout.heads + head) * summaryCapacity + chunk) * d).update(from: s, count: d)
+        summaryRows.row(layer * layout.heads + head, chunk).update(from: s, count: layout.headDimension)
     }
 
     public func summaries(layer: Int, head: Int) -> UnsafePointer<Float> {
-        UnsafePointer(summaryRows + (layer * layout.heads + head) * summaryCapacity * layout.headDimension)
+        UnsafePointer(summaryRows.row(layer * layout.heads + head, 0))
+    }
+
+    public func setKeyBounds(layer: Int, kvHead: Int, chunk: Int, _ b: UnsafePointer<Float>) {
+        boundRows.row(layer * layout.kvHeads + kvHead, chunk).update(from: b, count: 2 * layout.headDimension)
+    }
+
+    public func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
+        UnsafePointer(boundRows.row(layer * layout.kvHeads + kvHead, 0))
     }
 }

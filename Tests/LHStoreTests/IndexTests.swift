@@ -74,6 +74,31 @@ final class IndexTests: XCTestCase {
         }
     }
 
+    /// Question-time settings changed at ask time (Quest scoring from the stored key bounds, per-KV-head
+    /// selection, a longer question window, other positioning) answer like the in-memory engine with them.
+    func testQuestionSettingsOverIndexEqualInMemoryEngine() throws {
+        let settings = StoreFixture.settings(precision: .f32)
+        let text = StoreFixture.text(bytes: 835, seed: 5)
+        let (bundle, _) = try build(text, settings: settings)
+        XCTAssertTrue(IndexVerifier.verify(directory: bundle).ok, "\(IndexVerifier.verify(directory: bundle).problems)")
+        let reader = try IndexReader(directory: bundle, languageModel: lm, cacheBytes: 64 << 20)
+        for (scoring, perKV, positioning) in [(ChunkScoring.quest, true, ChunkPositioning.selfExtend(neighborTokens: 32)),
+                                              (.quest, false, .truePositions), (.summaries, true, .contiguous)] {
+            var q = settings
+            q.questionScoring = scoring
+            q.questionSelectionPerKVHead = perKV
+            q.questionPositioning = positioning
+            q.questionAttentionLength = 2 * settings.attentionLength
+            try reader.setQuestionSettings(q)
+            let a = try reader.ask("where is the key?", maxTokens: 32)
+            let expected = try inMemoryAnswer(text, "where is the key?", settings: q, n: 32, reader: reader)
+            XCTAssertEqual(a.answer, lm.tokenizer.decode(expected), "\(scoring) per KV head \(perKV) \(positioning)")
+        }
+        var other = settings
+        other.attentionLength *= 2
+        XCTAssertThrowsError(try reader.setQuestionSettings(other)) { XCTAssertTrue("\($0)".contains("document settings"), "\($0)") }
+    }
+
     func testCitationsPointIntoTheDocument() throws {
         let text = StoreFixture.text(bytes: 700, seed: 4)
         let (bundle, _) = try build(text)

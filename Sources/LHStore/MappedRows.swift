@@ -1,0 +1,78 @@
+// f32 rows per (layer, group, chunk) in a mapped file with a 64-byte header: summaries.f32 and bounds.f32.
+import Foundation
+import LHCore
+
+/// A mapped table `R[l][g][c]` of `width` floats per row, `capacityChunks` rows per (layer, group), after a
+/// `RowsHeader` (FORMAT.md §4). Shared while building (writes reach the file); private while asking, so
+/// question-time rows stay in memory, and grown into an owned copy when questions outgrow the room.
+final class MappedRows: @unchecked Sendable {
+    let kind: RowsHeader.Kind
+    let path: String
+    let groups: Int          // L · (H or G)
+    let width: Int
+    private let map: MemoryMap
+    private(set) var rows: UnsafeMutablePointer<Float>      // (groups, capacity, width)
+    private var owned: UnsafeMutablePointer<Float>?
+    private(set) var capacity: Int
+
+    private init(kind: RowsHeader.Kind, path: String, header: RowsHeader, map: MemoryMap) {
+        self.kind = kind
+        self.path = path
+        groups = header.layers * header.groups
+        width = header.width
+        self.map = map
+        rows = (map.base + BundleFormat.headerBytes).assumingMemoryBound(to: Float.self)
+        capacity = header.capacityChunks
+    }
+
+    deinit { owned?.deallocate() }
+
+    /// Creates the file with zero rows.
+    static func create(_ kind: RowsHeader.Kind, directory: String, header: RowsHeader) throws -> MappedRows {
+        let path = directory + "/" + kind.fileName
+        let file = try PosixFile(path: path, writable: true, create: true, truncate: true)
+        try file.truncate(to: header.fileBytes)
+        try header.encoded().withUnsafeBytes { try file.write($0, at: 0) }
+        return MappedRows(kind: kind, path: path, header: header, map: try MemoryMap(file: file, mode: .shared))
+    }
+
+    /// Opens an existing file and checks its header against `expected` (capacity aside).
+    static func open(_ kind: RowsHeader.Kind, directory: String, expected: RowsHeader, building: Bool) throws -> MappedRows {
+        let path = directory + "/" + kind.fileName
+        let file = try PosixFile(path: path, writable: building)
+        let map = try MemoryMap(file: file, mode: building ? .shared : .privateWritable)
+        let h = try RowsHeader(decoding: UnsafeRawBufferPointer(start: map.base, count: map.count), kind: kind, path: path)
+        guard h.layers == expected.layers, h.groups == expected.groups, h.width == expected.width,
+              h.documentChunks == expected.documentChunks else {
+            throw LHError.badFile(path: path, reason: "header dimensions do not match kv.seek and the index metadata")
+        }
+        return MappedRows(kind: kind, path: path, header: h, map: map)
+    }
+
+    /// Row `chunk` of group `g` (= layer · groups per layer + head).
+    @inline(__always)
+    func row(_ g: Int, _ chunk: Int) -> UnsafeMutablePointer<Float> {
+        precondition(chunk < capacity, "\(kind.fileName) row \(chunk) beyond the capacity \(capacity)")
+        return rows + (g * capacity + chunk) * width
+    }
+
+    /// Makes room for `chunks` rows per group (an owned copy; the file is not changed).
+    func reserve(chunks: Int) {
+        guard chunks > capacity else { return }
+        let n = max(chunks, capacity * 2)
+        let fresh = UnsafeMutablePointer<Float>.allocate(capacity: groups * n * width)
+        fresh.initialize(repeating: 0, count: groups * n * width)
+        for i in 0..<groups { (fresh + i * n * width).update(from: rows + i * capacity * width, count: capacity * width) }
+        owned?.deallocate()
+        owned = fresh
+        rows = fresh
+        capacity = n
+    }
+
+    /// Zeroes rows `first...` of every group (question-time rows after a question).
+    func clear(from first: Int) {
+        for g in 0..<groups { (rows + (g * capacity + first) * width).update(repeating: 0, count: (capacity - first) * width) }
+    }
+
+    func sync() throws { try map.sync() }
+}
