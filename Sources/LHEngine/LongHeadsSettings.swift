@@ -125,6 +125,22 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     /// Slots per window for question and generated tokens.
     public var questionSlots: Int { questionAttentionLength / chunkSize }
 
+    /// These settings with the question window and the Self-Extend neighbour window lowered, where they
+    /// exceed it, to what a model trained on `trainedContext` tokens can take (the presets ask for 8192).
+    public func fitted(trainedContext t: Int) -> LongHeadsSettings {
+        var s = self
+        let w = max(chunkSize, 1)
+        if s.questionAttentionLength > t { s.questionAttentionLength = max(w, t / w * w) }
+        func fit(_ p: ChunkPositioning) -> ChunkPositioning {
+            if case let .selfExtend(n) = p, n + 2 * w > t { return .selfExtend(neighborTokens: max(0, (t - 2 * w) / 2 / w * w)) }
+            if case let .clipped(n) = p, n + w > t { return .clipped(distance: max(w, (t - w) / w * w)) }
+            return p
+        }
+        s.positioning = fit(s.positioning)
+        s.questionPositioning = s.questionPositioning.map(fit)
+        return s
+    }
+
     /// Checks the settings against each other and the model's trained context.
     /// - Throws: `LHError.invalidInput` with a sentence naming the offending setting.
     public func validate(trainedContext: Int) throws {

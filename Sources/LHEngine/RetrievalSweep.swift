@@ -81,8 +81,9 @@ public final class RetrievalSweep {
         // configurations with that chunk size).
         let needleW = configurations.first?.settings.chunkSize ?? 256
         let needleChunks = Set((item.needleTokens.lowerBound / needleW)...(max(item.needleTokens.lowerBound, item.needleTokens.upperBound - 1) / needleW))
+        let lastChunk = (item.tokens.count - 1) / needleW       // the last token's own chunk is always attended
         func windowsHoldingNeedle(_ s: [[[Int]?]]) -> Int {
-            s.reduce(0) { $0 + $1.filter { ($0 ?? []).contains(where: needleChunks.contains) }.count }
+            s.reduce(0) { $0 + $1.filter { sel in sel.map { $0.contains(where: needleChunks.contains) || needleChunks.contains(lastChunk) } ?? false }.count }
         }
         let active = configurations.filter { item.length <= $0.maxLength }
         let greedy = SamplingOptions(temperature: 0)

@@ -60,6 +60,7 @@ struct BenchCommand: Command {
 
     func run(_ io: TerminalIO) throws -> Int32 {
         let model = try LlamaModel(path: try ModelLocator.resolve(modelPath))
+        let settings = self.settings.fitted(trainedContext: model.config.contextLength)
         try settings.validate(trainedContext: model.config.contextLength)
         func cache() throws -> AttentionCache { try mode.makeCache(model: model, settings: settings) }
         var rng = SplitMix64(seed: 42)

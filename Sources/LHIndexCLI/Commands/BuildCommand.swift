@@ -93,6 +93,7 @@ struct BuildCommand: Command {
         guard !texts.isEmpty else { io.err("lhindex build: no text documents found\n"); return jobs.isEmpty ? 1 : 0 }
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
         let identity = ModelFingerprint.identity(of: lm)
+        let settings = self.settings.fitted(trainedContext: lm.model.config.contextLength)
         let builder = try IndexBuilder(languageModel: lm, model: identity, settings: settings, codec: codec)
         builder.writer = "lhindex \(LHIndexCLI.version)"
         let progress = BuildProgressReporter(io: io, totalBytes: texts.reduce(0) { $0 + $1.1.utf8.count })

@@ -137,7 +137,12 @@ struct EvalCommand: Command {
 
     func run(_ io: TerminalIO) throws -> Int32 {
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
-        for c in configurations { try c.settings.validate(trainedContext: lm.model.config.contextLength) }
+        let configurations = try self.configurations.map { c -> SweepConfiguration in
+            var c = c
+            c.settings = c.settings.fitted(trainedContext: lm.model.config.contextLength)
+            try c.settings.validate(trainedContext: lm.model.config.contextLength)
+            return c
+        }
         let text = task == "needle" ? try TextFile.read(textPath ?? ModelLocator.home + "/texts/" + LongText.fileName) : ""
         if task == "needle", text.isEmpty { throw LHError.invalidInput("the needle text is empty") }
         let trialFile = try trialsOut.map(Self.appendHandle)

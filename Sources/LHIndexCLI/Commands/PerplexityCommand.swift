@@ -52,6 +52,7 @@ struct PerplexityCommand: Command {
     func run(_ io: TerminalIO) throws -> Int32 {
         let text = try TextFile.read(file)
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
+        let settings = self.settings.fitted(trainedContext: lm.model.config.contextLength)
         if mode != .dense { try settings.validate(trainedContext: lm.model.config.contextLength) }
         let tokens = lm.tokenizer.encode(text, parseSpecial: false)
         let result = try Perplexity.evaluate(model: lm.model, tokens: tokens, context: context, maxWindows: windows,
