@@ -102,6 +102,14 @@ void lh_f32_to_f16(const float *x, uint16_t *y, int64_t n);
 /// Convert n IEEE halves to floats (exact).
 void lh_f16_to_f32(const uint16_t *x, float *y, int64_t n);
 
+/// Quantize n floats to int8 with one scale (stored key/value rows, `--kv int8`): s = f16(max|x| / 127),
+/// q[i] = round-to-nearest-even(x[i] / s) clamped to [-127, 127]; returns the bits of the f16 s (0 and
+/// all-zero q for an all-zero row). Decoding q[i] * s is within s/2 of x[i].
+uint16_t lh_quantize_i8(const float *x, int8_t *q, int64_t n);
+
+/// y (rows x n) = q (rows x n int8) scaled per row by the f16 scales[r] (exact products).
+void lh_dequantize_i8_rows(const int8_t *q, const uint16_t *scales, float *y, int64_t rows, int64_t n);
+
 /// 1 if the AVX2/FMA/F16C kernels are in use, 0 if the scalar fallbacks are.
 int lh_simd_enabled(void);
 
