@@ -110,6 +110,15 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
         }
     }
 
+    /// The kernel element kind (`LH_KV_F32`, `LH_KV_F16`, `LH_KV_I8`) of `precision`.
+    public var kernelKind: Int32 {
+        switch precision {
+        case .f32: return Int32(LH_KV_F32)
+        case .f16: return Int32(LH_KV_F16)
+        case .int8: return Int32(LH_KV_I8)
+        }
+    }
+
     /// Copies the first `rows` rows of every section from `src` (sections of `srcStride` rows) to `dst`
     /// (sections of `dstStride` rows): packs a block into a file payload or spreads a payload into a block.
     public func copyRows(_ rows: Int, from src: UnsafeRawPointer, stride srcStride: Int,
@@ -121,6 +130,33 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
             t += dstStride * sec.rowBytes
         }
     }
+}
+
+/// A block's rows as stored (no conversion), for kernels that read the element type directly.
+public struct StoredRows {
+    /// Start of the sections of `ChunkLayout.sections`, each of `stride` rows.
+    public var base: UnsafeRawPointer
+    /// Rows per section: w for a block in memory, r for a payload read from a file.
+    public var stride: Int
+    /// Keeps `base` alive (a cached block), nil when the store owns the memory.
+    public var owner: AnyObject?
+
+    public init(base: UnsafeRawPointer, stride: Int, owner: AnyObject? = nil) {
+        self.base = base
+        self.stride = stride
+        self.owner = owner
+    }
+
+    /// Keys (stride, d) in the element type of `layout`.
+    public func keys(_ layout: ChunkLayout) -> UnsafeRawPointer { base }
+    /// Values (stride, d) in the element type of `layout`.
+    public func values(_ layout: ChunkLayout) -> UnsafeRawPointer { base + stride * layout.headDimension * layout.elementBytes }
+    /// Key row scales (stride) as f16 for int8, nil otherwise.
+    public func keyScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? {
+        layout.precision == .int8 ? (base + 2 * stride * layout.headDimension).assumingMemoryBound(to: UInt16.self) : nil
+    }
+    /// Value row scales (stride) as f16 for int8, nil otherwise.
+    public func valueScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? { keyScales(layout).map { $0 + stride } }
 }
 
 /// Keys, values and summaries of a chunked document, addressable per (layer, KV head, chunk) so a
@@ -143,6 +179,9 @@ public protocol ChunkStore: AnyObject {
     /// `scratch` (room for 2·w·d floats) after conversion. Safe to call concurrently.
     func block(layer: Int, kvHead: Int, chunk: Int, rows: Int,
                scratch: UnsafeMutablePointer<Float>) -> (keys: UnsafePointer<Float>, values: UnsafePointer<Float>)
+    /// The stored rows of a block (at least its first `rows` rows valid), without conversion. Safe to call
+    /// concurrently.
+    func storedRows(layer: Int, kvHead: Int, chunk: Int, rows: Int) -> StoredRows
     /// The raw bytes of a block (`layout.blockBytes`), for writing it to a file.
     func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer
     /// Stores the summary (d floats) of a complete chunk for (layer, query head). Safe to call
@@ -217,6 +256,10 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
         }
         layout.decode(base, stride: w, rows: rows, into: scratch)
         return (UnsafePointer(scratch), UnsafePointer(scratch + w * d))
+    }
+
+    public func storedRows(layer: Int, kvHead: Int, chunk: Int, rows: Int) -> StoredRows {
+        StoredRows(base: blockBase(layer, kvHead, chunk), stride: layout.chunkSize)
     }
 
     public func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer {

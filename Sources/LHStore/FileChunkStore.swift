@@ -37,6 +37,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     private let errorLock = NSLock()
     private var firstError: LHError?
     private var pinned: [CachedBlock] = []
+    /// All-zero rows (zero in every precision) returned in place of a frame that failed to load.
+    private let zeroBlock: CachedBlock
 
     var path: (String) -> String { { self.directory + "/" + $0 } }
 
@@ -54,6 +56,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         summaryRows = (summaryMap.base + BundleFormat.headerBytes).assumingMemoryBound(to: Float.self)
         self.summaryCapacity = summaryCapacity
         tail = TailBlocks(layout: layout)
+        zeroBlock = CachedBlock(count: layout.blockBytes, rows: layout.chunkSize)
+        zeroBlock.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: layout.blockBytes)
     }
 
     deinit { ownedSummaries?.deallocate() }
@@ -141,8 +145,9 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         e.encoded().withUnsafeBytes { (seekMap.base + BundleFormat.headerBytes + i * BundleFormat.seekEntryBytes).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
-    /// Reads, checks (CRC-32, zstd checksum, sizes) and decompresses the frame of (layer, KV head, chunk).
-    public func loadFrame(layer: Int, kvHead: Int, chunk: Int) throws -> CachedBlock {
+    /// Reads, checks (sizes, CRC-32 unless `checkCRC` is false, zstd's content checksum) and decompresses
+    /// the frame of (layer, KV head, chunk).
+    public func loadFrame(layer: Int, kvHead: Int, chunk: Int, checkCRC: Bool = true) throws -> CachedBlock {
         let e = entry(layer: layer, kvHead: kvHead, chunk: chunk)
         let seekPath = path(BundleFormat.seekFile), kvPath = path(BundleFormat.kvFile)
         let expectedRows = min(layout.chunkSize, seekHeader.tokens - chunk * layout.chunkSize)
@@ -154,7 +159,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         }
         let block = CachedBlock(count: e.rawSize, rows: e.rows)
         func decode(_ frame: UnsafeRawBufferPointer) throws {
-            guard CRC32.checksum(frame) == e.crc else {
+            guard !checkCRC || CRC32.checksum(frame) == e.crc else {
                 throw LHError.badFile(path: kvPath, reason: "checksum mismatch in the frame of layer \(layer), KV head \(kvHead), chunk \(chunk)")
             }
             try codec.decompress(frame, into: UnsafeMutableRawBufferPointer(start: block.bytes, count: e.rawSize), path: kvPath)
@@ -281,23 +286,29 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     public func block(layer: Int, kvHead: Int, chunk: Int, rows: Int,
                       scratch: UnsafeMutablePointer<Float>) -> (keys: UnsafePointer<Float>, values: UnsafePointer<Float>) {
         let w = layout.chunkSize, d = layout.headDimension
-        if chunk >= diskChunks {
-            let base = tail.base(layer, kvHead, chunk)
-            layout.decode(base, stride: w, rows: rows, into: scratch)
-        } else {
-            let key = seekHeader.entry(layer: layer, kvHead: kvHead, chunk: chunk)
-            do {
-                let b = try cache.block(key) {
-                    let b = try loadFrame(layer: layer, kvHead: kvHead, chunk: chunk)
-                    return (b, entry(layer: layer, kvHead: kvHead, chunk: chunk).compressedSize)
-                }
-                layout.decode(b.bytes, stride: b.rows, rows: min(rows, b.rows), into: scratch)
-            } catch {
-                record(error)
-                scratch.update(repeating: 0, count: 2 * w * d)
-            }
+        let s = storedRows(layer: layer, kvHead: kvHead, chunk: chunk, rows: rows)
+        withExtendedLifetime(s.owner) {
+            layout.decode(s.base, stride: s.stride, rows: min(rows, s.stride), into: scratch)
         }
         return (UnsafePointer(scratch), UnsafePointer(scratch + w * d))
+    }
+
+    public func storedRows(layer: Int, kvHead: Int, chunk: Int, rows: Int) -> StoredRows {
+        if chunk >= diskChunks {
+            return StoredRows(base: tail.base(layer, kvHead, chunk), stride: layout.chunkSize)
+        }
+        let key = seekHeader.entry(layer: layer, kvHead: kvHead, chunk: chunk)
+        do {
+            let b = try cache.block(key) {
+                // The ask path relies on zstd's content checksum; `verify` also checks each frame's CRC-32.
+                let b = try loadFrame(layer: layer, kvHead: kvHead, chunk: chunk, checkCRC: false)
+                return (b, entry(layer: layer, kvHead: kvHead, chunk: chunk).compressedSize)
+            }
+            return StoredRows(base: b.bytes, stride: b.rows, owner: b)
+        } catch {
+            record(error)
+            return StoredRows(base: zeroBlock.bytes, stride: layout.chunkSize, owner: zeroBlock)
+        }
     }
 
     public func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer {

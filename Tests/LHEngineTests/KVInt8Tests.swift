@@ -61,6 +61,37 @@ final class KVInt8Tests: XCTestCase {
                        Array(UnsafeBufferPointer(start: other + w * d, count: rows * d)))
     }
 
+    /// The fused decode kernels (scores and weighted values read from stored rows) equal products over the
+    /// decoded f32 rows, for every precision, with and without SIMD.
+    func testFusedKernelsEqualProductsOfDecodedRows() {
+        var rng = SplitMix64(seed: 5)
+        let w = 16, d = 64, rows = 11
+        let q = (0..<d).map { _ in Float(rng.next() % 2001) / 1000 - 1 }, p = (0..<rows).map { _ in Float(rng.next() % 1001) / 1000 }
+        for precision in KVPrecision.allCases {
+            let lay = ChunkLayout(layers: 1, heads: 1, kvHeads: 1, headDimension: d, chunkSize: w, precision: precision)
+            let block = UnsafeMutableRawPointer.allocate(byteCount: lay.blockBytes, alignment: 64)
+            let f = UnsafeMutablePointer<Float>.allocate(capacity: 2 * w * d)
+            defer { block.deallocate(); f.deallocate() }
+            for r in 0..<w { lay.storeRow(r, key: row(r, &rng), value: row(r + 2, &rng), into: block) }
+            lay.decode(block, stride: w, rows: rows, into: f)
+            let expectScores = (0..<rows).map { t in 0.5 * (0..<d).reduce(Float(0)) { $0 + q[$1] * f[t * d + $1] } }
+            let expectOut = (0..<d).map { i in (0..<rows).reduce(Float(0)) { $0 + p[$1] * f[w * d + $1 * d + i] } }
+            let st = StoredRows(base: block, stride: w)
+            for simd in [true, false] {
+                let was = lh_simd_enabled()
+                lh_set_simd_enabled(simd ? 1 : 0)
+                var scores = [Float](repeating: 0, count: rows), out = [Float](repeating: 0, count: d)
+                lh_kv_scores(lay.kernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), q, 0.5, &scores)
+                lh_kv_accumulate(lay.kernelKind, st.values(lay), st.valueScales(lay), Int64(rows), Int64(d), p, &out)
+                lh_set_simd_enabled(was)
+                let e1 = zip(scores, expectScores).map { abs($0 - $1) }.max()! / expectScores.map(abs).max()!
+                let e2 = zip(out, expectOut).map { abs($0 - $1) }.max()! / expectOut.map(abs).max()!
+                XCTAssertLessThan(e1, 1e-5, "\(precision) simd \(simd) scores")
+                XCTAssertLessThan(e2, 1e-5, "\(precision) simd \(simd) values")
+            }
+        }
+    }
+
     /// Values too large for an f16 scale clamp instead of becoming infinite or NaN.
     func testHugeAndNaNRowsStayFinite() {
         var q = [Int8](repeating: 0, count: 4), y = [Float](repeating: 0, count: 4)
