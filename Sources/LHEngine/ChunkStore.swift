@@ -26,13 +26,49 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
         self.precision = precision
     }
 
-    /// Bytes of one stored value (2 for f16, 4 for f32).
-    public var elementBytes: Int { precision == .f16 ? 2 : 4 }
-    /// Bytes of one (layer, KV head, chunk) block: keys (w, d) then values (w, d).
-    public var blockBytes: Int { 2 * chunkSize * headDimension * elementBytes }
+    /// Bytes of one stored element: 4 (f32), 2 (f16), 1 (int8).
+    public var elementBytes: Int {
+        switch precision {
+        case .f32: return 4
+        case .f16: return 2
+        case .int8: return 1
+        }
+    }
+    /// Bytes of the scale of one stored row: 2 (an f16) for int8, 0 otherwise.
+    public var scaleBytes: Int { precision == .int8 ? 2 : 0 }
+    /// Bytes of one stored key or value row (d elements and its scale).
+    public var rowBytes: Int { headDimension * elementBytes + scaleBytes }
+    /// Bytes of one (layer, KV head, chunk) block of w rows (`sections` with w rows each).
+    public var blockBytes: Int { payloadBytes(rows: chunkSize) }
+    /// Bytes of the sections of a block holding `rows` rows: 2 · rows · `rowBytes`.
+    public func payloadBytes(rows: Int) -> Int { 2 * rows * rowBytes }
 
-    /// Stores one token's key and value (d floats each) as row `row` of the block at `block`,
-    /// converting to `precision`.
+    /// One part of a block: `rows` rows of `rowBytes` bytes, made of elements of `elementBytes` bytes.
+    public struct Section: Sendable, Equatable {
+        /// Bytes per row.
+        public var rowBytes: Int
+        /// Bytes per element (the byte-shuffle width).
+        public var elementBytes: Int
+    }
+
+    /// The parts of a block in storage order, each (rows, …) row-major and following the previous one:
+    /// keys (rows, d) then values (rows, d) in the element type, then for int8 the key scales (rows) and
+    /// the value scales (rows) as f16. A block in memory has w rows per section; a file payload only the
+    /// chunk's r rows (FORMAT.md §3).
+    public var sections: [Section] {
+        let data = Section(rowBytes: headDimension * elementBytes, elementBytes: elementBytes)
+        guard precision == .int8 else { return [data, data] }
+        let scale = Section(rowBytes: 2, elementBytes: 2)
+        return [data, data, scale, scale]
+    }
+
+    /// Byte offset of section `i` in a block whose sections hold `rows` rows each.
+    public func sectionOffset(_ i: Int, rows: Int) -> Int {
+        sections[..<i].reduce(0) { $0 + rows * $1.rowBytes }
+    }
+
+    /// Stores one token's key and value (d floats each) as row `row` of the block at `block` (w rows per
+    /// section), converting to `precision`.
     public func storeRow(_ row: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
         let w = chunkSize, d = headDimension
         switch precision {
@@ -44,15 +80,91 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
             let p = block.assumingMemoryBound(to: UInt16.self)
             lh_f32_to_f16(key, p + row * d, Int64(d))
             lh_f32_to_f16(value, p + (w + row) * d, Int64(d))
+        case .int8:
+            let p = block.assumingMemoryBound(to: Int8.self)
+            let scales = (block + 2 * w * d).assumingMemoryBound(to: UInt16.self)   // (2, w) f16
+            scales[row] = lh_quantize_i8(key, p + row * d, Int64(d))
+            scales[w + row] = lh_quantize_i8(value, p + (w + row) * d, Int64(d))
         }
     }
+
+    /// Converts the first `rows` keys and values of stored data at `src`, whose sections hold `stride` rows
+    /// each (w for a block, r for a file payload), to f32: keys (rows, d) at `scratch`, values (rows, d) at
+    /// `scratch + w·d`.
+    public func decode(_ src: UnsafeRawPointer, stride: Int, rows: Int, into scratch: UnsafeMutablePointer<Float>) {
+        let w = chunkSize, d = headDimension
+        switch precision {
+        case .f32:
+            let p = src.assumingMemoryBound(to: Float.self)
+            scratch.update(from: p, count: rows * d)
+            (scratch + w * d).update(from: p + stride * d, count: rows * d)
+        case .f16:
+            let p = src.assumingMemoryBound(to: UInt16.self)
+            lh_f16_to_f32(p, scratch, Int64(rows * d))
+            lh_f16_to_f32(p + stride * d, scratch + w * d, Int64(rows * d))
+        case .int8:
+            let p = src.assumingMemoryBound(to: Int8.self)
+            let scales = (src + 2 * stride * d).assumingMemoryBound(to: UInt16.self)   // (2, stride) f16
+            lh_dequantize_i8_rows(p, scales, scratch, Int64(rows), Int64(d))
+            lh_dequantize_i8_rows(p + stride * d, scales + stride, scratch + w * d, Int64(rows), Int64(d))
+        }
+    }
+
+    /// The kernel element kind (`LH_KV_F32`, `LH_KV_F16`, `LH_KV_I8`) of `precision`.
+    public var kernelKind: Int32 {
+        switch precision {
+        case .f32: return Int32(LH_KV_F32)
+        case .f16: return Int32(LH_KV_F16)
+        case .int8: return Int32(LH_KV_I8)
+        }
+    }
+
+    /// Copies the first `rows` rows of every section from `src` (sections of `srcStride` rows) to `dst`
+    /// (sections of `dstStride` rows): packs a block into a file payload or spreads a payload into a block.
+    public func copyRows(_ rows: Int, from src: UnsafeRawPointer, stride srcStride: Int,
+                         to dst: UnsafeMutableRawPointer, stride dstStride: Int) {
+        var s = 0, t = 0
+        for sec in sections {
+            (dst + t).copyMemory(from: src + s, byteCount: rows * sec.rowBytes)
+            s += srcStride * sec.rowBytes
+            t += dstStride * sec.rowBytes
+        }
+    }
+}
+
+/// A block's rows as stored (no conversion), for kernels that read the element type directly.
+public struct StoredRows {
+    /// Start of the sections of `ChunkLayout.sections`, each of `stride` rows.
+    public var base: UnsafeRawPointer
+    /// Rows per section: w for a block in memory, r for a payload read from a file.
+    public var stride: Int
+    /// Keeps `base` alive (a cached block), nil when the store owns the memory.
+    public var owner: AnyObject?
+
+    public init(base: UnsafeRawPointer, stride: Int, owner: AnyObject? = nil) {
+        self.base = base
+        self.stride = stride
+        self.owner = owner
+    }
+
+    /// Keys (stride, d) in the element type of `layout`.
+    public func keys(_ layout: ChunkLayout) -> UnsafeRawPointer { base }
+    /// Values (stride, d) in the element type of `layout`.
+    public func values(_ layout: ChunkLayout) -> UnsafeRawPointer { base + stride * layout.headDimension * layout.elementBytes }
+    /// Key row scales (stride) as f16 for int8, nil otherwise.
+    public func keyScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? {
+        layout.precision == .int8 ? (base + 2 * stride * layout.headDimension).assumingMemoryBound(to: UInt16.self) : nil
+    }
+    /// Value row scales (stride) as f16 for int8, nil otherwise.
+    public func valueScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? { keyScales(layout).map { $0 + stride } }
 }
 
 /// Keys, values and summaries of a chunked document, addressable per (layer, KV head, chunk) so a
 /// head's selection can be loaded without touching anything else.
 ///
 /// A block holds, for the w tokens t of chunk i, the keys k̃_t = R(t mod w)·k_t (in-chunk RoPE) then the
-/// values v_t, each (w, d) row-major in `layout.precision`. Rows past the end of a partial chunk are
+/// values v_t, each (w, d) row-major in `layout.precision` (for int8 followed by their per-row scales, see
+/// `ChunkLayout.sections`). Rows past the end of a partial chunk are
 /// unspecified. Summaries are f32 d-vectors per (layer, query head, complete chunk). Blocks and summaries
 /// never change once their chunk is complete, so an implementation may write them out and read them back.
 public protocol ChunkStore: AnyObject {
@@ -67,6 +179,9 @@ public protocol ChunkStore: AnyObject {
     /// `scratch` (room for 2·w·d floats) after conversion. Safe to call concurrently.
     func block(layer: Int, kvHead: Int, chunk: Int, rows: Int,
                scratch: UnsafeMutablePointer<Float>) -> (keys: UnsafePointer<Float>, values: UnsafePointer<Float>)
+    /// The stored rows of a block (at least its first `rows` rows valid), without conversion. Safe to call
+    /// concurrently.
+    func storedRows(layer: Int, kvHead: Int, chunk: Int, rows: Int) -> StoredRows
     /// The raw bytes of a block (`layout.blockBytes`), for writing it to a file.
     func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer
     /// Stores the summary (d floats) of a complete chunk for (layer, query head). Safe to call
@@ -143,16 +258,16 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
                       scratch: UnsafeMutablePointer<Float>) -> (keys: UnsafePointer<Float>, values: UnsafePointer<Float>) {
         let w = layout.chunkSize, d = layout.headDimension
         let base = blockBase(layer, kvHead, chunk)
-        switch layout.precision {
-        case .f32:
+        if layout.precision == .f32 {   // stored as f32: no conversion
             let p = base.assumingMemoryBound(to: Float.self)
             return (UnsafePointer(p), UnsafePointer(p + w * d))
-        case .f16:
-            let p = base.assumingMemoryBound(to: UInt16.self)
-            lh_f16_to_f32(p, scratch, Int64(rows * d))
-            lh_f16_to_f32(p + w * d, scratch + w * d, Int64(rows * d))
-            return (UnsafePointer(scratch), UnsafePointer(scratch + w * d))
         }
+        layout.decode(base, stride: w, rows: rows, into: scratch)
+        return (UnsafePointer(scratch), UnsafePointer(scratch + w * d))
+    }
+
+    public func storedRows(layer: Int, kvHead: Int, chunk: Int, rows: Int) -> StoredRows {
+        StoredRows(base: blockBase(layer, kvHead, chunk), stride: layout.chunkSize)
     }
 
     public func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer {

@@ -50,6 +50,8 @@ public enum ChunkScoring: String, Sendable, Codable, CaseIterable {
 public enum KVPrecision: String, Sendable, Codable, CaseIterable {
     case f16
     case f32
+    /// Symmetric int8 per stored row (one token's key or value for one KV head) with an f16 scale.
+    case int8
 }
 
 /// The LongHeads configuration (DESIGN §2, §8). The paper's values are `LongHeadsSettings.paper`.

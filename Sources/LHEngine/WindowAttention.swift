@@ -1,4 +1,5 @@
 // One head's attention over its window: selected chunks at their slot offsets plus the causal current chunk.
+import CKernels
 import LHCore
 import LHModel
 
@@ -17,6 +18,10 @@ final class WindowScratch {
 
 /// Attention of a group of queries that share one window.
 enum WindowAttention {
+    /// Groups of at most this many queries (decode steps, per-token question selections) read the stored
+    /// rows directly with fused kernels; larger groups convert each block to f32 once and use matrix products.
+    static let fusedMaxQueries = 4
+
     /// Attends `m` queries of one head, all in chunk `c`, to the selected chunks and the current chunk.
     /// - Parameters:
     ///   - offsets: in-chunk positions (p mod w) of the m queries; query i sees current-chunk keys 0...offsets[i].
@@ -34,20 +39,30 @@ enum WindowAttention {
         s.out.ensure(count: m * d)
         let q = s.queries.pointer, rot = s.rotated.pointer, sc = s.scores.pointer
         let scale = 1 / Float(d).squareRoot()
-        var values: [UnsafePointer<Float>] = []
-        values.reserveCapacity(ns + 1)
         // Logits per slot: scores[:, r·w ..< (r+1)·w] = (R(δ_r + i)·q_i) · k̃ᵀ / √d.
+        var values: [UnsafePointer<Float>] = []
+        var stored: [StoredRows] = []
+        let fused = m <= fusedMaxQueries
         for r in 0...ns {
             let current = r == ns
             let rows = current ? cur : w
-            let blk = store.block(layer: layer, kvHead: g, chunk: current ? c : chunks[r], rows: rows,
-                                  scratch: s.kv.pointer + r * 2 * w * d)
-            values.append(blk.values)
+            let chunk = current ? c : chunks[r]
             let delta = current ? 0 : deltas[r]
             rot.update(from: q, count: m * d)
             for i in 0..<m { rope.rotate(rot + i * d, heads: 1, position: delta + offsets[i]) }
-            Gemm.nt(m: m, n: rows, k: d, alpha: scale, a: rot, lda: d, b: blk.keys, ldb: d,
-                      beta: 0, c: sc + r * w, ldc: n)
+            if fused {
+                let st = store.storedRows(layer: layer, kvHead: g, chunk: chunk, rows: rows)
+                stored.append(st)
+                for i in 0..<m {
+                    lh_kv_scores(lay.kernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), rot + i * d, scale,
+                                 sc + i * n + r * w)
+                }
+            } else {
+                let blk = store.block(layer: layer, kvHead: g, chunk: chunk, rows: rows, scratch: s.kv.pointer + r * 2 * w * d)
+                values.append(blk.values)
+                Gemm.nt(m: m, n: rows, k: d, alpha: scale, a: rot, lda: d, b: blk.keys, ldb: d,
+                        beta: 0, c: sc + r * w, ldc: n)
+            }
         }
         // Causal mask inside the current chunk, then one softmax over all selected keys.
         for i in 0..<m {
@@ -56,6 +71,19 @@ enum WindowAttention {
             TensorOps.softmax(row, count: n)
         }
         // out (m, d) = Σ_r weights[:, slot r] · v_r.
+        if fused {
+            let out = s.out.pointer
+            out.update(repeating: 0, count: m * d)
+            for (r, st) in stored.enumerated() {
+                let rows = r == ns ? cur : w
+                for i in 0..<m {
+                    lh_kv_accumulate(lay.kernelKind, st.values(lay), st.valueScales(lay), Int64(rows), Int64(d), sc + i * n + r * w,
+                                     out + i * d)
+                }
+            }
+            withExtendedLifetime(stored) {}
+            return
+        }
         for r in 0...ns {
             let rows = r == ns ? cur : w
             Gemm.nn(m: m, n: d, k: rows, alpha: 1, a: sc + r * w, lda: n, b: values[r], ldb: d,

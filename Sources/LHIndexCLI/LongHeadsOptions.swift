@@ -13,7 +13,7 @@ enum LongHeadsOptions {
         OptionSpec("positioning", value: "P", help: "contiguous (paper), true, self-extend:N or clipped:N (default contiguous)."),
         OptionSpec("sinks", value: "N", help: "Leading chunks always attended (default 1)."),
         OptionSpec("local", value: "N", help: "Most recent chunks always attended (default 1)."),
-        OptionSpec("kv", value: "f16|f32", help: "Key/value storage precision (default f16)."),
+        OptionSpec("kv", value: "f16|f32|int8", help: "Key/value storage precision (default f16; int8: one f16 scale per row)."),
     ]
 
     static let questionSpecs: [OptionSpec] = [
@@ -48,7 +48,7 @@ enum LongHeadsOptions {
         s.sinkChunks = try a.int("sinks", default: s.sinkChunks, in: 0...1024)
         s.localChunks = try a.int("local", default: s.localChunks, in: 0...1024)
         if let k = a.string("kv") {
-            guard let v = KVPrecision(rawValue: k) else { throw UsageError("--kv must be f16 or f32, got '\(k)'") }
+            guard let v = KVPrecision(rawValue: k) else { throw UsageError("--kv must be f16, f32 or int8, got '\(k)'") }
             s.precision = v
         }
         try applyQuestionOptions(a, to: &s)

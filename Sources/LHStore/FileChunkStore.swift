@@ -35,6 +35,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     private let errorLock = NSLock()
     private var firstError: LHError?
     private var pinned: [CachedBlock] = []
+    /// All-zero rows (zero in every precision) returned in place of a frame that failed to load.
+    private let zeroBlock: CachedBlock
 
     var path: (String) -> String { { self.directory + "/" + $0 } }
 
@@ -44,13 +46,15 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         self.layout = layout
         self.seekHeader = seekHeader
         self.building = building
-        self.codec = FrameCodec(settings: codec, elementBytes: layout.elementBytes, maxPayload: layout.blockBytes)
+        self.codec = FrameCodec(settings: codec, sections: layout.sections, maxPayload: layout.blockBytes)
         cache = BlockCache(capacityBytes: cacheBytes)
         self.seekMap = seekMap
         self.kvFile = kvFile
         summaryRows = summaries
         boundRows = bounds
         tail = TailBlocks(layout: layout)
+        zeroBlock = CachedBlock(count: layout.blockBytes, rows: layout.chunkSize)
+        zeroBlock.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: layout.blockBytes)
     }
 
     /// The headers of summaries.f32 and bounds.f32 for `layout`.
@@ -136,12 +140,13 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         e.encoded().withUnsafeBytes { (seekMap.base + BundleFormat.headerBytes + i * BundleFormat.seekEntryBytes).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
-    /// Reads, checks (CRC-32, zstd checksum, sizes) and decompresses the frame of (layer, KV head, chunk).
-    public func loadFrame(layer: Int, kvHead: Int, chunk: Int) throws -> CachedBlock {
+    /// Reads, checks (sizes, CRC-32 unless `checkCRC` is false, zstd's content checksum) and decompresses
+    /// the frame of (layer, KV head, chunk).
+    public func loadFrame(layer: Int, kvHead: Int, chunk: Int, checkCRC: Bool = true) throws -> CachedBlock {
         let e = entry(layer: layer, kvHead: kvHead, chunk: chunk)
         let seekPath = path(BundleFormat.seekFile), kvPath = path(BundleFormat.kvFile)
         let expectedRows = min(layout.chunkSize, seekHeader.tokens - chunk * layout.chunkSize)
-        guard e.rows == expectedRows, e.rawSize == 2 * e.rows * layout.headDimension * layout.elementBytes else {
+        guard e.rows == expectedRows, e.rawSize == layout.payloadBytes(rows: e.rows) else {
             throw LHError.badFile(path: seekPath, reason: "entry of layer \(layer), KV head \(kvHead), chunk \(chunk) is missing or inconsistent")
         }
         guard e.offset >= 0, e.compressedSize > 0, e.offset + e.compressedSize <= kvBytes else {
@@ -149,7 +154,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         }
         let block = CachedBlock(count: e.rawSize, rows: e.rows)
         func decode(_ frame: UnsafeRawBufferPointer) throws {
-            guard CRC32.checksum(frame) == e.crc else {
+            guard !checkCRC || CRC32.checksum(frame) == e.crc else {
                 throw LHError.badFile(path: kvPath, reason: "checksum mismatch in the frame of layer \(layer), KV head \(kvHead), chunk \(chunk)")
             }
             try codec.decompress(frame, into: UnsafeMutableRawBufferPointer(start: block.bytes, count: e.rawSize), path: kvPath)
@@ -179,11 +184,11 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
             let lock = NSLock()
             frames.withUnsafeMutableBufferPointer { out in
                 Parallel.forEach(pairs) { i, _ in
-                    let raw = UnsafeMutableRawPointer.allocate(byteCount: 2 * rows * layout.headDimension * layout.elementBytes, alignment: 64)
+                    let raw = UnsafeMutableRawPointer.allocate(byteCount: layout.payloadBytes(rows: rows), alignment: 64)
                     defer { raw.deallocate() }
                     tail.pack(layer: i / layout.kvHeads, kvHead: i % layout.kvHeads, chunk: chunk, rows: rows, into: raw)
                     do {
-                        out[i] = try codec.compress(UnsafeRawBufferPointer(start: raw, count: 2 * rows * layout.headDimension * layout.elementBytes))
+                        out[i] = try codec.compress(UnsafeRawBufferPointer(start: raw, count: layout.payloadBytes(rows: rows)))
                     } catch { lock.lock(); failure = error; lock.unlock() }
                 }
             }
@@ -192,7 +197,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
                 let f = frames[i]
                 try f.withUnsafeBytes { try kvFile.write($0, at: kvBytes) }
                 let crc = f.withUnsafeBytes { CRC32.checksum($0) }
-                setEntry(SeekEntry(offset: kvBytes, compressedSize: f.count, rawSize: 2 * rows * layout.headDimension * layout.elementBytes,
+                setEntry(SeekEntry(offset: kvBytes, compressedSize: f.count, rawSize: layout.payloadBytes(rows: rows),
                                    crc: crc, rows: rows), layer: i / layout.kvHeads, kvHead: i % layout.kvHeads, chunk: chunk)
                 kvBytes += f.count
             }
@@ -265,37 +270,28 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     public func block(layer: Int, kvHead: Int, chunk: Int, rows: Int,
                       scratch: UnsafeMutablePointer<Float>) -> (keys: UnsafePointer<Float>, values: UnsafePointer<Float>) {
         let w = layout.chunkSize, d = layout.headDimension
-        if chunk >= diskChunks {
-            let base = tail.base(layer, kvHead, chunk)
-            convert(base, keysAt: 0, valuesAt: w * d, rows: rows, into: scratch)
-        } else {
-            let key = seekHeader.entry(layer: layer, kvHead: kvHead, chunk: chunk)
-            do {
-                let b = try cache.block(key) {
-                    let b = try loadFrame(layer: layer, kvHead: kvHead, chunk: chunk)
-                    return (b, entry(layer: layer, kvHead: kvHead, chunk: chunk).compressedSize)
-                }
-                convert(b.bytes, keysAt: 0, valuesAt: b.rows * d, rows: min(rows, b.rows), into: scratch)
-            } catch {
-                record(error)
-                scratch.update(repeating: 0, count: 2 * w * d)
-            }
+        let s = storedRows(layer: layer, kvHead: kvHead, chunk: chunk, rows: rows)
+        withExtendedLifetime(s.owner) {
+            layout.decode(s.base, stride: s.stride, rows: min(rows, s.stride), into: scratch)
         }
         return (UnsafePointer(scratch), UnsafePointer(scratch + w * d))
     }
 
-    /// Converts keys at element `k` and values at element `v` of `src` (rows, d each) to f32 scratch rows.
-    private func convert(_ src: UnsafeRawPointer, keysAt k: Int, valuesAt v: Int, rows: Int, into scratch: UnsafeMutablePointer<Float>) {
-        let w = layout.chunkSize, d = layout.headDimension
-        switch layout.precision {
-        case .f32:
-            let p = src.assumingMemoryBound(to: Float.self)
-            scratch.update(from: p + k, count: rows * d)
-            (scratch + w * d).update(from: p + v, count: rows * d)
-        case .f16:
-            let p = src.assumingMemoryBound(to: UInt16.self)
-            lh_f16_to_f32(p + k, scratch, Int64(rows * d))
-            lh_f16_to_f32(p + v, scratch + w * d, Int64(rows * d))
+    public func storedRows(layer: Int, kvHead: Int, chunk: Int, rows: Int) -> StoredRows {
+        if chunk >= diskChunks {
+            return StoredRows(base: tail.base(layer, kvHead, chunk), stride: layout.chunkSize)
+        }
+        let key = seekHeader.entry(layer: layer, kvHead: kvHead, chunk: chunk)
+        do {
+            let b = try cache.block(key) {
+                // The ask path relies on zstd's content checksum; `verify` also checks each frame's CRC-32.
+                let b = try loadFrame(layer: layer, kvHead: kvHead, chunk: chunk, checkCRC: false)
+                return (b, entry(layer: layer, kvHead: kvHead, chunk: chunk).compressedSize)
+            }
+            return StoredRows(base: b.bytes, stride: b.rows, owner: b)
+        } catch {
+            record(error)
+            return StoredRows(base: zeroBlock.bytes, stride: layout.chunkSize, owner: zeroBlock)
         }
     }
 
@@ -303,13 +299,11 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         if chunk >= diskChunks {
             return UnsafeRawBufferPointer(start: tail.base(layer, kvHead, chunk), count: layout.blockBytes)
         }
-        // Re-spread the stored (rows, d) keys and values into the (w, d) + (w, d) block layout.
-        let w = layout.chunkSize, d = layout.headDimension, eb = layout.elementBytes
-        let full = CachedBlock(count: layout.blockBytes, rows: w)
+        // Re-spread the stored sections of r rows into the block layout of w rows per section.
+        let full = CachedBlock(count: layout.blockBytes, rows: layout.chunkSize)
         full.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: layout.blockBytes)
         if let b = try? loadFrame(layer: layer, kvHead: kvHead, chunk: chunk) {
-            full.bytes.copyMemory(from: b.bytes, byteCount: b.rows * d * eb)
-            (full.bytes + w * d * eb).copyMemory(from: b.bytes + b.rows * d * eb, byteCount: b.rows * d * eb)
+            layout.copyRows(b.rows, from: b.bytes, stride: b.rows, to: full.bytes, stride: layout.chunkSize)
         }
         errorLock.lock()
         pinned.append(full)

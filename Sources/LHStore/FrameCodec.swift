@@ -1,6 +1,7 @@
 // Block payload <-> zstd frame: optional byte-plane shuffle, compression level, and a pool of codec contexts.
 import Foundation
 import LHCore
+import LHEngine
 
 /// Byte-plane shuffling of fixed-width elements (as in Blosc): all first bytes, then all second bytes, ...
 /// Float exponent bytes then sit next to each other and compress far better.
@@ -39,16 +40,18 @@ public struct FrameCodecSettings: Sendable, Codable, Equatable {
 /// Compresses and decompresses block payloads. Thread-safe: codec contexts come from a locked pool.
 public final class FrameCodec: @unchecked Sendable {
     public let settings: FrameCodecSettings
-    /// Bytes per element (2 for f16, 4 for f32): the shuffle width.
-    public let elementBytes: Int
+    /// The parts of a payload (keys, values, int8 scales); each is shuffled with its element width.
+    public let sections: [ChunkLayout.Section]
+    private let payloadRowBytes: Int
     private let lock = NSLock()
     private var pool: [(Zstd, UnsafeMutableRawPointer)] = []   // context + scratch of `scratchBytes`
     private let scratchBytes: Int
 
-    /// A codec for payloads of at most `maxPayload` bytes.
-    public init(settings: FrameCodecSettings, elementBytes: Int, maxPayload: Int) {
+    /// A codec for payloads made of `sections` (equal row counts) of at most `maxPayload` bytes.
+    public init(settings: FrameCodecSettings, sections: [ChunkLayout.Section], maxPayload: Int) {
         self.settings = settings
-        self.elementBytes = elementBytes
+        self.sections = sections
+        payloadRowBytes = sections.reduce(0) { $0 + $1.rowBytes }
         scratchBytes = max(maxPayload, 64)
     }
 
@@ -67,6 +70,16 @@ public final class FrameCodec: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// (byte offset, bytes, element width) of each section of a payload of `count` bytes.
+    private func parts(count: Int) -> [(offset: Int, bytes: Int, width: Int)] {
+        let rows = count / payloadRowBytes
+        var offset = 0
+        return sections.map { sec in
+            defer { offset += rows * sec.rowBytes }
+            return (offset, rows * sec.rowBytes, sec.elementBytes)
+        }
+    }
+
     /// Compresses `payload` into a new frame.
     public func compress(_ payload: UnsafeRawBufferPointer) throws -> [UInt8] {
         let c = take()
@@ -74,11 +87,15 @@ public final class FrameCodec: @unchecked Sendable {
         var out = [UInt8](repeating: 0, count: Zstd.bound(payload.count) + 64)
         let n: Int
         if settings.shuffle {
-            // Keys and values each shuffled into byte planes; one zstd block (own Huffman table) per plane.
-            let half = payload.count / 2, planes = half / elementBytes
-            for h in 0..<2 { ByteShuffle.shuffle(payload.baseAddress! + h * half, c.1 + h * half, count: half, width: elementBytes) }
-            let parts = (0..<(2 * elementBytes)).map { UnsafeRawBufferPointer(start: c.1 + $0 * planes, count: planes) }
-            n = try out.withUnsafeMutableBytes { try c.0.compress(parts: parts, into: $0) }
+            // Each section shuffled into byte planes of its element width; one zstd block (own Huffman
+            // table) per plane. Sections of 1-byte elements are one plane.
+            var planes: [UnsafeRawBufferPointer] = []
+            for p in parts(count: payload.count) {
+                ByteShuffle.shuffle(payload.baseAddress! + p.offset, c.1 + p.offset, count: p.bytes, width: p.width)
+                let size = p.bytes / p.width
+                planes += (0..<p.width).map { UnsafeRawBufferPointer(start: c.1 + p.offset + $0 * size, count: size) }
+            }
+            n = try out.withUnsafeMutableBytes { try c.0.compress(parts: planes, into: $0) }
         } else {
             n = try out.withUnsafeMutableBytes { try c.0.compress(payload, into: $0) }
         }
@@ -93,8 +110,9 @@ public final class FrameCodec: @unchecked Sendable {
         defer { give(c) }
         if settings.shuffle {
             try c.0.decompress(frame, into: UnsafeMutableRawBufferPointer(start: c.1, count: payload.count), path: path)
-            let half = payload.count / 2
-            for h in 0..<2 { ByteShuffle.unshuffle(c.1 + h * half, payload.baseAddress! + h * half, count: half, width: elementBytes) }
+            for p in parts(count: payload.count) {
+                ByteShuffle.unshuffle(c.1 + p.offset, payload.baseAddress! + p.offset, count: p.bytes, width: p.width)
+            }
         } else {
             try c.0.decompress(frame, into: payload, path: path)
         }

@@ -2,7 +2,7 @@
 import LHEngine
 
 /// Blocks of chunks `firstChunk ..< firstChunk + capacity` per (layer, KV head), in the layout of
-/// `ChunkStore` blocks: keys (w, d) then values (w, d) in the stored precision.
+/// `ChunkStore` blocks: the sections of `ChunkLayout.sections` with w rows each (keys, values, int8 scales).
 final class TailBlocks {
     let layout: ChunkLayout
     /// The first chunk held in memory.
@@ -59,19 +59,13 @@ final class TailBlocks {
         layout.storeRow(position % w, key: key, value: value, into: base(layer, kvHead, position / w))
     }
 
-    /// Copies a stored payload (keys (rows, d) then values (rows, d)) into the block of `chunk`.
+    /// Copies a stored payload (the sections with `rows` rows each) into the block of `chunk`.
     func load(layer: Int, kvHead: Int, chunk: Int, payload: UnsafeRawPointer, rows: Int) {
-        let w = layout.chunkSize, d = layout.headDimension, eb = layout.elementBytes
-        let base = base(layer, kvHead, chunk)
-        base.copyMemory(from: payload, byteCount: rows * d * eb)
-        (base + w * d * eb).copyMemory(from: payload + rows * d * eb, byteCount: rows * d * eb)
+        layout.copyRows(rows, from: payload, stride: rows, to: base(layer, kvHead, chunk), stride: layout.chunkSize)
     }
 
-    /// Writes the first `rows` keys then values of a block contiguously into `dst` (2·rows·d elements).
+    /// Writes the first `rows` rows of every section of a block contiguously into `dst` (`payloadBytes(rows:)`).
     func pack(layer: Int, kvHead: Int, chunk: Int, rows: Int, into dst: UnsafeMutableRawPointer) {
-        let w = layout.chunkSize, d = layout.headDimension, eb = layout.elementBytes
-        let base = base(layer, kvHead, chunk)
-        dst.copyMemory(from: base, byteCount: rows * d * eb)
-        (dst + rows * d * eb).copyMemory(from: base + w * d * eb, byteCount: rows * d * eb)
+        layout.copyRows(rows, from: base(layer, kvHead, chunk), stride: layout.chunkSize, to: dst, stride: rows)
     }
 }

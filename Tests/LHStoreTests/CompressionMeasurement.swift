@@ -8,7 +8,8 @@ import LHTestSupport
 @testable import LHStore
 
 final class CompressionMeasurement: XCTestCase {
-    /// `LHINDEX_MEASURE=8192 swift test -c release --filter CompressionMeasurement` prints bytes per token.
+    /// `LHINDEX_MEASURE=8192 swift test -c release --filter CompressionMeasurement` prints bytes per token;
+    /// `LHINDEX_MEASURE_KV=int8` (or f32) measures another precision than f16.
     func testMeasureShuffleAndLevel() throws {
         guard let n = ProcessInfo.processInfo.environment["LHINDEX_MEASURE"].flatMap(Int.init) else {
             throw XCTSkip("set LHINDEX_MEASURE=TOKENS to measure")
@@ -21,11 +22,15 @@ final class CompressionMeasurement: XCTestCase {
         var tokens = lm.encode(lm.chatTemplate.userPrefix()) + lm.tokenizer.encode(text, parseSpecial: false)
         while tokens.count < n { tokens += tokens }
         tokens = Array(tokens.prefix(n))
-        let settings = LongHeadsSettings()
+        var settings = LongHeadsSettings()
+        if let p = ProcessInfo.processInfo.environment["LHINDEX_MEASURE_KV"] {
+            guard let v = KVPrecision(rawValue: p) else { throw LHError.invalidInput("LHINDEX_MEASURE_KV must be f16, f32 or int8, got '\(p)'") }
+            settings.precision = v
+        }
         let lh = try LongHeadsAttention(model: lm.model, settings: settings)
         let lay = lh.store.layout, chunks = n / lay.chunkSize
         // The prefilled blocks are kept in /tmp between runs: (L, G, chunks) blocks of layout.blockBytes.
-        let sample = "/tmp/lhx-kv-sample-\(n).bin"
+        let sample = "/tmp/lhx-kv-sample-\(n)-\(settings.precision.rawValue).bin"
         var blocks: [UInt8]
         if let d = FileManager.default.contents(atPath: sample) { blocks = [UInt8](d) } else {
             let t0 = Date()
@@ -38,7 +43,7 @@ final class CompressionMeasurement: XCTestCase {
             FileManager.default.createFile(atPath: sample, contents: Data(blocks))
         }
         for (level, shuffle) in [(1, false), (1, true), (3, false), (3, true), (9, true)] {
-            let codec = FrameCodec(settings: FrameCodecSettings(level: Int32(level), shuffle: shuffle), elementBytes: 2, maxPayload: lay.blockBytes)
+            let codec = FrameCodec(settings: FrameCodecSettings(level: Int32(level), shuffle: shuffle), sections: lay.sections, maxPayload: lay.blockBytes)
             var total = 0
             var compressTime = 0.0, decompressTime = 0.0
             var back = [UInt8](repeating: 0, count: lay.blockBytes)

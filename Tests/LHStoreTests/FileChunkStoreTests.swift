@@ -16,13 +16,14 @@ final class FileChunkStoreTests: XCTestCase {
     /// Packs the first `rows` keys and values of an in-memory block as the file stores them.
     func packed(_ s: ChunkStore, _ l: Int, _ g: Int, _ c: Int, rows: Int) -> [UInt8] {
         let raw = s.rawBlock(layer: l, kvHead: g, chunk: c), lay = s.layout
-        let half = lay.blockBytes / 2, n = rows * lay.headDimension * lay.elementBytes
-        return Array(raw[0..<n]) + Array(raw[half..<(half + n)])
+        var out = [UInt8](repeating: 0, count: lay.payloadBytes(rows: rows))
+        out.withUnsafeMutableBytes { lay.copyRows(rows, from: raw.baseAddress!, stride: lay.chunkSize, to: $0.baseAddress!, stride: rows) }
+        return out
     }
 
     func testRoundTripEqualsInMemoryStore() throws {
         let model = StoreFixture.languageModel.model
-        for precision in [KVPrecision.f16, .f32] {
+        for precision in [KVPrecision.f16, .f32, .int8] {
             let settings = StoreFixture.settings(precision: precision)
             let n = 16 * 21 + 5, batch = 64
             let toks = tokens(n)

@@ -102,6 +102,26 @@ void lh_f32_to_f16(const float *x, uint16_t *y, int64_t n);
 /// Convert n IEEE halves to floats (exact).
 void lh_f16_to_f32(const uint16_t *x, float *y, int64_t n);
 
+/// Quantize n floats to int8 with one scale (stored key/value rows, `--kv int8`): s = f16(max|x| / 127),
+/// q[i] = round-to-nearest-even(x[i] / s) clamped to [-127, 127]; returns the bits of the f16 s (0 and
+/// all-zero q for an all-zero row). Decoding q[i] * s is within s/2 of x[i].
+uint16_t lh_quantize_i8(const float *x, int8_t *q, int64_t n);
+
+/// y (rows x n) = q (rows x n int8) scaled per row by the f16 scales[r] (exact products).
+void lh_dequantize_i8_rows(const int8_t *q, const uint16_t *scales, float *y, int64_t rows, int64_t n);
+
+/// Element kinds of stored key/value rows for lh_kv_scores and lh_kv_accumulate.
+enum { LH_KV_F32 = 0, LH_KV_F16 = 1, LH_KV_I8 = 2 };
+
+/// scores[t] = alpha * dot(q, K_t) for t < rows, where K is (rows x d) row-major of `kind` and, for LH_KV_I8,
+/// row t is scaled by the f16 scales[t] (NULL otherwise). Reads the stored rows directly (no f32 copy).
+void lh_kv_scores(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d,
+                  const float *q, float alpha, float *scores);
+
+/// out[i] += sum over t < rows of p[t] * V_t[i], V (rows x d) row-major of `kind`, int8 rows scaled by scales[t].
+void lh_kv_accumulate(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d,
+                      const float *p, float *out);
+
 /// 1 if the AVX2/FMA/F16C kernels are in use, 0 if the scalar fallbacks are.
 int lh_simd_enabled(void);
 

@@ -10,7 +10,8 @@ struct InfoCommand: Command {
     static let usage = "DOC.lhx [--json]"
     static let discussion = """
     Reads index.sqlite and the file sizes of the bundle. The compression ratio compares kv.zst with
-    the raw keys and values (2 · layers · KV heads · head dimension · element bytes per token).
+    the raw keys and values (2 · layers · KV heads · (head dimension · element bytes + scale bytes)
+    per token; int8 rows carry a 2-byte scale).
     """
     static let options: [OptionSpec] = [OptionSpec("json", help: "Print one JSON object.")]
 
@@ -57,7 +58,7 @@ struct InfoCommand: Command {
             files[f] = (attrs?[.size] as? NSNumber)?.intValue ?? 0
         }
         let total = files.values.reduce(0, +), n = m.document.tokens, lay = m.layout
-        let raw = 2 * lay.layers * lay.kvHeads * lay.headDimension * lay.elementBytes
+        let raw = lay.layers * lay.kvHeads * lay.payloadBytes(rows: 1)
         let kv = files[BundleFormat.kvFile] ?? 0
         let info = Info(index: index, format_version: BundleFormat.formatVersion, writer: m.writer, model: m.model.name,
                         model_sha256: m.model.sha256, settings: LongHeadsOptions.describe(m.settings),

@@ -1,0 +1,91 @@
+// kv_attend.c: owns the attention products over stored key/value rows (f32, f16, int8 + f16 scales) without
+// converting them to f32 first: the decode path reads each stored block once per query instead of writing an f32 copy.
+
+#include "lh_internal.h"
+
+#if LH_X86
+// Eight stored elements of row `r` starting at column i, as floats (the int8 scale is applied by the caller).
+LH_AVX2 static inline __m256 load8(int kind, const void *rows, int64_t off) {
+    switch (kind) {
+    case LH_KV_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)rows + off)));
+    case LH_KV_I8: return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)((const int8_t *)rows + off))));
+    default: return _mm256_loadu_ps((const float *)rows + off);
+    }
+}
+
+LH_AVX2 static void kv_scores_avx2(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d,
+                                   const float *q, float alpha, float *scores) {
+    for (int64_t t = 0; t < rows; t++) {
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        int64_t i = 0;
+        for (; i + 16 <= d; i += 16) {
+            s0 = _mm256_fmadd_ps(load8(kind, k, t * d + i), _mm256_loadu_ps(q + i), s0);
+            s1 = _mm256_fmadd_ps(load8(kind, k, t * d + i + 8), _mm256_loadu_ps(q + i + 8), s1);
+        }
+        for (; i + 8 <= d; i += 8) s0 = _mm256_fmadd_ps(load8(kind, k, t * d + i), _mm256_loadu_ps(q + i), s0);
+        float sum = lh_hsum_ps(_mm256_add_ps(s0, s1));
+        for (; i < d; i++) {
+            const int64_t o = t * d + i;
+            sum += q[i] * (kind == LH_KV_F16 ? lh_half_to_float(((const uint16_t *)k)[o])
+                           : kind == LH_KV_I8 ? (float)((const int8_t *)k)[o] : ((const float *)k)[o]);
+        }
+        scores[t] = alpha * (kind == LH_KV_I8 ? sum * lh_half_to_float(scales[t]) : sum);
+    }
+}
+
+LH_AVX2 static void kv_accumulate_avx2(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d,
+                                       const float *p, float *out) {
+    int64_t i = 0;
+    for (; i + 16 <= d; i += 16) {
+        __m256 a0 = _mm256_loadu_ps(out + i), a1 = _mm256_loadu_ps(out + i + 8);
+        for (int64_t t = 0; t < rows; t++) {
+            const __m256 w = _mm256_set1_ps(kind == LH_KV_I8 ? p[t] * lh_half_to_float(scales[t]) : p[t]);
+            a0 = _mm256_fmadd_ps(w, load8(kind, v, t * d + i), a0);
+            a1 = _mm256_fmadd_ps(w, load8(kind, v, t * d + i + 8), a1);
+        }
+        _mm256_storeu_ps(out + i, a0);
+        _mm256_storeu_ps(out + i + 8, a1);
+    }
+    for (; i < d; i++) {
+        float a = out[i];
+        for (int64_t t = 0; t < rows; t++) {
+            const int64_t o = t * d + i;
+            const float w = kind == LH_KV_I8 ? p[t] * lh_half_to_float(scales[t]) : p[t];
+            a += w * (kind == LH_KV_F16 ? lh_half_to_float(((const uint16_t *)v)[o])
+                      : kind == LH_KV_I8 ? (float)((const int8_t *)v)[o] : ((const float *)v)[o]);
+        }
+        out[i] = a;
+    }
+}
+#endif
+
+static inline float element(int kind, const void *rows, int64_t o) {
+    switch (kind) {
+    case LH_KV_F16: return lh_half_to_float(((const uint16_t *)rows)[o]);
+    case LH_KV_I8: return (float)((const int8_t *)rows)[o];
+    default: return ((const float *)rows)[o];
+    }
+}
+
+void lh_kv_scores(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d,
+                  const float *q, float alpha, float *scores) {
+#if LH_X86
+    if (lh_use_avx2()) { kv_scores_avx2(kind, k, scales, rows, d, q, alpha, scores); return; }
+#endif
+    for (int64_t t = 0; t < rows; t++) {
+        float sum = 0.0f;
+        for (int64_t i = 0; i < d; i++) sum += q[i] * element(kind, k, t * d + i);
+        scores[t] = alpha * (kind == LH_KV_I8 ? sum * lh_half_to_float(scales[t]) : sum);
+    }
+}
+
+void lh_kv_accumulate(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d,
+                      const float *p, float *out) {
+#if LH_X86
+    if (lh_use_avx2()) { kv_accumulate_avx2(kind, v, scales, rows, d, p, out); return; }
+#endif
+    for (int64_t t = 0; t < rows; t++) {
+        const float w = kind == LH_KV_I8 ? p[t] * lh_half_to_float(scales[t]) : p[t];
+        for (int64_t i = 0; i < d; i++) out[i] += w * element(kind, v, t * d + i);
+    }
+}
