@@ -6,7 +6,7 @@ import LHEngine
 /// question options only change how questions and answers read it, so `ask` accepts them too.
 enum LongHeadsOptions {
     static let documentSpecs: [OptionSpec] = [
-        OptionSpec("variant", value: "NAME", help: "Start from a preset: 'standard' (the measured default) or 'paper' (w 256, A 4096, token, contiguous)."),
+        OptionSpec("variant", value: "NAME", help: "Start from a preset: 'standard' (the measured default: A 2048 block prefill; questions read 8192-token windows, Quest scores per KV head, Self-Extend distances beyond 2048) or 'paper' (w 256, A 4096, per-token selection, contiguous windows, summary scores)."),
         OptionSpec("chunk-size", value: "W", help: "Chunk size in tokens (default 256)."),
         OptionSpec("attn-length", value: "A", help: "Attention length while prefilling, a multiple of W (default 2048)."),
         OptionSpec("select", value: "token|block", help: "Prefill selection granularity (default block)."),
@@ -17,10 +17,10 @@ enum LongHeadsOptions {
     ]
 
     static let questionSpecs: [OptionSpec] = [
-        OptionSpec("question-length", value: "A", help: "Attention length for question and answer tokens."),
-        OptionSpec("question-positioning", value: "P", help: "Positioning for question and answer tokens (contiguous, true, self-extend:N, clipped:N)."),
-        OptionSpec("question-scoring", value: "S", help: "Chunk scoring for question and answer tokens: summaries (paper), max-key or quest."),
-        OptionSpec("question-per-kv-head", value: "yes|no", help: "Question and answer tokens select once per KV head (the group's query heads share chunks)."),
+        OptionSpec("question-length", value: "A", help: "Attention length for question and answer tokens (standard: 8192, at most the trained context)."),
+        OptionSpec("question-positioning", value: "P", help: "Positioning for question and answer tokens: contiguous, true, self-extend:N, clipped:N (standard: self-extend:2048)."),
+        OptionSpec("question-scoring", value: "S", help: "Chunk scoring for question and answer tokens: summaries (paper), max-key or quest (standard: quest)."),
+        OptionSpec("question-per-kv-head", value: "yes|no", help: "Question and answer tokens select once per KV head, the group's query heads sharing chunks (standard: yes)."),
     ]
 
     static let specs = documentSpecs + questionSpecs

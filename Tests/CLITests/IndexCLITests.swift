@@ -55,10 +55,10 @@ final class IndexCLITests: XCTestCase {
         let ask = try run(["ask", doc, "What is the pass key?", "-m", tiny, "-n", "6"])
         XCTAssertEqual(ask.status, 0, ask.err)
         XCTAssertFalse(ask.out.isEmpty)
-        // A question longer than the question window (64 tokens here) is refused in one line.
+        // A question longer than the question window (the standard 8192, fitted to the tiny model's 512) is refused in one line.
         let long = try run(["ask", doc, String(repeating: "word ", count: 100), "-m", tiny, "-n", "6"])
         XCTAssertEqual(long.status, 1, long.out)
-        XCTAssertTrue(long.err.hasPrefix("lhindex: the question is ") && long.err.contains("longer than the question window of 64 tokens"), long.err)
+        XCTAssertTrue(long.err.hasPrefix("lhindex: the question is ") && long.err.contains("longer than the question window of 512 tokens"), long.err)
         XCTAssertEqual(long.err.filter { $0 == "\n" }.count, 1)
         let json = try run(["ask", doc, "-m", tiny, "-n", "6", "--json", "--cite"], stdin: "first question\nsecond question\n")
         XCTAssertEqual(json.status, 0, json.err)

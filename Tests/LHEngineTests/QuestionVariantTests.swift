@@ -119,11 +119,11 @@ final class QuestionVariantTests: XCTestCase {
         XCTAssertEqual(ChunkPositioning(argument: "clipped:2048"), .clipped(distance: 2048))
         XCTAssertThrowsError(try LongHeadsSettings(positioning: .clipped(distance: 8192)).validate(trainedContext: 8192))
         // Settings written before the question-time scoring fields existed still decode, with the paper's choices.
-        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(LongHeadsSettings.standard)) as! [String: Any]
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(LongHeadsSettings())) as! [String: Any]
         json["questionScoring"] = nil
         json["questionSelectionPerKVHead"] = nil
         let old = try JSONDecoder().decode(LongHeadsSettings.self, from: JSONSerialization.data(withJSONObject: json))
-        XCTAssertEqual(old, .standard)
+        XCTAssertEqual(old, LongHeadsSettings())
         var changed = LongHeadsSettings.standard
         changed.questionScoring = .quest
         XCTAssertEqual(try JSONDecoder().decode(LongHeadsSettings.self, from: JSONEncoder().encode(changed)), changed)
