@@ -45,10 +45,18 @@ def parse_list(s, conv=int):
     return out
 
 
-def lhindex_trace(binary, prompt_file, extra, model=None):
+def lhindex_trace(binary, prompt_file, extra, model=None, cache_dir=None):
     cmd = [binary, "trace", "--text", prompt_file, "--json"] + extra
     if model:
         cmd += ["-m", model]
+    cached = None
+    if cache_dir:
+        import hashlib
+        h = hashlib.sha256(("\0".join(cmd[1:]) + "\0" + open(prompt_file).read()).encode()).hexdigest()[:20]
+        cached = os.path.join(cache_dir, f"trace-{h}.json")
+        if os.path.exists(cached):
+            with open(cached) as f:
+                return json.load(f)
     t = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -56,6 +64,9 @@ def lhindex_trace(binary, prompt_file, extra, model=None):
     d = json.loads(p.stdout)
     d["seconds"] = round(time.time() - t, 1)
     d["command"] = " ".join(cmd)
+    if cached:
+        with open(cached, "w") as f:
+            json.dump(d, f)
     return d
 
 
@@ -87,6 +98,38 @@ def compare_logits(ref, lh):
         lh_top5=[[int(i), round(float(lh[i]), 4)] for i in top_lh[:5]],
         ref_margin_top1_top2=float(ref[top_ref[0]] - ref[top_ref[1]]),
     )
+
+
+class _StableArgpartition:
+    """Stands in for numpy inside longheads.py: argpartition becomes a stable argsort, so among equal
+    scores the lower chunk index is taken (lhindex's ChunkSelector.topK rule). Callers only use the
+    first k entries, which a full stable sort gives correctly."""
+
+    def __init__(self, np_module):
+        self._np = np_module
+
+    def __getattr__(self, name):
+        return getattr(self._np, name)
+
+    def argpartition(self, a, kth, axis=-1):
+        return self._np.argsort(a, axis=axis, kind="stable")
+
+
+def make_reference(variant, LongHeads, longheads_module, m, **kw):
+    """A reference LongHeads for `variant`, and a function undoing any module patch."""
+    if variant == "plain":
+        return LongHeads(m, **kw), lambda: None
+    if variant == "stable-ties":
+        longheads_module.np = _StableArgpartition(np)
+        return LongHeads(m, **kw), lambda: setattr(longheads_module, "np", np)
+    if variant == "f64-scores":
+        class F64Scores(LongHeads):
+            def _summarize_range(self, l, q, c0, c1, batch=32):
+                if self.S[l].dtype != np.float64:
+                    self.S[l] = self.S[l].astype(np.float64)   # q·s then runs in float64
+                return super()._summarize_range(l, q, c0, c1, batch)
+        return F64Scores(m, **kw), lambda: None
+    raise SystemExit(f"unknown variant {variant}")
 
 
 def reference_margins(lhref, n):
@@ -130,21 +173,37 @@ def compare_selections(ref_trace, lh_sel, margins, n_layer, n_head, tokens, w):
             mismatches.append(dict(layer=l, head=h, chunks_differ=len(set(a) ^ set(b)) // 2,
                                    ref_only=sorted(set(a) - set(b)), lh_only=sorted(set(b) - set(a)),
                                    ref_tie_margin=margins.get((l, h)),
-                                   same_tokens_in_window=content(a) == content(b)))
+                                   swapped_chunks_same_tokens=sorted(content(set(a) - set(b))) == sorted(content(set(b) - set(a)))))
     total = n_layer * n_head
-    same_content = sum(1 for m in mismatches if m.get("same_tokens_in_window"))
+    same_content = sum(1 for m in mismatches if m.get("swapped_chunks_same_tokens"))
     diffs = [m["chunks_differ"] for m in mismatches if "chunks_differ" in m]
     all_m = [v for v in margins.values()]
     mis_m = [m["ref_tie_margin"] for m in mismatches if m.get("ref_tie_margin") is not None]
     return dict(
         identical=same, total=total, identical_fraction=same / total,
         first_differing_layer=first_layer,
-        mismatches_with_same_window_tokens=same_content,
+        swaps_between_same_token_chunks=same_content,
         mismatch_chunks_differ_histogram={str(k): diffs.count(k) for k in sorted(set(diffs))},
         median_tie_margin_all=float(np.median(all_m)) if all_m else None,
         median_tie_margin_mismatched=float(np.median(mis_m)) if mis_m else None,
         mismatches=mismatches,
     )
+
+
+def print_line(head, lg, sl):
+    txt = (f"{head}: max|Δ| {lg['max_abs']:.4f} rel {lg['rel_l2']:.2e} "
+           f"argmax {'=' if lg['argmax_agree'] else '≠'} "
+           f"top5 {'same' if lg['top5_same_set'] else 'differ'}{' (order too)' if lg['top5_same_order'] else ''}")
+    if sl is None:
+        txt += "; no windowed selection (the prompt fits A: dense path)"
+    elif sl is not False:
+        txt += f"; selections {sl['identical']}/{sl['total']} identical"
+        if sl["identical"] < sl["total"]:
+            txt += (f" (first diff at layer {sl['first_differing_layer']}, chunks differing "
+                    f"{sl['mismatch_chunks_differ_histogram']}, {sl['swaps_between_same_token_chunks']} swaps "
+                    f"between chunks of identical tokens, median tie margin mismatched "
+                    f"{sl['median_tie_margin_mismatched']:.1e} vs all {sl['median_tie_margin_all']:.1e})")
+    print(txt, flush=True)
 
 
 def main():
@@ -161,6 +220,11 @@ def main():
     ap.add_argument("--model", default=None, help="GGUF (default: the reference's and lhindex's default)")
     ap.add_argument("--reference", default=DEFAULT_REF)
     ap.add_argument("--out", default=None, help="append one JSON line per comparison")
+    ap.add_argument("--cache", default=None, help="directory keeping lhindex traces between runs")
+    ap.add_argument("--variants", default="plain,stable-ties",
+                    help="reference variants: plain (as written), stable-ties (ties in the top-k go to the "
+                         "lower chunk index, lhindex's rule), f64-scores (selection scores in float64: "
+                         "the reference against a rounding-perturbed copy of itself)")
     args = ap.parse_args()
 
     ref_dir = os.path.abspath(args.reference)
@@ -168,6 +232,7 @@ def main():
         os.environ["LHINDEX_MODEL"] = args.model
     sys.path.insert(0, ref_dir)
     from model import Model          # noqa: E402  (the reference, imported read-only)
+    import longheads as longheads_module  # noqa: E402
     from longheads import LongHeads  # noqa: E402
 
     t = time.time()
@@ -196,7 +261,8 @@ def main():
         if args.dense:
             ref = None
             for lp in ("f32", "q8"):
-                tr = lhindex_trace(args.lhindex, prompt_file, ["--mode", "dense"] + LOGITS[lp], args.model)
+                tr = lhindex_trace(args.lhindex, prompt_file, ["--mode", "dense"] + LOGITS[lp], args.model,
+                                   args.cache)
                 tokens = tr["tokens"]
                 if ref is None:
                     t = time.time()
@@ -205,55 +271,61 @@ def main():
                 rec = dict(base, kind="dense", logit_projection=lp, tokens=len(tokens), lhindex_seconds=tr["seconds"],
                            numpy_seconds=round(ref_s, 1), logits=compare_logits(ref, tr["last_logits"]),
                            lhindex_command=tr["command"])
-                lg = rec["logits"]
-                print(f"chars {args.chars} seed {seed} ({len(tokens)} tok) dense, {lp} logits: max|Δ| {lg['max_abs']:.4f} "
-                      f"rel {lg['rel_l2']:.2e} argmax {'=' if lg['argmax_agree'] else '≠'} "
-                      f"top5 {'same' if lg['top5_same_set'] else 'differ'}{' (order too)' if lg['top5_same_order'] else ''}",
-                      flush=True)
+                print_line(f"chars {args.chars} seed {seed} ({len(tokens)} tok) dense, {lp} logits", rec["logits"], False)
                 emit(rec)
 
         for A in As:
-            traces = {}
+            traces, plain = {}, None
             for kv, lp in [(kv, lp) for kv in kvs for lp in parse_list(args.lh_logits, str)]:
                 extra = LOGITS[lp] + ["--mode", "longheads", "--chunk-size", str(args.chunk_size), "--attn-length", str(A),
                          "--select", "block", "--positioning", "contiguous", "--sinks", "1", "--local", "1",
                          "--question-scoring", "summaries", "--question-per-kv-head", "no",
                          "--kv", kv, "--tail", str(args.tail)]
-                traces[kv, lp] = tr = lhindex_trace(args.lhindex, prompt_file, extra, args.model)
+                traces[kv, lp] = tr = lhindex_trace(args.lhindex, prompt_file, extra, args.model, args.cache)
                 if tokens is None:
                     tokens = tr["tokens"]
                 assert tr["tokens"] == tokens, "lhindex tokenized the prompt differently between runs"
             n = len(tokens)
-            lhref = LongHeads(m, A=A, w=args.chunk_size, block_score="sum", tail_tokens=args.tail)
-            lhref.trace_pos = n - 1
-            t = time.time()
-            ref = lhref.prefill(tokens, n_new=1)[-1]
-            ref_s = time.time() - t
-            margins = reference_margins(lhref, n)
             qs = max(0, n - args.tail) // args.chunk_size * args.chunk_size
-            for (kv, lp), tr in traces.items():
-                assert tr["question_start"] == qs, (tr["question_start"], qs)
-                rec = dict(base, kind="longheads", A=A, kv=kv, logit_projection=lp, tokens=n, question_start=qs,
-                           lhindex_seconds=tr["seconds"], numpy_seconds=round(ref_s, 1),
-                           logits=compare_logits(ref, tr["last_logits"]),
-                           selections=compare_selections(lhref.trace, tr["selections"], margins,
-                                                         m.n_layer, m.n_head, tokens,
-                                                         args.chunk_size) if lhref.trace else None,
-                           lhindex_command=tr["command"])
-                lg, sl = rec["logits"], rec["selections"]
-                sel_txt = "no windowed selection (prompt fits A: dense path)" if sl is None else (
-                    f"selections {sl['identical']}/{sl['total']} identical"
-                    + (f", first diff at layer {sl['first_differing_layer']}, "
-                       f"{sl['mismatches_with_same_window_tokens']} of the mismatches hold the same tokens, chunks differing "
-                       f"{sl['mismatch_chunks_differ_histogram']}, median tie margin mismatched "
-                       f"{sl['median_tie_margin_mismatched']} vs all {sl['median_tie_margin_all']}"
-                       if sl['identical'] < sl['total'] else ""))
-                print(f"chars {args.chars} seed {seed} ({n} tok) LH A={A} kv={kv}, {lp} logits: max|Δ| {lg['max_abs']:.4f} "
-                      f"rel {lg['rel_l2']:.2e} argmax {'=' if lg['argmax_agree'] else '≠'} "
-                      f"top5 {'same' if lg['top5_same_set'] else 'differ'}{' (order too)' if lg['top5_same_order'] else ''}; "
-                      f"{sel_txt}", flush=True)
-                emit(rec)
-            del lhref
+            for variant in parse_list(args.variants, str):
+                lhref, undo = make_reference(variant, LongHeads, longheads_module, m, A=A, w=args.chunk_size,
+                                             block_score="sum", tail_tokens=args.tail)
+                lhref.trace_pos = n - 1
+                t = time.time()
+                try:
+                    ref = lhref.prefill(tokens, n_new=1)[-1]
+                finally:
+                    undo()
+                ref_s = time.time() - t
+                margins = reference_margins(lhref, n)
+                if variant == "plain":
+                    plain = (ref, dict(lhref.trace))
+                elif plain is not None:
+                    # the reference against its own variant: how much a tie rule or rounding moves it
+                    rec = dict(base, kind="reference-self", A=A, variant=variant, tokens=n,
+                               logits=compare_logits(plain[0], ref),
+                               selections=compare_selections(plain[1], [[[int(x) for x in lhref.trace[(l, h)]]
+                                                                         if (l, h) in lhref.trace else None
+                                                                         for h in range(m.n_head)]
+                                                                        for l in range(m.n_layer)],
+                                                             margins, m.n_layer, m.n_head, tokens, args.chunk_size)
+                               if lhref.trace else None)
+                    print_line(f"chars {args.chars} seed {seed} ({n} tok) reference plain vs {variant} A={A}",
+                               rec["logits"], rec["selections"])
+                    emit(rec)
+                for (kv, lp), tr in traces.items():
+                    assert tr["question_start"] == qs, (tr["question_start"], qs)
+                    rec = dict(base, kind="longheads", A=A, kv=kv, logit_projection=lp, variant=variant, tokens=n,
+                               question_start=qs, lhindex_seconds=tr["seconds"], numpy_seconds=round(ref_s, 1),
+                               logits=compare_logits(ref, tr["last_logits"]),
+                               selections=compare_selections(lhref.trace, tr["selections"], margins,
+                                                             m.n_layer, m.n_head, tokens,
+                                                             args.chunk_size) if lhref.trace else None,
+                               lhindex_command=tr["command"])
+                    print_line(f"chars {args.chars} seed {seed} ({n} tok) LH A={A} kv={kv}, {lp} logits, "
+                               f"reference {variant}", rec["logits"], rec["selections"])
+                    emit(rec)
+                del lhref
 
 
 if __name__ == "__main__":

@@ -14,18 +14,18 @@ steps=${*:-passkey needle perplexity long}
 
 for step in $steps; do
   case $step in
-  passkey)   # every question-time variant over one prefill per prompt, plus the baselines
-    $bin eval passkey --sweep scripts/sweeps/passkey-question-time.txt --lengths 4k,8k,16k,32k --trials 10 \
-      --trials-out "$out/passkey.jsonl"
-    $bin eval passkey --sweep scripts/sweeps/baselines.txt --lengths 4k,8k,16k,32k --trials 10 \
-      --trials-out "$out/passkey-baselines.jsonl"
-    scripts/sweep-table.py "$out"/passkey*.jsonl ;;
-  needle)    # the same question with a fact planted in the Debian Policy Manual
-    $bin eval needle --text "$text" --sweep scripts/sweeps/needle.txt --lengths 4k,8k,16k,32k --trials 10 \
-      --trials-out "$out/needle.jsonl"
+  passkey)   # question-time variants over one prefill per prompt (lists shrink as lengths grow), then baselines
+    $bin eval passkey --sweep scripts/sweeps/passkey.txt --lengths 4k,8k --trials 10 --trials-out "$out/passkey.jsonl"
+    $bin eval passkey --sweep scripts/sweeps/passkey-question-time.txt --lengths 16k --trials 10 --trials-out "$out/passkey.jsonl"
+    $bin eval passkey --sweep scripts/sweeps/long.txt --lengths 32k --trials 10 --trials-out "$out/passkey.jsonl"
+    $bin eval passkey --sweep scripts/sweeps/baselines.txt --lengths 4k,8k,16k --trials 10 --trials-out "$out/passkey.jsonl"
+    scripts/sweep-table.py "$out/passkey.jsonl" ;;
+  needle)    # a fact planted in the Debian Policy Manual, asked as a chat question
+    $bin eval needle --text "$text" --sweep scripts/sweeps/needle.txt --lengths 4k --trials 10 --trials-out "$out/needle.jsonl"
+    $bin eval needle --text "$text" --sweep scripts/sweeps/needle.txt --lengths 8k,16k --trials 5 --trials-out "$out/needle.jsonl"
     scripts/sweep-table.py "$out/needle.jsonl" ;;
-  long)      # the best configurations at 64k and 128k
-    $bin eval passkey --sweep scripts/sweeps/long.txt --lengths 64k,128k --trials 5 --trials-out "$out/passkey-long.jsonl"
+  long)      # the standard settings beside the paper's reading at 64k and 128k
+    $bin eval passkey --sweep scripts/sweeps/long64.txt --lengths 64k,128k --trials 5 --trials-out "$out/passkey-long.jsonl"
     scripts/sweep-table.py "$out/passkey-long.jsonl" ;;
   perplexity) # llama.cpp's method on the first 64k tokens of the long text, at every window length
     # (65536/ctx windows, so each run reads the same tokens); dense only up to 16k (quadratic cost).
