@@ -27,10 +27,11 @@ public final class LongHeadsAttention: AttentionCache {
     public var oracleChunks: [Int] = []
     /// When set, the selection used by the query at this position is recorded per (layer, head).
     public var tracePosition: Int? {
-        didSet { for i in 0..<traceCount { trace[i] = nil } }
+        didSet { for i in 0..<traceCount { trace[i] = nil; traceMass[i] = nil } }
     }
     private let traceCount: Int
     private let trace: UnsafeMutablePointer<[Int]?>           // (L·H) selections of `tracePosition`
+    private let traceMass: UnsafeMutablePointer<[Float]?>     // (L·H) attention weight per selected chunk
     private let pendingQueries: [FloatBuffer]                  // per layer (w, H·d) pre-RoPE q of the open chunk
     private let scratch: [WindowScratch]                       // per pool thread
 
@@ -53,6 +54,8 @@ public final class LongHeadsAttention: AttentionCache {
         traceCount = c.layerCount * c.headCount
         trace = .allocate(capacity: traceCount)
         trace.initialize(repeating: nil, count: traceCount)
+        traceMass = .allocate(capacity: traceCount)
+        traceMass.initialize(repeating: nil, count: traceCount)
         pendingQueries = (0..<c.layerCount).map { _ in FloatBuffer(count: settings.chunkSize * c.embeddingLength) }
         scratch = (0..<max(Parallel.threadCount, 1)).map { _ in WindowScratch() }
     }
@@ -85,12 +88,20 @@ public final class LongHeadsAttention: AttentionCache {
     deinit {
         trace.deinitialize(count: traceCount)
         trace.deallocate()
+        traceMass.deinitialize(count: traceCount)
+        traceMass.deallocate()
     }
 
     /// Selections (sorted chunk indices) used by the query at `tracePosition`, per layer then head;
     /// nil where not recorded yet.
     public var tracedSelections: [[[Int]?]] {
         (0..<config.layerCount).map { l in (0..<config.headCount).map { trace[l * config.headCount + $0] } }
+    }
+
+    /// For each traced selection, the attention weight the query at `tracePosition` gave each selected
+    /// chunk (summed over its keys; the current chunk's share is the rest of 1), per layer then head.
+    public var tracedAttentionMass: [[[Float]?]] {
+        (0..<config.layerCount).map { l in (0..<config.headCount).map { traceMass[l * config.headCount + $0] } }
     }
 
     public func commit(m: Int) { count += m }
@@ -214,7 +225,13 @@ public final class LongHeadsAttention: AttentionCache {
             WindowAttention.attend(store: store, layer: layer, kvHead: g, m: mq, offsets: offsets, c: chunk,
                                    chunks: chunks, deltas: deltas, rope: rope, scratch: s)
             for (j, i) in rows.enumerated() { (out + i * e + h * d).update(from: s.out.pointer + j * d, count: d) }
-            if let tp = tracePosition, rows.contains(tp - n0) { trace[layer * c.headCount + h] = chunks }
+            if let tp = tracePosition, let j = rows.firstIndex(of: tp - n0) {
+                // s.scores holds the (mq, n) attention weights of this group; slot r covers keys r·w ..< (r+1)·w.
+                let n = chunks.count * w + offsets.max()! + 1
+                let row = s.scores.pointer + j * n
+                trace[layer * c.headCount + h] = chunks
+                traceMass[layer * c.headCount + h] = (0..<chunks.count).map { r in (0..<w).reduce(Float(0)) { $0 + row[r * w + $1] } }
+            }
         }
     }
 

@@ -132,10 +132,9 @@ public final class IndexReader {
             + tk.encode(languageModel.chatTemplate.assistantPrefix, parseSpecial: true)
     }
 
-    /// Answers `question`, streaming text through `onText`. With `cite`, counts for the last question token,
-    /// every answer token and every (layer, head) the document chunks its window *chose* by summary score
-    /// (sinks and local chunks excluded), each choice weighted 1/number chosen, and returns the top
-    /// `citationCount` chunks (none when the whole document fits the question window: nothing is chosen).
+    /// Answers `question`, streaming text through `onText`. With `cite`, sums for the last question token,
+    /// every answer token and every (layer, head) the attention weight given to each document chunk of
+    /// the window (the sink chunks excluded), and returns the `citationCount` chunks with the most.
     public func ask(_ question: String, maxTokens: Int, sampling: SamplingOptions = SamplingOptions(temperature: 0),
                     cite: Bool = false, citationCount: Int = 3, onText: (String) -> Void = { _ in }) throws -> AnswerResult {
         let began = Date()
@@ -157,16 +156,16 @@ public final class IndexReader {
             throw LHError.invalidInput("the question (\(q.count) tokens) and up to \(maxTokens) answer tokens exceed the \(room) tokens an index reserves after the document; lower -n")
         }
         var weights = [Double](repeating: 0, count: chunks.count)
-        // Only chunks a head *chose* carry information: the sinks and the local chunks are always in the
-        // window, and while the query's chunk index is below the slot count every chunk is.
+        // Attention mass per document chunk: for the last question token and every answer token, the
+        // weight each (layer, head) gave each document chunk of its window, summed over heads and tokens.
+        // The sink chunks are left out: every window holds them and the first tokens take weight whatever
+        // the question (attention sinks).
         let st = questionSettings
         func collect(position: Int) {
-            let c = position / st.chunkSize
-            guard c >= st.questionSlots else { return }
-            for layer in engine.tracedSelections {
-                for case let sel? in layer {
-                    let chosen = sel.filter { $0 >= st.sinkChunks && $0 < c - st.localChunks && $0 < chunks.count }
-                    for j in chosen { weights[j] += 1 / Double(chosen.count) }
+            for (layerSel, layerMass) in zip(engine.tracedSelections, engine.tracedAttentionMass) {
+                for (sel, mass) in zip(layerSel, layerMass) {
+                    guard let sel, let mass else { continue }
+                    for (j, m) in zip(sel, mass) where j >= st.sinkChunks && j < chunks.count { weights[j] += Double(m) }
                 }
             }
         }

@@ -13,8 +13,9 @@ struct AskCommand: Command {
     Opens the index by mapping it, appends "Question: ..." and the model's assistant opener after the
     document, and streams the answer. Several questions (arguments, lines of -f FILE, or lines of
     standard input; an interactive prompt on a terminal) reuse the loaded index and its block cache;
-    each starts from the document alone. --cite lists the document spans (line numbers and an
-    excerpt) whose chunks the heads' windows selected most while answering. --json prints one object
+    each starts from the document alone. --cite lists the document spans (line numbers, share of
+    the attention and an excerpt) that received the most attention weight across all heads and
+    layers while answering (the first chunk, which takes the attention-sink weight, is left out). --json prints one object
     per question: answer, tokens, seconds, first_token_seconds, cache (hits, misses, bytes read and
     decompressed) and citations. The question options override the index's question-time settings
     (they do not change how the document was read, so no rebuild is needed).
@@ -24,7 +25,7 @@ struct AskCommand: Command {
         OptionSpec("file", short: "f", value: "FILE", help: "Read questions from FILE, one per line."),
         OptionSpec("n-predict", short: "n", value: "N", help: "Maximum answer tokens (default 128)."),
         OptionSpec("json", help: "Print one JSON object per question instead of text."),
-        OptionSpec("cite", help: "List the document spans attended most."),
+        OptionSpec("cite", help: "List the document spans that received the most attention weight while answering."),
         OptionSpec("cache-mb", value: "MB", help: "Budget of decompressed blocks kept in memory (default 256)."),
         OptionSpec("verbose", short: "v", help: "Print timing and cache statistics to standard error."),
     ] + SamplingArguments.specs + LongHeadsOptions.questionSpecs
