@@ -110,6 +110,22 @@ final class QuestionVariantTests: XCTestCase {
         }
     }
 
+    /// The standard settings ask for an 8192-token question window; a model trained on less gets the most it can take.
+    func testFittedToTheTrainedContext() throws {
+        let s = LongHeadsSettings.standard
+        XCTAssertEqual(s.fitted(trainedContext: 8192), s)
+        XCTAssertNoThrow(try s.validate(trainedContext: 8192))
+        var small = s
+        small.chunkSize = 16
+        small.attentionLength = 64
+        XCTAssertThrowsError(try small.validate(trainedContext: 512))
+        let f = small.fitted(trainedContext: 512)
+        XCTAssertEqual(f.questionAttentionLength, 512)
+        XCTAssertEqual(f.questionPositioning, .selfExtend(neighborTokens: 240))
+        XCTAssertEqual(f.documentSettings, small.documentSettings)
+        XCTAssertNoThrow(try f.validate(trainedContext: 512))
+    }
+
     func testClippedOffsetsAndSettingsCoding() throws {
         // Chunks 0, 5 and 17 seen from chunk 20 (w = 16): distances 320, 240, 48, clipped at 128.
         XCTAssertEqual(ChunkSelector.offsets(chunks: [0, 5, 17], c: 20, w: 16, positioning: .clipped(distance: 128), trainedContext: 512),
