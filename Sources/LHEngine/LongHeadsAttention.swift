@@ -130,10 +130,20 @@ public final class LongHeadsAttention: AttentionCache {
             (pending + ((n0 + i) % w) * e).update(from: q + i * e, count: e)
         }
         // 3. Attention, one task per (segment, head); a segment is the batch's rows of one chunk and phase.
+        // Question segments selecting per KV head run one task per (segment, KV head) for the group's heads
+        // together: one selection, and each selected block read once for all of them.
         let segments = self.segments(n0: n0, m: m)
-        Parallel.forEach(segments.count * c.headCount) { task, thread in
-            let seg = segments[task / c.headCount], h = task % c.headCount
-            self.attendSegment(seg, head: h, layer: layer, n0: n0, q: q, out: out, s: self.scratch[thread])
+        var tasks: [(segment: Int, heads: Range<Int>)] = []
+        for (i, seg) in segments.enumerated() {
+            if seg.question && settings.questionSelectionPerKVHead {
+                for g in 0..<c.kvHeadCount { tasks.append((i, (g * c.groupSize)..<((g + 1) * c.groupSize))) }
+            } else {
+                for h in 0..<c.headCount { tasks.append((i, h..<(h + 1))) }
+            }
+        }
+        Parallel.forEach(tasks.count) { task, thread in
+            let t = tasks[task]
+            self.attendSegment(segments[t.segment], heads: t.heads, layer: layer, n0: n0, q: q, out: out, s: self.scratch[thread])
         }
     }
 
@@ -165,17 +175,19 @@ public final class LongHeadsAttention: AttentionCache {
         return out
     }
 
-    private func attendSegment(_ seg: Segment, head h: Int, layer: Int, n0: Int, q: UnsafePointer<Float>,
+    /// Selects and attends for the query heads `hs` (one head, or the heads of one KV group sharing a
+    /// selection) over the rows of `seg`.
+    private func attendSegment(_ seg: Segment, heads hs: Range<Int>, layer: Int, n0: Int, q: UnsafePointer<Float>,
                                out: UnsafeMutablePointer<Float>, s: WindowScratch) {
         let c = config, d = c.headDimension, e = c.embeddingLength, w = settings.chunkSize
-        let g = h / c.groupSize, chunk = seg.chunk
+        let h = hs.lowerBound, g = h / c.groupSize, chunk = seg.chunk
         // Groups of rows sharing one selection, in order of first appearance.
         var groups: [(chunks: [Int], rows: [Int])] = []
         if let candidates = ChunkSelector.candidates(c: chunk, slots: seg.slots, settings: settings) {
             let n = candidates.count
             // Question tokens may select per KV head: every query head of the group adds its scores.
             let heads = seg.question && settings.questionSelectionPerKVHead
-                ? Array((g * c.groupSize)..<((g + 1) * c.groupSize)) : [h]
+                ? Array((g * c.groupSize)..<((g + 1) * c.groupSize)) : Array(hs)
             let scoring = seg.question ? settings.questionScoring : .summaries
             let rows = seg.perToken ? seg.rows.count : 1
             s.candidateScores.ensure(count: rows * n)
@@ -216,21 +228,29 @@ public final class LongHeadsAttention: AttentionCache {
             groups = [(ChunkSelector.select(c: chunk, slots: seg.slots, settings: settings, scores: nil), Array(seg.rows))]
         }
         for (chunks, rows) in groups {
-            let mq = rows.count
+            // Queries (heads × rows, d): head k's rows at k·rows.count.
+            let nr = rows.count, mq = nr * hs.count
             s.queries.ensure(count: mq * d)
-            for (j, i) in rows.enumerated() { (s.queries.pointer + j * d).update(from: q + i * e + h * d, count: d) }
-            let offsets = rows.map { (n0 + $0) % w }
+            for (k, head) in hs.enumerated() {
+                for (j, i) in rows.enumerated() { (s.queries.pointer + (k * nr + j) * d).update(from: q + i * e + head * d, count: d) }
+            }
+            let rowOffsets = rows.map { (n0 + $0) % w }
+            let offsets = Array(hs.map { _ in rowOffsets }.joined())
             let deltas = ChunkSelector.offsets(chunks: chunks, c: chunk, w: w, positioning: seg.positioning,
                                                trainedContext: c.contextLength)
             WindowAttention.attend(store: store, layer: layer, kvHead: g, m: mq, offsets: offsets, c: chunk,
                                    chunks: chunks, deltas: deltas, rope: rope, scratch: s)
-            for (j, i) in rows.enumerated() { (out + i * e + h * d).update(from: s.out.pointer + j * d, count: d) }
+            for (k, head) in hs.enumerated() {
+                for (j, i) in rows.enumerated() { (out + i * e + head * d).update(from: s.out.pointer + (k * nr + j) * d, count: d) }
+            }
             if let tp = tracePosition, let j = rows.firstIndex(of: tp - n0) {
                 // s.scores holds the (mq, n) attention weights of this group; slot r covers keys r·w ..< (r+1)·w.
-                let n = chunks.count * w + offsets.max()! + 1
-                let row = s.scores.pointer + j * n
-                trace[layer * c.headCount + h] = chunks
-                traceMass[layer * c.headCount + h] = (0..<chunks.count).map { r in (0..<w).reduce(Float(0)) { $0 + row[r * w + $1] } }
+                let n = chunks.count * w + rowOffsets.max()! + 1
+                for (k, head) in hs.enumerated() {
+                    let row = s.scores.pointer + (k * nr + j) * n
+                    trace[layer * c.headCount + head] = chunks
+                    traceMass[layer * c.headCount + head] = (0..<chunks.count).map { r in (0..<w).reduce(Float(0)) { $0 + row[r * w + $1] } }
+                }
             }
         }
     }
