@@ -277,8 +277,10 @@ def main():
         for A in As:
             traces, plain = {}, None
             for kv, lp in [(kv, lp) for kv in kvs for lp in parse_list(args.lh_logits, str)]:
+                # every setting spelled out: the reference's method, whatever lhindex's defaults become
                 extra = LOGITS[lp] + ["--mode", "longheads", "--chunk-size", str(args.chunk_size), "--attn-length", str(A),
                          "--select", "block", "--positioning", "contiguous", "--sinks", "1", "--local", "1",
+                         "--question-length", str(A), "--question-positioning", "contiguous",
                          "--question-scoring", "summaries", "--question-per-kv-head", "no",
                          "--kv", kv, "--tail", str(args.tail)]
                 traces[kv, lp] = tr = lhindex_trace(args.lhindex, prompt_file, extra, args.model, args.cache)
@@ -315,6 +317,7 @@ def main():
                     emit(rec)
                 for (kv, lp), tr in traces.items():
                     assert tr["question_start"] == qs, (tr["question_start"], qs)
+                    assert f"A={A} Aq={A} " in tr["settings"] and "positioning=contiguous/contiguous" in tr["settings"], tr["settings"]
                     rec = dict(base, kind="longheads", A=A, kv=kv, logit_projection=lp, variant=variant, tokens=n,
                                question_start=qs, lhindex_seconds=tr["seconds"], numpy_seconds=round(ref_s, 1),
                                logits=compare_logits(ref, tr["last_logits"]),
