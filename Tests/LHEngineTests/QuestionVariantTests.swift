@@ -126,6 +126,22 @@ final class QuestionVariantTests: XCTestCase {
         XCTAssertNoThrow(try f.validate(trainedContext: 512))
     }
 
+    /// Per-KV-head selection attends a group's query heads together; where every chunk fits the question
+    /// window (same selection either way) that must equal attending head by head.
+    func testGroupAttentionEqualsPerHeadAttention() throws {
+        let tokens = T.tokens(300, seed: 13)
+        var results: [[Float]] = []
+        for perKV in [false, true] {
+            var s = T.settings(.block)
+            s.questionAttentionLength = 320
+            s.questionSelectionPerKVHead = perKV
+            let lh = try LongHeadsAttention(model: T.model, settings: s)
+            lh.questionStart = 256
+            results.append(Array(logits(tokens, cache: lh).suffix(44 * T.vocab)))
+        }
+        XCTAssertLessThan(relativeError(results[1], results[0]), 1e-5)
+    }
+
     func testClippedOffsetsAndSettingsCoding() throws {
         // Chunks 0, 5 and 17 seen from chunk 20 (w = 16): distances 320, 240, 48, clipped at 128.
         XCTAssertEqual(ChunkSelector.offsets(chunks: [0, 5, 17], c: 20, w: 16, positioning: .clipped(distance: 128), trainedContext: 512),
