@@ -22,7 +22,8 @@ struct PerplexityCommand: Command {
         OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model')."),
         OptionSpec("ctx", short: "c", value: "N", help: "Window length in tokens (default 512)."),
         OptionSpec("mode", value: "M", help: "Attention: dense, longheads or window (default dense)."),
-        OptionSpec("windows", value: "N", help: "Evaluate only the first N windows (default all)."),
+        OptionSpec("windows", value: "N", help: "Evaluate at most N windows (default all)."),
+        OptionSpec("from-window", value: "K", help: "Skip the first K windows (default 0): score the same part of a text at several --ctx."),
         OptionSpec("json", help: "Print one JSON object instead of text."),
     ] + LongHeadsOptions.specs
 
@@ -30,6 +31,7 @@ struct PerplexityCommand: Command {
     let modelPath: String?
     let context: Int
     let windows: Int
+    let firstWindow: Int
     let json: Bool
     let mode: AttentionMode
     let settings: LongHeadsSettings
@@ -42,6 +44,7 @@ struct PerplexityCommand: Command {
         modelPath = a.string("model")
         context = try a.int("ctx", default: 512, in: 4...1 << 20)
         windows = try a.int("windows", default: .max, in: 1...Int.max)
+        firstWindow = try a.int("from-window", default: 0, in: 0...Int.max)
         json = a.flag("json")
         let m = a.string("mode") ?? "dense"
         guard let mode = AttentionMode(rawValue: m) else { throw UsageError("--mode must be dense, longheads or window, got '\(m)'") }
@@ -55,7 +58,7 @@ struct PerplexityCommand: Command {
         let settings = self.settings.fitted(trainedContext: lm.model.config.contextLength)
         if mode != .dense { try settings.validate(trainedContext: lm.model.config.contextLength) }
         let tokens = lm.tokenizer.encode(text, parseSpecial: false)
-        let result = try Perplexity.evaluate(model: lm.model, tokens: tokens, context: context, maxWindows: windows,
+        let result = try Perplexity.evaluate(model: lm.model, tokens: tokens, context: context, firstWindow: firstWindow, maxWindows: windows,
                                              makeCache: { try mode.makeCache(model: lm.model, settings: settings) }) { done, total in
             if !json { io.err("\r[\(done)/\(total)] windows") }
         }

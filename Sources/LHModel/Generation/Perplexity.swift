@@ -23,23 +23,25 @@ public enum Perplexity {
     /// Scores `tokens` in consecutive windows of `context` tokens, each evaluated from an empty cache;
     /// within a window, predictions of tokens `context/2 + 1 ..< context` count (llama.cpp's method).
     /// - Parameters:
-    ///   - maxWindows: evaluate at most this many windows (the first ones).
+    ///   - firstWindow: skip the windows before this one (e.g. to score the same region of a text at
+    ///     several context lengths).
+    ///   - maxWindows: evaluate at most this many windows from `firstWindow` on.
     ///   - makeCache: a fresh attention cache per window (dense, LongHeads, ...).
     ///   - progress: called after each window with (done, total).
-    public static func evaluate(model: LlamaModel, tokens: [Int32], context: Int, maxWindows: Int = .max,
+    public static func evaluate(model: LlamaModel, tokens: [Int32], context: Int, firstWindow: Int = 0, maxWindows: Int = .max,
                                 makeCache: () throws -> AttentionCache,
                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> PerplexityResult {
         guard context >= 4 else { throw LHError.invalidInput("context \(context) is too small (minimum 4)") }
-        let chunks = min(tokens.count / context, maxWindows)
+        let chunks = min(max(0, tokens.count / context - firstWindow), maxWindows)
         guard chunks > 0 else {
-            throw LHError.invalidInput("the text has \(tokens.count) tokens, fewer than one window of \(context)")
+            throw LHError.invalidInput("the text has \(tokens.count) tokens, fewer than \(firstWindow + 1) window(s) of \(context)")
         }
         let forward = ForwardPass(model: model)
         let vocab = model.config.vocabularySize
         let first = context / 2
         var nll = 0.0, scored = 0
         let started = Date()
-        for c in 0..<chunks {
+        for c in firstWindow..<(firstWindow + chunks) {
             let window = Array(tokens[(c * context)..<((c + 1) * context)])
             let rows = Array(first..<(context - 1))
             let logits = forward.run(window, cache: try makeCache(), logitRows: rows)
@@ -49,7 +51,7 @@ public enum Perplexity {
                 }
             }
             scored += rows.count
-            progress(c + 1, chunks)
+            progress(c - firstWindow + 1, chunks)
         }
         let seconds = Date().timeIntervalSince(started)
         return PerplexityResult(perplexity: exp(nll / Double(scored)), tokens: tokens.count, context: context,
