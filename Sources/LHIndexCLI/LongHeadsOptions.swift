@@ -6,7 +6,7 @@ import LHEngine
 /// question options only change how questions and answers read it, so `ask` accepts them too.
 enum LongHeadsOptions {
     static let documentSpecs: [OptionSpec] = [
-        OptionSpec("variant", value: "NAME", help: "Start from a preset: 'standard' (the measured default: A 2048 block prefill; questions read 8192-token windows, Quest scores per KV head, Self-Extend distances beyond 2048) or 'paper' (w 256, A 4096, per-token selection, contiguous windows, summary scores)."),
+        OptionSpec("variant", value: "NAME", help: "Start from a preset: 'standard' (the measured default: A 2048 block prefill; questions read 8192-token windows, Quest scores per KV head, Self-Extend distances beyond 2048) or 'paper' (w 256, A 4096, per-token selection, contiguous windows, summary scores) or 'paper-block' (the paper's method with block prefill and A 2048, the default before the sweep)."),
         OptionSpec("chunk-size", value: "W", help: "Chunk size in tokens (default 256)."),
         OptionSpec("attn-length", value: "A", help: "Attention length while prefilling, a multiple of W (default 2048)."),
         OptionSpec("select", value: "token|block", help: "Prefill selection granularity (default block)."),
@@ -31,7 +31,8 @@ enum LongHeadsOptions {
         switch a.string("variant") ?? "standard" {
         case "standard": s = .standard
         case "paper": s = .paper
-        case let v: throw UsageError("--variant must be 'standard' or 'paper', got '\(v)'")
+        case "paper-block": s = LongHeadsSettings()
+        case let v: throw UsageError("--variant must be 'standard', 'paper' or 'paper-block', got '\(v)'")
         }
         s.chunkSize = try a.int("chunk-size", default: s.chunkSize, in: 1...65536)
         if a.string("attn-length") != nil {
