@@ -180,19 +180,17 @@ public final class LongHeadsAttention: AttentionCache {
     private func attendSegment(_ seg: Segment, heads hs: Range<Int>, layer: Int, n0: Int, q: UnsafePointer<Float>,
                                out: UnsafeMutablePointer<Float>, s: WindowScratch) {
         let c = config, d = c.headDimension, e = c.embeddingLength, w = settings.chunkSize
-        let h = hs.lowerBound, g = h / c.groupSize, chunk = seg.chunk
+        let g = hs.lowerBound / c.groupSize, chunk = seg.chunk
         // Groups of rows sharing one selection, in order of first appearance.
         var groups: [(chunks: [Int], rows: [Int])] = []
         if let candidates = ChunkSelector.candidates(c: chunk, slots: seg.slots, settings: settings) {
             let n = candidates.count
-            // Question tokens may select per KV head: every query head of the group adds its scores.
-            let heads = seg.question && settings.questionSelectionPerKVHead
-                ? Array((g * c.groupSize)..<((g + 1) * c.groupSize)) : Array(hs)
+            // Every head of `hs` adds its scores (several only when selecting per KV head).
             let scoring = seg.question ? settings.questionScoring : .summaries
             let rows = seg.perToken ? seg.rows.count : 1
             s.candidateScores.ensure(count: rows * n)
             let scores = s.candidateScores.pointer
-            for (j, head) in heads.enumerated() {
+            for (j, head) in hs.enumerated() {
                 var queries = q + seg.rows.lowerBound * e + head * d, ld = e
                 if !seg.perToken {
                     // One selection for the block, scored by the sum of its queries.

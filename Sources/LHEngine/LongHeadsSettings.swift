@@ -128,6 +128,20 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
                                                    questionPositioning: .selfExtend(neighborTokens: 2048),
                                                    questionScoring: .quest, questionSelectionPerKVHead: true)
 
+    /// Where question-time selection starts for a prompt of `promptTokens` whose first `documentTokens`
+    /// are the document: the chunk boundary at or before the question, so that the document part can be
+    /// prefilled on its own (and shared) and never ends mid-chunk. At least one token is left to ask with.
+    public func questionStart(documentTokens: Int, promptTokens: Int) -> Int {
+        min(documentTokens, promptTokens - 1) / chunkSize * chunkSize
+    }
+
+    /// These settings fitted to a model trained on `trainedContext` tokens (`fitted`), then validated.
+    public func fittedAndValidated(trainedContext: Int) throws -> LongHeadsSettings {
+        let s = fitted(trainedContext: trainedContext)
+        try s.validate(trainedContext: trainedContext)
+        return s
+    }
+
     /// Slots per window while prefilling: K = A / w.
     public var slots: Int { attentionLength / chunkSize }
     /// Slots per window for question and generated tokens.

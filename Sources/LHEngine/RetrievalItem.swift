@@ -34,6 +34,11 @@ public struct RetrievalItem: Sendable {
         self.needleTokens = needleTokens
     }
 
+    /// The chunks (of `chunkSize` tokens) that hold the planted fact.
+    public func needleChunks(chunkSize w: Int) -> ClosedRange<Int> {
+        (needleTokens.lowerBound / w)...(max(needleTokens.lowerBound, needleTokens.upperBound - 1) / w)
+    }
+
     /// Whether `answer` is correct (contains the key as a whole number).
     public func isCorrect(_ answer: String) -> Bool { PasskeyTask.isCorrect(answer: answer, key: key) }
 

@@ -80,10 +80,11 @@ public final class RetrievalSweep {
         // Chunks of the planted fact, for the chunk size of the first configuration (recall is reported for
         // configurations with that chunk size).
         let needleW = configurations.first?.settings.chunkSize ?? 256
-        let needleChunks = Set((item.needleTokens.lowerBound / needleW)...(max(item.needleTokens.lowerBound, item.needleTokens.upperBound - 1) / needleW))
-        let lastChunk = (item.tokens.count - 1) / needleW       // the last token's own chunk is always attended
+        let needleChunks = item.needleChunks(chunkSize: needleW)
+        // The last token's own chunk is always attended: every window holds the fact when it sits there.
+        let inOwnChunk = needleChunks.contains((item.tokens.count - 1) / needleW)
         func windowsHoldingNeedle(_ s: [[[Int]?]]) -> Int {
-            s.reduce(0) { $0 + $1.filter { sel in sel.map { $0.contains(where: needleChunks.contains) || needleChunks.contains(lastChunk) } ?? false }.count }
+            s.reduce(0) { $0 + $1.filter { sel in sel.map { inOwnChunk || $0.contains(where: needleChunks.contains) } ?? false }.count }
         }
         let active = configurations.filter { item.length <= $0.maxLength }
         let greedy = SamplingOptions(temperature: 0)
@@ -97,8 +98,7 @@ public final class RetrievalSweep {
             }
         }
         for (document, members) in groups {
-            let w = document.chunkSize
-            let start = min(item.documentTokens, item.tokens.count - 1) / w * w
+            let start = document.questionStart(documentTokens: item.documentTokens, promptTokens: item.tokens.count)
             let began = Date()
             let prefill = try LongHeadsAttention(model: languageModel.model, settings: document)
             if start > 0 { _ = forward.run(Array(item.tokens[..<start]), cache: prefill, logitRows: []) }
@@ -110,7 +110,7 @@ public final class RetrievalSweep {
                                                    startingAt: start, openChunkQueries: nil)
                 cache.questionStart = start
                 cache.tracePosition = item.tokens.count - 1
-                if c.oracle { cache.oracleChunks = Array((item.needleTokens.lowerBound / w)...((item.needleTokens.upperBound - 1) / w)) }
+                if c.oracle { cache.oracleChunks = Array(item.needleChunks(chunkSize: document.chunkSize)) }
                 let out = generator.generate(prompt: Array(item.tokens[start...]), maxTokens: item.answerTokens,
                                              sampling: greedy, cache: cache)
                 record(c, answer: out, seconds: Date().timeIntervalSince(t0), prefill: prefillSeconds,

@@ -14,6 +14,10 @@ public enum ModelLocator {
         return (env["HOME"] ?? NSHomeDirectory()) + "/.cache/lhindex"
     }
 
+    /// The `-m/--model` option every model-loading command takes (resolved by `resolve`).
+    public static let option = OptionSpec("model", short: "m", value: "MODEL.gguf",
+                                          help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model').")
+
     /// The default model path in the cache.
     public static var defaultPath: String { home + "/models/" + defaultModelFile }
 

@@ -161,7 +161,7 @@ public final class IndexReader {
         // The sink chunks are left out: every window holds them and the first tokens take weight whatever
         // the question (attention sinks).
         let st = questionSettings
-        func collect(position: Int) {
+        func collect() {
             for (layerSel, layerMass) in zip(engine.tracedSelections, engine.tracedAttentionMass) {
                 for (sel, mass) in zip(layerSel, layerMass) {
                     guard let sel, let mass else { continue }
@@ -172,7 +172,7 @@ public final class IndexReader {
         if cite { engine.tracePosition = n + q.count - 1 }
         var logits = forward.runLast(q, cache: engine)
         if let e = store.takeError() { throw e }
-        if cite { collect(position: n + q.count - 1) }
+        if cite { collect() }
         var sampler = Sampler(options: sampling)
         var decoder = StreamingDecoder(tokenizer: languageModel.tokenizer)
         var out: [Int32] = []
@@ -187,11 +187,10 @@ public final class IndexReader {
             text += piece
             onText(piece)
             if out.count == maxTokens { break }
-            let position = engine.count
-            if cite { engine.tracePosition = position }
+            if cite { engine.tracePosition = engine.count }
             logits = forward.runLast([t], cache: engine)
             if let e = store.takeError() { throw e }
-            if cite { collect(position: position) }
+            if cite { collect() }
         }
         let rest = decoder.finish()
         text += rest

@@ -18,7 +18,7 @@ struct BenchCommand: Command {
     whether prefill cost stays linear in the length.
     """
     static let options: [OptionSpec] = [
-        OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model')."),
+        ModelLocator.option,
         OptionSpec("prompt", value: "N,N", help: "Prompt lengths to time (default 512,2048)."),
         OptionSpec("gen", value: "N", help: "Tokens to generate for the generation figure; 0 skips it (default 128)."),
         OptionSpec("repeat", short: "r", value: "R", help: "Runs per figure, best kept (default 2)."),
@@ -60,8 +60,7 @@ struct BenchCommand: Command {
 
     func run(_ io: TerminalIO) throws -> Int32 {
         let model = try LlamaModel(path: try ModelLocator.resolve(modelPath))
-        let settings = self.settings.fitted(trainedContext: model.config.contextLength)
-        try settings.validate(trainedContext: model.config.contextLength)
+        let settings = try self.settings.fittedAndValidated(trainedContext: model.config.contextLength)
         func cache() throws -> AttentionCache { try mode.makeCache(model: model, settings: settings) }
         var rng = SplitMix64(seed: 42)
         func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % UInt64(model.config.vocabularySize)) } }

@@ -21,7 +21,7 @@ struct BuildCommand: Command {
     """
     static let options: [OptionSpec] = [
         OptionSpec("output", short: "o", value: "DIR", help: "Output directory (default: PATH.lhindex for each PATH)."),
-        OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model')."),
+        ModelLocator.option,
         OptionSpec("force", help: "Rebuild even when an index is current."),
         OptionSpec("level", value: "N", help: "zstd level of the key/value frames (default 1)."),
         OptionSpec("no-shuffle", help: "Do not byte-shuffle frames before compression."),

@@ -32,7 +32,7 @@ struct EvalCommand: Command {
     line per (configuration, trial). Progress goes to standard error.
     """
     static let options: [OptionSpec] = [
-        OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model')."),
+        ModelLocator.option,
         OptionSpec("lengths", short: "l", value: "L,L", help: "Prompt lengths in tokens, k = 1024 (default 4k,8k)."),
         OptionSpec("chars", value: "N,N", help: "passkey: filler lengths in characters instead of --lengths."),
         OptionSpec("trials", short: "n", value: "N", help: "Trials per configuration and length (default 5)."),
@@ -139,8 +139,7 @@ struct EvalCommand: Command {
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
         let configurations = try self.configurations.map { c -> SweepConfiguration in
             var c = c
-            c.settings = c.settings.fitted(trainedContext: lm.model.config.contextLength)
-            try c.settings.validate(trainedContext: lm.model.config.contextLength)
+            c.settings = try c.settings.fittedAndValidated(trainedContext: lm.model.config.contextLength)
             return c
         }
         let text = task == "needle" ? try TextFile.read(textPath ?? ModelLocator.home + "/texts/" + LongText.fileName) : ""

@@ -15,7 +15,7 @@ struct GenerateCommand: Command {
     Special tokens written in the prompt, such as <|im_start|>, are recognised.
     """
     static let options: [OptionSpec] = [
-        OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model')."),
+        ModelLocator.option,
         OptionSpec("prompt", short: "p", value: "PROMPT", help: "Text to continue (required)."),
         OptionSpec("n-predict", short: "n", value: "N", help: "Maximum tokens to generate (default 64)."),
         OptionSpec("chat", help: "Wrap the prompt in the model's chat template."),

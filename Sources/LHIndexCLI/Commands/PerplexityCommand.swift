@@ -19,7 +19,7 @@ struct PerplexityCommand: Command {
     mode; dense attention then degrades, which is what the comparison shows.
     """
     static let options: [OptionSpec] = [
-        OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model')."),
+        ModelLocator.option,
         OptionSpec("ctx", short: "c", value: "N", help: "Window length in tokens (default 512)."),
         OptionSpec("mode", value: "M", help: "Attention: dense, longheads or window (default dense)."),
         OptionSpec("windows", value: "N", help: "Evaluate at most N windows (default all)."),
@@ -55,8 +55,8 @@ struct PerplexityCommand: Command {
     func run(_ io: TerminalIO) throws -> Int32 {
         let text = try TextFile.read(file)
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
-        let settings = self.settings.fitted(trainedContext: lm.model.config.contextLength)
-        if mode != .dense { try settings.validate(trainedContext: lm.model.config.contextLength) }
+        // Dense attention ignores the LongHeads settings, so they are only checked for the other modes.
+        let settings = mode == .dense ? self.settings : try self.settings.fittedAndValidated(trainedContext: lm.model.config.contextLength)
         let tokens = lm.tokenizer.encode(text, parseSpecial: false)
         let result = try Perplexity.evaluate(model: lm.model, tokens: tokens, context: context, firstWindow: firstWindow, maxWindows: windows,
                                              makeCache: { try mode.makeCache(model: lm.model, settings: settings) }) { done, total in

@@ -32,7 +32,7 @@ struct TraceCommand: Command {
     --json a short summary is printed.
     """
     static let options: [OptionSpec] = [
-        OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file (default: $LHINDEX_MODEL, then the cache of 'make model')."),
+        ModelLocator.option,
         OptionSpec("text", value: "FILE", help: "The prompt as plain UTF-8 text."),
         OptionSpec("tokens", value: "FILE.json", help: "The prompt as token ids: [ids] or {\"tokens\": [ids]}."),
         OptionSpec("tail", value: "N", help: "The chunk(s) holding the last N prompt tokens select per token (default 32)."),
@@ -108,7 +108,7 @@ struct TraceCommand: Command {
         }
         let n = tokens.count
         // As RetrievalSweep: the question starts at the chunk boundary at or before the last `tail` tokens.
-        let questionStart = mode == .longheads ? min(max(0, n - tail), n - 1) / settings.chunkSize * settings.chunkSize : nil
+        let questionStart = mode == .longheads ? settings.questionStart(documentTokens: max(0, n - tail), promptTokens: n) : nil
         let cache = try mode.makeCache(model: lm.model, settings: settings, questionStart: questionStart ?? .max)
         let longHeads = cache as? LongHeadsAttention
         longHeads?.tracePosition = n - 1
