@@ -13,13 +13,18 @@ public final class CachedBlock: @unchecked Sendable {
     fileprivate var older: CachedBlock?
     fileprivate weak var newer: CachedBlock?
 
-    init(count: Int, rows: Int) {
-        bytes = .allocate(byteCount: max(count, 1), alignment: 64)
+    private let pool: BufferPool?
+
+    /// A block of `count` bytes; from `pool` (and back to it when released) when its buffers are that size.
+    init(count: Int, rows: Int, pool: BufferPool? = nil) {
+        let pooled = pool.flatMap { $0.bytes == count ? $0 : nil }
+        bytes = pooled?.take() ?? .allocate(byteCount: max(count, 1), alignment: 64)
+        self.pool = pooled
         self.count = count
         self.rows = rows
     }
 
-    deinit { bytes.deallocate() }
+    deinit { if let pool { pool.give(bytes) } else { bytes.deallocate() } }
 }
 
 /// Counters of a block cache (cumulative; subtract two snapshots for one question).

@@ -35,6 +35,10 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     private let errorLock = NSLock()
     private var firstError: LHError?
     private var pinned: [CachedBlock] = []
+    /// Recycled buffers of decompressed blocks (the cache's budget of them, plus room for blocks in use).
+    private let blockPool: BufferPool
+    /// Recycled buffers for reading compressed frames.
+    private let framePool: BufferPool
     /// All-zero rows (zero in every precision) returned in place of a frame that failed to load.
     private let zeroBlock: CachedBlock
 
@@ -48,6 +52,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         self.building = building
         self.codec = FrameCodec(settings: codec, sections: layout.sections, maxPayload: layout.blockBytes)
         cache = BlockCache(capacityBytes: cacheBytes)
+        blockPool = BufferPool(bytes: layout.blockBytes, limit: cacheBytes / max(layout.blockBytes, 1) + 64)
+        framePool = BufferPool(bytes: Zstd.bound(layout.blockBytes) + 64, limit: 16)
         self.seekMap = seekMap
         self.kvFile = kvFile
         summaryRows = summaries
@@ -152,15 +158,17 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         guard e.offset >= 0, e.compressedSize > 0, e.offset + e.compressedSize <= kvBytes else {
             throw LHError.badFile(path: kvPath, reason: "truncated: frame of layer \(layer), KV head \(kvHead), chunk \(chunk) ends at \(e.offset + e.compressedSize), the file at \(kvBytes)")
         }
-        let block = CachedBlock(count: e.rawSize, rows: e.rows)
+        let block = CachedBlock(count: e.rawSize, rows: e.rows, pool: blockPool)
         func decode(_ frame: UnsafeRawBufferPointer) throws {
             guard !checkCRC || CRC32.checksum(frame) == e.crc else {
                 throw LHError.badFile(path: kvPath, reason: "checksum mismatch in the frame of layer \(layer), KV head \(kvHead), chunk \(chunk)")
             }
             try codec.decompress(frame, into: UnsafeMutableRawBufferPointer(start: block.bytes, count: e.rawSize), path: kvPath)
         }
-        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: e.compressedSize, alignment: 16)
-        defer { buf.deallocate() }
+        let pooled = e.compressedSize <= framePool.bytes
+        let base = pooled ? framePool.take() : .allocate(byteCount: e.compressedSize, alignment: 64)
+        defer { if pooled { framePool.give(base) } else { base.deallocate() } }
+        let buf = UnsafeMutableRawBufferPointer(start: base, count: e.compressedSize)
         try kvFile.read(into: buf, at: e.offset)
         try decode(UnsafeRawBufferPointer(buf))
         return block
