@@ -167,7 +167,8 @@ public final class LongHeadsAttention: AttentionCache {
             let question = decode || p >= questionStart
             var j = min(m, (chunk + 1) * w - n0)
             if !question, questionStart < n0 + j { j = questionStart - n0 }
-            out.append(Segment(chunk: chunk, rows: i..<j, perToken: question || settings.granularity == .token, question: question,
+            out.append(Segment(chunk: chunk, rows: i..<j, perToken: question ? decode || settings.questionGranularity == .token : settings.granularity == .token,
+                               question: question,
                                slots: question ? settings.questionSlots : settings.slots,
                                positioning: question ? settings.questionPositioning ?? settings.positioning : settings.positioning))
             i = j

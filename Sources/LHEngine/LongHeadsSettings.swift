@@ -62,8 +62,12 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     public var attentionLength: Int
     /// Attention length for question and generated tokens (may differ from A; at most the trained context).
     public var questionAttentionLength: Int
-    /// Prefill selection granularity (decode and question tokens are always per token).
+    /// Prefill selection granularity.
     public var granularity: SelectionGranularity
+    /// Selection granularity of the question's tokens (an answer token is one token either way): `token`
+    /// selects per token; `block` once per chunk of question tokens, scored by the sum of their queries,
+    /// so they attend one shared window (fewer blocks loaded, batched attention; a faster first token).
+    public var questionGranularity: SelectionGranularity
     /// How past chunks are chosen.
     public var selection: ChunkSelection
     /// How selected chunks are positioned in the window.
@@ -88,7 +92,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
                 granularity: SelectionGranularity = .block, selection: ChunkSelection = .summaries,
                 positioning: ChunkPositioning = .contiguous, questionPositioning: ChunkPositioning? = nil, sinkChunks: Int = 1, localChunks: Int = 1,
                 precision: KVPrecision = .f16, questionScoring: ChunkScoring = .summaries,
-                questionSelectionPerKVHead: Bool = false) {
+                questionSelectionPerKVHead: Bool = false, questionGranularity: SelectionGranularity = .token) {
         self.chunkSize = chunkSize
         self.attentionLength = attentionLength
         self.questionAttentionLength = questionAttentionLength ?? attentionLength
@@ -101,6 +105,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         self.precision = precision
         self.questionScoring = questionScoring
         self.questionSelectionPerKVHead = questionSelectionPerKVHead
+        self.questionGranularity = questionGranularity
     }
 
     /// These settings with every question-time choice reset: two settings with the same document
@@ -111,6 +116,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         s.questionPositioning = nil
         s.questionScoring = .summaries
         s.questionSelectionPerKVHead = false
+        s.questionGranularity = .token
         return s
     }
 
@@ -229,7 +235,8 @@ extension ChunkPositioning {
 extension LongHeadsSettings {
     private enum CodingKeys: String, CodingKey {
         case chunkSize, attentionLength, questionAttentionLength, granularity, selection, positioning,
-             questionPositioning, sinkChunks, localChunks, precision, questionScoring, questionSelectionPerKVHead
+             questionPositioning, sinkChunks, localChunks, precision, questionScoring, questionSelectionPerKVHead,
+             questionGranularity
     }
 
     /// Decodes settings; the question-time scoring fields, added after the first indexes were written,
@@ -247,6 +254,7 @@ extension LongHeadsSettings {
                   localChunks: try c.decode(Int.self, forKey: .localChunks),
                   precision: try c.decode(KVPrecision.self, forKey: .precision),
                   questionScoring: try c.decodeIfPresent(ChunkScoring.self, forKey: .questionScoring) ?? .summaries,
-                  questionSelectionPerKVHead: try c.decodeIfPresent(Bool.self, forKey: .questionSelectionPerKVHead) ?? false)
+                  questionSelectionPerKVHead: try c.decodeIfPresent(Bool.self, forKey: .questionSelectionPerKVHead) ?? false,
+                  questionGranularity: try c.decodeIfPresent(SelectionGranularity.self, forKey: .questionGranularity) ?? .token)
     }
 }

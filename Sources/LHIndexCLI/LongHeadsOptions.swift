@@ -21,6 +21,7 @@ enum LongHeadsOptions {
         OptionSpec("question-positioning", value: "P", help: "Positioning for question and answer tokens: contiguous, true, self-extend:N, clipped:N (standard: self-extend:2048)."),
         OptionSpec("question-scoring", value: "S", help: "Chunk scoring for question and answer tokens: summaries (paper), max-key or quest (standard: quest)."),
         OptionSpec("question-per-kv-head", value: "yes|no", help: "Question and answer tokens select once per KV head, the group's query heads sharing chunks (standard: yes)."),
+        OptionSpec("question-select", value: "token|block", help: "The question's tokens select per token, or once per chunk of them from their summed queries (faster first token; standard: token)."),
     ]
 
     static let specs = documentSpecs + questionSpecs
@@ -70,6 +71,10 @@ enum LongHeadsOptions {
             guard v == "yes" || v == "no" else { throw UsageError("--question-per-kv-head must be yes or no, got '\(v)'") }
             s.questionSelectionPerKVHead = v == "yes"
         }
+        if let g = a.string("question-select") {
+            guard let v = SelectionGranularity(rawValue: g) else { throw UsageError("--question-select must be token or block, got '\(g)'") }
+            s.questionGranularity = v
+        }
     }
 
     static func positioning(_ p: String, option: String) throws -> ChunkPositioning {
@@ -84,5 +89,6 @@ enum LongHeadsOptions {
         "w=\(s.chunkSize) A=\(s.attentionLength) Aq=\(s.questionAttentionLength) select=\(s.granularity.rawValue) "
             + "positioning=\(s.positioning.argument)/\((s.questionPositioning ?? s.positioning).argument) sinks=\(s.sinkChunks) local=\(s.localChunks) kv=\(s.precision.rawValue) "
             + "scoring=\(s.questionScoring.rawValue)\(s.questionSelectionPerKVHead ? "/kv-head" : "")"
+            + (s.questionGranularity == .block ? " question-select=block" : "")
     }
 }

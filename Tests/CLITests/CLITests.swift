@@ -31,7 +31,7 @@ final class CLITests: XCTestCase {
     }
 
     func temp(_ name: String, _ data: Data) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString)-\(name)")
+        let url = TestTemporary.url(name)
         try data.write(to: url)
         return url.path
     }

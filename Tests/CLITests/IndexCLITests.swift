@@ -25,7 +25,7 @@ final class IndexCLITests: XCTestCase {
 
     /// A corpus directory: two text documents (one nested), a binary file and an empty one.
     func corpus() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corpus-\(UUID().uuidString)")
+        let dir = TestTemporary.url("corpus")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
         let words = (0..<120).map { ["alpha", "beta", "river", "stone", "light"][$0 % 5] + ($0 % 11 == 0 ? "\n" : " ") }.joined()
         try Data(words.utf8).write(to: dir.appendingPathComponent("a.txt"))

@@ -21,16 +21,20 @@ final class QuestionVariantTests: XCTestCase {
     static var variants: [LongHeadsSettings] {
         let base = T.settings(.block)
         var out: [LongHeadsSettings] = []
-        for (positioning, length, scoring, perKV) in [(ChunkPositioning.contiguous, 64, ChunkScoring.summaries, false),
-                                                      (.truePositions, 128, .summaries, false),
-                                                      (.clipped(distance: 96), 128, .maxKey, false),
-                                                      (.selfExtend(neighborTokens: 64), 128, .quest, true),
-                                                      (.contiguous, 96, .summaries, true)] {
+        for (positioning, length, scoring, perKV, select) in [
+            (ChunkPositioning.contiguous, 64, ChunkScoring.summaries, false, SelectionGranularity.token),
+            (.truePositions, 128, .summaries, false, .token),
+            (.clipped(distance: 96), 128, .maxKey, false, .token),
+            (.selfExtend(neighborTokens: 64), 128, .quest, true, .token),
+            (.contiguous, 96, .summaries, true, .token),
+            (.selfExtend(neighborTokens: 64), 128, .quest, true, .block),
+        ] {
             var s = base
             s.questionPositioning = positioning
             s.questionAttentionLength = length
             s.questionScoring = scoring
             s.questionSelectionPerKVHead = perKV
+            s.questionGranularity = select
             out.append(s)
         }
         return out
@@ -58,6 +62,25 @@ final class QuestionVariantTests: XCTestCase {
         // The variants really differ at question time (the test above is not vacuous).
         XCTAssertGreaterThan(relativeError(answers[1], answers[0]), 1e-3)
         XCTAssertGreaterThan(relativeError(answers[2], answers[1]), 1e-3)
+        XCTAssertGreaterThan(relativeError(answers[5], answers[3]), 1e-4, "block question selection changes nothing")
+    }
+
+    /// When the whole document fits the question window every chunk is selected, so the question's tokens
+    /// selecting once per block attend exactly what they attend selecting per token.
+    func testBlockQuestionSelectionEqualsPerTokenWhenTheDocumentFits() throws {
+        let tokens = T.tokens(110, seed: 4), start = 96
+        var perToken = T.settings(.block)
+        perToken.questionAttentionLength = 128
+        perToken.questionScoring = .quest
+        var block = perToken
+        block.questionGranularity = .block
+        var out: [[Float]] = []
+        for s in [perToken, block] {
+            let cache = try LongHeadsAttention(model: T.model, settings: s)
+            cache.questionStart = start
+            out.append(logits(tokens, cache: cache))
+        }
+        XCTAssertLessThan(relativeError(out[1], out[0]), 1e-5)
     }
 
     /// max-key scores are the exact maximum of q·k̃ over the chunk; Quest's bound is never below it.
@@ -154,6 +177,7 @@ final class QuestionVariantTests: XCTestCase {
         var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(LongHeadsSettings())) as! [String: Any]
         json["questionScoring"] = nil
         json["questionSelectionPerKVHead"] = nil
+        json["questionGranularity"] = nil
         let old = try JSONDecoder().decode(LongHeadsSettings.self, from: JSONSerialization.data(withJSONObject: json))
         XCTAssertEqual(old, LongHeadsSettings())
         var changed = LongHeadsSettings.standard

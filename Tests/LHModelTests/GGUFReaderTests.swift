@@ -6,7 +6,7 @@ import LHTestSupport
 
 final class GGUFReaderTests: XCTestCase {
     func temp(_ data: Data) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).gguf")
+        let url = TestTemporary.url("bad.gguf")
         try data.write(to: url)
         return url.path
     }

@@ -131,7 +131,7 @@ final class TokenizerTests: XCTestCase {
         w.set(GGUFKey.tokenizerMerges, .strings(g.stringArray(GGUFKey.tokenizerMerges)!))
         w.set(GGUFKey.tokenizerBOS, .u32(1))
         w.set(GGUFKey.tokenizerEOS, .u32(2))
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lhindex-tok-\(pre)-\(UUID().uuidString).gguf")
+        let url = TestTemporary.url("tok-\(pre).gguf")
         try w.encoded().write(to: url)
         defer { try? FileManager.default.removeItem(at: url) }
         return try Tokenizer(gguf: GGUFFile(path: url.path))

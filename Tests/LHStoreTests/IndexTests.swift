@@ -82,17 +82,21 @@ final class IndexTests: XCTestCase {
         let (bundle, _) = try build(text, settings: settings)
         XCTAssertTrue(IndexVerifier.verify(directory: bundle).ok, "\(IndexVerifier.verify(directory: bundle).problems)")
         let reader = try IndexReader(directory: bundle, languageModel: lm, cacheBytes: 64 << 20)
-        for (scoring, perKV, positioning) in [(ChunkScoring.quest, true, ChunkPositioning.selfExtend(neighborTokens: 32)),
-                                              (.quest, false, .truePositions), (.summaries, true, .contiguous)] {
+        for (scoring, perKV, positioning, select) in [
+            (ChunkScoring.quest, true, ChunkPositioning.selfExtend(neighborTokens: 32), SelectionGranularity.token),
+            (.quest, false, .truePositions, .token), (.summaries, true, .contiguous, .token),
+            (.quest, true, .selfExtend(neighborTokens: 32), .block),
+        ] {
             var q = settings
             q.questionScoring = scoring
             q.questionSelectionPerKVHead = perKV
             q.questionPositioning = positioning
+            q.questionGranularity = select
             q.questionAttentionLength = 2 * settings.attentionLength
             try reader.setQuestionSettings(q)
             let a = try reader.ask("where is the key?", maxTokens: 32)
             let expected = try inMemoryAnswer(text, "where is the key?", settings: q, n: 32, reader: reader)
-            XCTAssertEqual(a.answer, lm.tokenizer.decode(expected), "\(scoring) per KV head \(perKV) \(positioning)")
+            XCTAssertEqual(a.answer, lm.tokenizer.decode(expected), "\(scoring) per KV head \(perKV) \(positioning) \(select)")
         }
         var other = settings
         other.attentionLength *= 2

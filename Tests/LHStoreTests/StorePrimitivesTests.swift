@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 import LHCore
+import LHTestSupport
 @testable import LHStore
 
 final class StorePrimitivesTests: XCTestCase {
@@ -39,7 +40,7 @@ final class StorePrimitivesTests: XCTestCase {
     }
 
     func testSQLiteRoundTrip() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).sqlite").path
+        let path = TestTemporary.path("t.sqlite")
         let db = try SQLiteDatabase(path: path, create: true)
         try db.execute("CREATE TABLE t(k TEXT PRIMARY KEY, v INTEGER, d REAL)")
         try db.transaction { try db.query("INSERT INTO t VALUES (?, ?, ?)", [.text("a'b"), .int(1 << 40), .double(0.5)]) }

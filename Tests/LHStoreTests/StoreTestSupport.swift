@@ -17,7 +17,7 @@ enum StoreFixture {
     }
 
     static func tempDir() -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("lhstore-\(UUID().uuidString)").path
+        let d = TestTemporary.path("lhstore")
         try! FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         return d
     }

@@ -77,7 +77,7 @@ public enum TinyModel {
             add("blk.\(l).ffn_down.weight", rows: e, cols: f, type: t["ffn_down"]!, scale: 0.15)
         }
         w.add("output_norm.weight", dims: [e], type: 0, data: TestQuant.encode([Float](repeating: 1, count: e), type: 0))
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent(name)
+        let url = URL(fileURLWithPath: TestTemporary.directory + "/" + name)
         try w.write(to: url)
         return url.path
     }
