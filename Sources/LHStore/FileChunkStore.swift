@@ -73,7 +73,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
 
     /// Creates the store files of a new bundle in `directory` for a document of `tokens` tokens.
     public static func create(directory: String, layout: ChunkLayout, tokens: Int, codec: FrameCodecSettings,
-                              cacheBytes: Int = 256 << 20) throws -> FileChunkStore {
+                              cacheBytes: Int = BlockCache.defaultCapacityBytes) throws -> FileChunkStore {
         let chunks = (tokens + layout.chunkSize - 1) / layout.chunkSize
         let seek = SeekHeader(flags: codec.shuffle ? BundleFormat.flagShuffled : 0, layout: layout, chunks: chunks, tokens: tokens)
         let seekFile = try PosixFile(path: directory + "/" + BundleFormat.seekFile, writable: true, create: true, truncate: true)
@@ -91,7 +91,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     /// Reopens an interrupted build whose first `completeTokens` tokens (a chunk boundary) and
     /// `kvBytes` bytes of kv.zst were committed; later frames are discarded.
     public static func resume(directory: String, layout: ChunkLayout, codec: FrameCodecSettings, completeTokens: Int,
-                              kvBytes: Int, cacheBytes: Int = 256 << 20) throws -> FileChunkStore {
+                              kvBytes: Int, cacheBytes: Int = BlockCache.defaultCapacityBytes) throws -> FileChunkStore {
         let s = try open(directory: directory, layout: layout, codec: codec, cacheBytes: cacheBytes, building: true)
         precondition(completeTokens % layout.chunkSize == 0, "resume point must be a chunk boundary")
         try s.kvFile.truncate(to: kvBytes)
@@ -104,7 +104,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     /// Opens a complete bundle for reading (asking questions). Checks both binary headers against
     /// `layout`; the document's last partial chunk is loaded into memory.
     public static func openForReading(directory: String, layout: ChunkLayout, codec: FrameCodecSettings,
-                                      cacheBytes: Int = 256 << 20) throws -> FileChunkStore {
+                                      cacheBytes: Int = BlockCache.defaultCapacityBytes) throws -> FileChunkStore {
         let s = try open(directory: directory, layout: layout, codec: codec, cacheBytes: cacheBytes, building: false)
         // Frames are read with pread, not through a map: mapped file pages would count toward the
         // process's resident memory (measured: +220 MB at 32k tokens), page-cache pages do not.

@@ -37,7 +37,7 @@ public final class IndexBuilder {
     /// batch boundary, so a resumed bundle equals an uninterrupted one byte for byte.
     public let batchTokens: Int
     /// Byte budget of decompressed blocks re-read while building.
-    public var cacheBytes = 256 << 20
+    public var cacheBytes = BlockCache.defaultCapacityBytes
     /// Program name recorded as the writer.
     public var writer = "lhindex"
 

@@ -48,7 +48,7 @@ public final class IndexReader {
     /// Opens `directory` (a `.lhx` bundle) for `languageModel`.
     /// - Throws: `LHError` naming the file and the problem: not an index, unsupported version, incomplete,
     ///   built with another model, corrupt headers.
-    public init(directory: String, languageModel: LanguageModel, cacheBytes: Int = 256 << 20) throws {
+    public init(directory: String, languageModel: LanguageModel, cacheBytes: Int = BlockCache.defaultCapacityBytes) throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
             throw LHError.io(path: directory, call: "open", errno: ENOENT)

@@ -26,7 +26,7 @@ struct AskCommand: Command {
         OptionSpec("n-predict", short: "n", value: "N", help: "Maximum answer tokens (default 128)."),
         OptionSpec("json", help: "Print one JSON object per question instead of text."),
         OptionSpec("cite", help: "List the document spans that received the most attention weight while answering."),
-        OptionSpec("cache-mb", value: "MB", help: "Budget of decompressed blocks kept in memory (default 256)."),
+        OptionSpec("cache-mb", value: "MB", help: "Budget of decompressed blocks kept in memory (default \(BlockCache.defaultCapacityBytes >> 20)). An answer token reads about 180 MB of blocks; less thrashes."),
         OptionSpec("verbose", short: "v", help: "Print timing and cache statistics to standard error."),
     ] + SamplingArguments.specs + LongHeadsOptions.questionSpecs
 
@@ -53,7 +53,7 @@ struct AskCommand: Command {
         sampling = try SamplingArguments.parse(a)
         json = a.flag("json")
         cite = a.flag("cite")
-        cacheBytes = try a.int("cache-mb", default: 256, in: 1...1 << 20) << 20
+        cacheBytes = try a.int("cache-mb", default: BlockCache.defaultCapacityBytes >> 20, in: 1...1 << 20) << 20
         verbose = a.flag("verbose")
         questionOptions = a
     }
