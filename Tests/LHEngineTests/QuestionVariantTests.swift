@@ -25,7 +25,9 @@ final class QuestionVariantTests: XCTestCase {
                                                       (.truePositions, 128, .summaries, false),
                                                       (.clipped(distance: 96), 128, .maxKey, false),
                                                       (.selfExtend(neighborTokens: 64), 128, .quest, true),
-                                                      (.contiguous, 96, .summaries, true)] {
+                                                      (.contiguous, 96, .summaries, true),
+                                                      (.selfExtend(neighborTokens: 64), 128, .representatives, true),
+                                                      (.truePositions, 128, .representativesMean, false)] {
             var s = base
             s.questionPositioning = positioning
             s.questionAttentionLength = length
@@ -156,8 +158,18 @@ final class QuestionVariantTests: XCTestCase {
         json["questionSelectionPerKVHead"] = nil
         let old = try JSONDecoder().decode(LongHeadsSettings.self, from: JSONSerialization.data(withJSONObject: json))
         XCTAssertEqual(old, LongHeadsSettings())
+        // Settings written before representative keys existed describe documents prefilled without them.
+        json["representatives"] = nil
+        var none = LongHeadsSettings()
+        none.representatives = 0
+        XCTAssertEqual(try JSONDecoder().decode(LongHeadsSettings.self, from: JSONSerialization.data(withJSONObject: json)), none)
+        var layout = try JSONSerialization.jsonObject(with: JSONEncoder().encode(ChunkLayout(layers: 1, heads: 2, kvHeads: 1, headDimension: 8, chunkSize: 16, precision: .f16, representatives: 4))) as! [String: Any]
+        layout["representatives"] = nil
+        XCTAssertEqual(try JSONDecoder().decode(ChunkLayout.self, from: JSONSerialization.data(withJSONObject: layout)),
+                       ChunkLayout(layers: 1, heads: 2, kvHeads: 1, headDimension: 8, chunkSize: 16, precision: .f16))
         var changed = LongHeadsSettings.standard
-        changed.questionScoring = .quest
+        changed.questionScoring = .representatives
+        changed.representatives = 8
         XCTAssertEqual(try JSONDecoder().decode(LongHeadsSettings.self, from: JSONEncoder().encode(changed)), changed)
     }
 }
