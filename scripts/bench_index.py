@@ -28,8 +28,8 @@ def run(args):
 
 
 src = open(text, encoding="utf-8").read()
-print("| document | tokens | build tok/s | build peak RSS | bytes/token | first token, 1st question | first token, 2nd question | decode tok/s | ask peak RSS |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| document | tokens | build tok/s | build peak RSS | bytes/token | question tokens select | first token, 1st question | first token, 2nd question | decode tok/s | ask peak RSS |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for n in lengths.split(","):
     target = int(n[:-1]) * 1024 if n.endswith("k") else int(n)
     chars = int(target * 3.9)   # the Policy Manual: about 3.1 characters per token at its start, 4 later
@@ -40,12 +40,13 @@ for n in lengths.split(","):
     _, build_s, build_rss = run(["build", "-m", model, path, "-o", out_dir])
     bundle = f"{out_dir}/policy-{n}.txt.lhx"
     info = json.loads(run(["info", bundle, "--json"])[0])
-    out, _, ask_rss = run(["ask", "-m", model, bundle, "--json", "-n", "48",
-                           "What must a package do to declare its dependencies?",
-                           "Where are the configuration files of a package kept?"])
-    answers = [json.loads(line) for line in out.splitlines() if line.strip()]
-    decode_tokens = sum(a["tokens"] - 1 for a in answers)
-    decode_s = sum(a["seconds"] - a["first_token_seconds"] for a in answers)
-    print(f"| {n} | {info['tokens']} | {info['tokens'] / build_s:.0f} | {build_rss:.0f} MB | {info['bytes_per_token']:.0f} | "
-          f"{answers[0]['first_token_seconds']:.2f} s | {answers[1]['first_token_seconds']:.2f} s | "
-          f"{decode_tokens / decode_s:.1f} | {ask_rss:.0f} MB |", flush=True)
+    for select in ("token", "block"):   # the default, and one shared selection per chunk of question tokens
+        out, _, ask_rss = run(["ask", "-m", model, bundle, "--json", "-n", "48", "--question-select", select,
+                               "What must a package do to declare its dependencies?",
+                               "Where are the configuration files of a package kept?"])
+        answers = [json.loads(line) for line in out.splitlines() if line.strip()]
+        decode_tokens = sum(a["tokens"] - 1 for a in answers)
+        decode_s = sum(a["seconds"] - a["first_token_seconds"] for a in answers)
+        print(f"| {n} | {info['tokens']} | {info['tokens'] / build_s:.0f} | {build_rss:.0f} MB | {info['bytes_per_token']:.0f} | {select} | "
+              f"{answers[0]['first_token_seconds']:.2f} s | {answers[1]['first_token_seconds']:.2f} s | "
+              f"{decode_tokens / decode_s:.1f} | {ask_rss:.0f} MB |", flush=True)

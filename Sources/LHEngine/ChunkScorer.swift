@@ -1,9 +1,9 @@
-// Scores of candidate chunks for a set of queries of one head: summaries, exact max q·k, or Quest bounds.
+// Scores of candidate chunks for a set of queries of one head: summaries, exact max q·k, Quest bounds, or representative keys.
 import LHCore
 import LHModel
 
-/// Candidate-chunk scoring (DESIGN §8's scoring choices). Quest reads the bounds the store keeps per
-/// complete chunk; max-key reads every candidate's keys.
+/// Candidate-chunk scoring (DESIGN §8's scoring choices). Quest reads the bounds and the representative-key
+/// scorings the r keys the store keeps per complete chunk; max-key reads every candidate's keys.
 enum ChunkScorer {
     /// Fills `out` (m, n) with the scores of chunks `candidates` (n of them) for m queries of query head `head`.
     /// - Parameters:
@@ -44,6 +44,30 @@ enum ChunkScorer {
                     var bound: Float = 0
                     for x in 0..<d { bound += max(q[x] * lo[x], q[x] * hi[x]) }
                     out[i * n + j] = (accumulate ? out[i * n + j] : 0) + bound
+                }
+            }
+        case .representatives, .representativesMean:
+            let r = lay.representatives
+            let reps = store.representatives(layer: layer, kvHead: g)   // (chunks, r, d)
+            s.keyScores.ensure(count: m * n * r)
+            let ks = s.keyScores.pointer
+            // ks (m, n·r) = q · (representative keys of the candidates)ᵀ
+            Gemm.nt(m: m, n: n * r, k: d, alpha: 1, a: queries, lda: ld, b: reps + candidates.lowerBound * r * d, ldb: d,
+                    beta: 0, c: ks, ldc: n * r)
+            let mean = scoring == .representativesMean
+            for i in 0..<m {
+                for j in 0..<n {
+                    let row = ks + i * n * r + j * r
+                    var v: Float
+                    if mean {
+                        v = 0
+                        for t in 0..<r { v += row[t] }
+                        v /= Float(r)
+                    } else {
+                        v = -.infinity
+                        for t in 0..<r { v = max(v, row[t]) }
+                    }
+                    out[i * n + j] = (accumulate ? out[i * n + j] : 0) + v
                 }
             }
         }

@@ -16,14 +16,29 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
     public var chunkSize: Int
     /// Precision of keys and values.
     public var precision: KVPrecision
+    /// Representative keys r kept per (layer, KV head, complete chunk), f32 (0: none).
+    public var representatives: Int
 
-    public init(layers: Int, heads: Int, kvHeads: Int, headDimension: Int, chunkSize: Int, precision: KVPrecision) {
+    public init(layers: Int, heads: Int, kvHeads: Int, headDimension: Int, chunkSize: Int, precision: KVPrecision,
+                representatives: Int = 0) {
         self.layers = layers
         self.heads = heads
         self.kvHeads = kvHeads
         self.headDimension = headDimension
         self.chunkSize = chunkSize
         self.precision = precision
+        self.representatives = representatives
+    }
+
+    private enum CodingKeys: String, CodingKey { case layers, heads, kvHeads, headDimension, chunkSize, precision, representatives }
+
+    /// Decodes a layout; `representatives`, added later, is 0 when absent.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(layers: try c.decode(Int.self, forKey: .layers), heads: try c.decode(Int.self, forKey: .heads),
+                  kvHeads: try c.decode(Int.self, forKey: .kvHeads), headDimension: try c.decode(Int.self, forKey: .headDimension),
+                  chunkSize: try c.decode(Int.self, forKey: .chunkSize), precision: try c.decode(KVPrecision.self, forKey: .precision),
+                  representatives: try c.decodeIfPresent(Int.self, forKey: .representatives) ?? 0)
     }
 
     /// Bytes of one stored element: 4 (f32), 2 (f16), 1 (int8).
@@ -194,6 +209,13 @@ public protocol ChunkStore: AnyObject {
     func setKeyBounds(layer: Int, kvHead: Int, chunk: Int, _ b: UnsafePointer<Float>)
     /// Key bounds of chunks `0..<n` of (layer, KV head): (n, 2, d) row-major, valid for complete chunks.
     func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float>
+    /// Stores the r = `layout.representatives` representative keys k̃ (r·d floats, `RepresentativeKeys`) of a
+    /// complete chunk for (layer, KV head). Only called when r > 0. Safe to call concurrently for different
+    /// (layer, KV head) pairs.
+    func setRepresentatives(layer: Int, kvHead: Int, chunk: Int, _ keys: UnsafePointer<Float>)
+    /// Representative keys of chunks `0..<n` of (layer, KV head): (n, r, d) row-major, valid for complete
+    /// chunks. Only called when `layout.representatives` > 0.
+    func representatives(layer: Int, kvHead: Int) -> UnsafePointer<Float>
 }
 
 /// A `ChunkStore` in memory, growing by doubling.
@@ -203,6 +225,7 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
     private var blocks: [UnsafeMutableRawPointer] = []       // per (layer, KV head): (chunks, 2, w, d) elements
     private var summaryRows: [UnsafeMutablePointer<Float>] = [] // per (layer, head): (chunks, d)
     private var boundRows: [UnsafeMutablePointer<Float>] = []   // per (layer, KV head): (chunks, 2, d)
+    private var repRows: [UnsafeMutablePointer<Float>] = []     // per (layer, KV head): (chunks, r, d); empty when r = 0
 
     public init(layout: ChunkLayout) {
         self.layout = layout
@@ -213,6 +236,7 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
         for b in blocks { b.deallocate() }
         for s in summaryRows { s.deallocate() }
         for b in boundRows { b.deallocate() }
+        for r in repRows { r.deallocate() }
     }
 
     /// Bytes held by keys and values (excluding summaries).
@@ -240,6 +264,9 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
         blocks = (0..<nb).map { grownBlocks(blocks.isEmpty ? nil : blocks[$0]) }
         summaryRows = (0..<ns).map { grownRows(summaryRows.isEmpty ? nil : summaryRows[$0], width: d) }
         boundRows = (0..<nb).map { grownRows(boundRows.isEmpty ? nil : boundRows[$0], width: 2 * d) }
+        if layout.representatives > 0 {
+            repRows = (0..<nb).map { grownRows(repRows.isEmpty ? nil : repRows[$0], width: layout.representatives * d) }
+        }
         capacityChunks = n
     }
 
@@ -292,6 +319,17 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
 
     public func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
         UnsafePointer(boundRows[layer * layout.kvHeads + kvHead])
+    }
+
+    public func setRepresentatives(layer: Int, kvHead: Int, chunk: Int, _ keys: UnsafePointer<Float>) {
+        precondition(chunk < capacityChunks, "chunk \(chunk) beyond the reserved \(capacityChunks)")
+        let n = layout.representatives * layout.headDimension
+        (repRows[layer * layout.kvHeads + kvHead] + chunk * n).update(from: keys, count: n)
+    }
+
+    public func representatives(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
+        precondition(layout.representatives > 0, "the store keeps no representative keys")
+        return UnsafePointer(repRows[layer * layout.kvHeads + kvHead])
     }
 }
 

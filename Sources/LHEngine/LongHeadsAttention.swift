@@ -44,7 +44,8 @@ public final class LongHeadsAttention: AttentionCache {
         rope = model.rope
         let c = config
         let layout = ChunkLayout(layers: c.layerCount, heads: c.headCount, kvHeads: c.kvHeadCount,
-                                 headDimension: c.headDimension, chunkSize: settings.chunkSize, precision: settings.precision)
+                                 headDimension: c.headDimension, chunkSize: settings.chunkSize, precision: settings.precision,
+                                 representatives: settings.representatives)
         if let store, store.layout != layout {
             throw LHError.invalidInput("chunk store layout \(store.layout) does not match the model and settings (\(layout))")
         }
@@ -278,6 +279,24 @@ public final class LongHeadsAttention: AttentionCache {
                     // Quest's key bounds, once per KV head (the block is loaded already).
                     KeyBounds.compute(keys: blk.keys, rows: w, d: d, out: out.baseAddress!)   // reuse: 2·d floats
                     self.store.setKeyBounds(layer: layer, kvHead: h / c.groupSize, chunk: chunk, out.baseAddress!)
+                }
+            }
+            let r = self.store.layout.representatives
+            if h % c.groupSize == 0, r > 0 {
+                // Representative keys, once per KV head, voted by the queries of all the group's heads.
+                let rs = self.scratch[thread].representatives, gs = c.groupSize, m = gs * w
+                rs.ensure(m: m, w: w, d: d)
+                for k in 0..<gs {
+                    for t in 0..<w {
+                        let p = chunk * w + t
+                        let src = p >= n0 ? q + (p - n0) * e : UnsafePointer(pending + t * e)
+                        (rs.queries.pointer + (k * w + t) * d).update(from: src + (h + k) * d, count: d)
+                    }
+                }
+                var reps = [Float](repeating: 0, count: r * d)
+                reps.withUnsafeMutableBufferPointer { out in
+                    RepresentativeKeys.select(r: r, m: m, w: w, d: d, keys: blk.keys, scratch: rs, out: out.baseAddress!)
+                    self.store.setRepresentatives(layer: layer, kvHead: h / gs, chunk: chunk, out.baseAddress!)
                 }
             }
         }

@@ -44,6 +44,16 @@ public enum ChunkScoring: String, Sendable, Codable, CaseIterable {
     case maxKey = "max-key"
     /// Quest's bound Σ_x max(q_x·min_x, q_x·max_x) over per-channel key minima and maxima of the chunk.
     case quest
+    /// InfLLM-style representative keys: max over the chunk's r stored representative keys k̃ of q·k̃
+    /// (`LongHeadsSettings.representatives`, chosen when the chunk completes; see `RepresentativeKeys`).
+    case representatives = "reps"
+    /// As `representatives`, with the mean over the r keys instead of the max (InfLLM sums them).
+    case representativesMean = "reps-mean"
+}
+
+extension ChunkScoring {
+    /// Whether the scoring reads the stored representative keys.
+    public var usesRepresentatives: Bool { self == .representatives || self == .representativesMean }
 }
 
 /// Precision of the stored keys and values.
@@ -86,13 +96,17 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     /// Question and answer tokens select once per KV head (scores summed over the group's query heads),
     /// so the heads sharing keys load the same chunks; false selects per query head (the paper).
     public var questionSelectionPerKVHead: Bool
+    /// Representative keys kept per (layer, KV head, complete chunk) for `ChunkScoring.representatives`
+    /// (a document setting: they are chosen while prefilling and stored in the index); 0 keeps none.
+    public var representatives: Int
 
     /// Memberwise initializer; call `validate(trainedContext:)` before use.
     public init(chunkSize: Int = 256, attentionLength: Int = 2048, questionAttentionLength: Int? = nil,
                 granularity: SelectionGranularity = .block, selection: ChunkSelection = .summaries,
                 positioning: ChunkPositioning = .contiguous, questionPositioning: ChunkPositioning? = nil, sinkChunks: Int = 1, localChunks: Int = 1,
                 precision: KVPrecision = .f16, questionScoring: ChunkScoring = .summaries,
-                questionSelectionPerKVHead: Bool = false, questionGranularity: SelectionGranularity = .token) {
+                questionSelectionPerKVHead: Bool = false, questionGranularity: SelectionGranularity = .token,
+                representatives: Int = 0) {
         self.chunkSize = chunkSize
         self.attentionLength = attentionLength
         self.questionAttentionLength = questionAttentionLength ?? attentionLength
@@ -106,6 +120,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         self.questionScoring = questionScoring
         self.questionSelectionPerKVHead = questionSelectionPerKVHead
         self.questionGranularity = questionGranularity
+        self.representatives = representatives
     }
 
     /// These settings with every question-time choice reset: two settings with the same document
@@ -182,6 +197,12 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
                 throw fail("\(name) \(a) exceeds the model's trained context of \(trainedContext)")
             }
         }
+        guard (0...chunkSize).contains(representatives) else {
+            throw fail("representative keys per chunk must be in 0...\(chunkSize) (the chunk size), got \(representatives)")
+        }
+        if questionScoring.usesRepresentatives, representatives == 0 {
+            throw fail("question scoring '\(questionScoring.rawValue)' needs representative keys, but the document keeps none (representatives 0; an index built before they existed has none: rebuild it)")
+        }
         guard sinkChunks >= 0, localChunks >= 0 else { throw fail("sink and local chunk counts must not be negative") }
         for (name, k) in [("attention length", slots), ("question attention length", questionSlots)] {
             guard k >= sinkChunks + localChunks + 1 else {
@@ -236,11 +257,12 @@ extension LongHeadsSettings {
     private enum CodingKeys: String, CodingKey {
         case chunkSize, attentionLength, questionAttentionLength, granularity, selection, positioning,
              questionPositioning, sinkChunks, localChunks, precision, questionScoring, questionSelectionPerKVHead,
-             questionGranularity
+             questionGranularity, representatives
     }
 
     /// Decodes settings; the question-time scoring fields, added after the first indexes were written,
-    /// default to the paper's choices when absent.
+    /// default to the paper's choices when absent. `representatives`, added later still, defaults to 0
+    /// when absent: settings written before it existed describe documents prefilled without them.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(chunkSize: try c.decode(Int.self, forKey: .chunkSize),
@@ -255,6 +277,7 @@ extension LongHeadsSettings {
                   precision: try c.decode(KVPrecision.self, forKey: .precision),
                   questionScoring: try c.decodeIfPresent(ChunkScoring.self, forKey: .questionScoring) ?? .summaries,
                   questionSelectionPerKVHead: try c.decodeIfPresent(Bool.self, forKey: .questionSelectionPerKVHead) ?? false,
-                  questionGranularity: try c.decodeIfPresent(SelectionGranularity.self, forKey: .questionGranularity) ?? .token)
+                  questionGranularity: try c.decodeIfPresent(SelectionGranularity.self, forKey: .questionGranularity) ?? .token,
+                  representatives: try c.decodeIfPresent(Int.self, forKey: .representatives) ?? 0)
     }
 }

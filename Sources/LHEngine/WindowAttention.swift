@@ -14,6 +14,7 @@ final class WindowScratch {
     let keyScores = FloatBuffer(count: 0)   // (m, w) q·k̃ of one chunk while scoring (or 2·d key bounds)
     let scoringQueries = FloatBuffer(count: 0) // (heads of a group, d) summed block queries
     let summary = SummaryScratch()
+    let representatives = RepresentativeScratch()
 }
 
 /// Attention of a group of queries that share one window.

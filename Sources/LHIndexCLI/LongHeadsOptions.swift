@@ -14,12 +14,13 @@ enum LongHeadsOptions {
         OptionSpec("sinks", value: "N", help: "Leading chunks always attended (default 1)."),
         OptionSpec("local", value: "N", help: "Most recent chunks always attended (default 1)."),
         OptionSpec("kv", value: "f16|f32|int8", help: "Key/value storage precision (default f16; int8: one f16 scale per row)."),
+        OptionSpec("representatives", value: "R", help: "Representative keys kept per chunk and KV head for --question-scoring reps: the R keys that receive the most attention from the chunk's own queries (InfLLM; default 0 = none; measured no better than Quest)."),
     ]
 
     static let questionSpecs: [OptionSpec] = [
         OptionSpec("question-length", value: "A", help: "Attention length for question and answer tokens (standard: 8192, at most the trained context)."),
         OptionSpec("question-positioning", value: "P", help: "Positioning for question and answer tokens: contiguous, true, self-extend:N, clipped:N (standard: self-extend:2048)."),
-        OptionSpec("question-scoring", value: "S", help: "Chunk scoring for question and answer tokens: summaries (paper), max-key or quest (standard: quest)."),
+        OptionSpec("question-scoring", value: "S", help: "Chunk scoring for question and answer tokens: summaries (paper), max-key, quest, reps (max of q·k over the chunk's representative keys; needs --representatives > 0 when the document is prefilled) or reps-mean (their mean) (standard: quest)."),
         OptionSpec("question-per-kv-head", value: "yes|no", help: "Question and answer tokens select once per KV head, the group's query heads sharing chunks (standard: yes)."),
         OptionSpec("question-select", value: "token|block", help: "The question's tokens select per token, or once per chunk of them from their summed queries (faster first token; standard: token)."),
     ]
@@ -49,6 +50,7 @@ enum LongHeadsOptions {
         if let p = a.string("positioning") { s.positioning = try positioning(p, option: "positioning") }
         s.sinkChunks = try a.int("sinks", default: s.sinkChunks, in: 0...1024)
         s.localChunks = try a.int("local", default: s.localChunks, in: 0...1024)
+        s.representatives = try a.int("representatives", default: s.representatives, in: 0...65536)
         if let k = a.string("kv") {
             guard let v = KVPrecision(rawValue: k) else { throw UsageError("--kv must be f16, f32 or int8, got '\(k)'") }
             s.precision = v
@@ -63,7 +65,7 @@ enum LongHeadsOptions {
         if let p = a.string("question-positioning") { s.questionPositioning = try positioning(p, option: "question-positioning") }
         if let q = a.string("question-scoring") {
             guard let v = ChunkScoring(rawValue: q) else {
-                throw UsageError("--question-scoring must be summaries, max-key or quest, got '\(q)'")
+                throw UsageError("--question-scoring must be summaries, max-key, quest, reps or reps-mean, got '\(q)'")
             }
             s.questionScoring = v
         }
@@ -89,6 +91,7 @@ enum LongHeadsOptions {
         "w=\(s.chunkSize) A=\(s.attentionLength) Aq=\(s.questionAttentionLength) select=\(s.granularity.rawValue) "
             + "positioning=\(s.positioning.argument)/\((s.questionPositioning ?? s.positioning).argument) sinks=\(s.sinkChunks) local=\(s.localChunks) kv=\(s.precision.rawValue) "
             + "scoring=\(s.questionScoring.rawValue)\(s.questionSelectionPerKVHead ? "/kv-head" : "")"
+            + (s.representatives > 0 ? " reps=\(s.representatives)" : "")
             + (s.questionGranularity == .block ? " question-select=block" : "")
     }
 }

@@ -1,14 +1,15 @@
 // Whole-file CRC-32s of a bundle's small files, recorded in index.sqlite at the end of a build and checked by verify.
+import Foundation
 import LHCore
 
-/// CRC-32 of kv.seek, summaries.f32, bounds.f32, tail.zst and source.zst, and the size of kv.zst.
+/// CRC-32 of kv.seek, summaries.f32, bounds.f32, reps.f32 (when present), tail.zst and source.zst, and the size of kv.zst.
 public struct BundleChecksums: Equatable, Sendable {
     public var values: [String: String]
 
     /// Metadata keys holding the checksums.
     public static let keys: [(key: String, file: String)] = [
         ("kv_seek_crc32", BundleFormat.seekFile), ("summaries_crc32", BundleFormat.summariesFile),
-        ("bounds_crc32", BundleFormat.boundsFile),
+        ("bounds_crc32", BundleFormat.boundsFile), ("reps_crc32", BundleFormat.representativesFile),
         ("tail_crc32", BundleFormat.tailFile), ("source_crc32", BundleFormat.sourceFile),
     ]
 
@@ -16,6 +17,8 @@ public struct BundleChecksums: Equatable, Sendable {
     public static func compute(directory: String) throws -> BundleChecksums {
         var v: [String: String] = [:]
         for (key, file) in keys {
+            // reps.f32 exists only when the settings keep representative keys (the verifier checks that).
+            if file == BundleFormat.representativesFile, !FileManager.default.fileExists(atPath: directory + "/" + file) { continue }
             let m = try MappedFile(path: directory + "/" + file)
             v[key] = String(format32: CRC32.checksum(UnsafeRawBufferPointer(start: m.base, count: m.count)))
         }

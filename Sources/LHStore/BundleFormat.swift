@@ -14,15 +14,17 @@ public enum BundleFormat {
     public static let seekFile = "kv.seek"
     public static let summariesFile = "summaries.f32"
     public static let boundsFile = "bounds.f32"
+    /// Representative keys; present only when the settings keep some (`representatives` > 0).
+    public static let representativesFile = "reps.f32"
     public static let sourceFile = "source.zst"
     public static let tailFile = "tail.zst"
-    /// Every file a complete bundle holds.
+    /// Every file a complete bundle holds (and `representativesFile` when its settings keep representative keys).
     public static let files = [database, kvFile, seekFile, summariesFile, boundsFile, sourceFile, tailFile]
-    /// Bytes of each binary header (kv.seek, summaries.f32, bounds.f32).
+    /// Bytes of each binary header (kv.seek, summaries.f32, bounds.f32, reps.f32).
     public static let headerBytes = 64
     /// Bytes of one kv.seek entry.
     public static let seekEntryBytes = 24
-    /// Extra summary and bound rows preallocated past the document, for question and answer chunks at ask time.
+    /// Extra summary, bound and representative rows preallocated past the document, for question and answer chunks at ask time.
     public static let questionChunkRoom = 32
     /// Element type codes in kv.seek headers: 1 = f16, 2 = f32, 3 = int8 with f16 row scales.
     public static func elementCode(_ p: KVPrecision) -> UInt32 {
@@ -178,8 +180,7 @@ public struct SeekEntry: Equatable, Sendable {
     }
 }
 
-/// The 64-byte header of `summaries.f32` (FORMAT.md §4).
-/// The 64-byte header of summaries.f32 and bounds.f32: f32 rows per (layer, group, chunk).
+/// The 64-byte header of summaries.f32, bounds.f32 and reps.f32 (FORMAT.md §4): f32 rows per (layer, group, chunk).
 public struct RowsHeader: Equatable, Sendable {
     /// Which rows file.
     public enum Kind: Sendable {
@@ -187,16 +188,36 @@ public struct RowsHeader: Equatable, Sendable {
         case summaries
         /// Quest key bounds per (layer, KV head): groups G, width 2·d (minimum then maximum).
         case bounds
+        /// Representative keys per (layer, KV head): groups G, width r·d (r keys, best first).
+        case representatives
 
-        var magic: [UInt8] { Array((self == .summaries ? "LHXSUMM\0" : "LHXBNDS\0").utf8) }
-        var fileName: String { self == .summaries ? BundleFormat.summariesFile : BundleFormat.boundsFile }
-        var name: String { self == .summaries ? "summaries" : "bounds" }
+        var magic: [UInt8] {
+            switch self {
+            case .summaries: return Array("LHXSUMM\0".utf8)
+            case .bounds: return Array("LHXBNDS\0".utf8)
+            case .representatives: return Array("LHXREPS\0".utf8)
+            }
+        }
+        var fileName: String {
+            switch self {
+            case .summaries: return BundleFormat.summariesFile
+            case .bounds: return BundleFormat.boundsFile
+            case .representatives: return BundleFormat.representativesFile
+            }
+        }
+        var name: String {
+            switch self {
+            case .summaries: return "summaries"
+            case .bounds: return "bounds"
+            case .representatives: return "representatives"
+            }
+        }
     }
 
     public var kind: Kind
     public var version: UInt32 = 1
     public var layers: Int
-    /// Heads per layer (H for summaries, G for bounds).
+    /// Heads per layer (H for summaries, G for bounds and representatives).
     public var groups: Int
     /// Floats per row.
     public var width: Int

@@ -1,4 +1,4 @@
-// A ChunkStore backed by a .lhx bundle: zstd frames in kv.zst found through the mapped kv.seek, mapped summaries and key bounds.
+// A ChunkStore backed by a .lhx bundle: zstd frames in kv.zst found through the mapped kv.seek, mapped summaries, key bounds and representative keys.
 import CKernels
 import Foundation
 import LHCore
@@ -10,8 +10,8 @@ import LHModel
 /// Chunks below `diskChunks` are read from `kv.zst` through a bounded LRU cache of decompressed blocks;
 /// later chunks (the open chunk while building, the document's last partial chunk and question tokens
 /// while asking) live in memory. While building, `flush` compresses completed chunks and appends them,
-/// so the whole KV of a document is never held in memory. Summaries and Quest key bounds live in the mapped
-/// `summaries.f32` and `bounds.f32` (`MappedRows`).
+/// so the whole KV of a document is never held in memory. Summaries, Quest key bounds and representative keys
+/// live in the mapped `summaries.f32`, `bounds.f32` and (when `layout.representatives` > 0) `reps.f32` (`MappedRows`).
 public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     public let layout: ChunkLayout
     /// The bundle directory.
@@ -27,6 +27,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     private let kvFile: PosixFile
     private let summaryRows: MappedRows                   // (L·H, capacity, d)
     private let boundRows: MappedRows                     // (L·G, capacity, 2·d)
+    private let repRows: MappedRows?                      // (L·G, capacity, r·d); nil when r = 0
     private let tail: TailBlocks
     /// Chunks whose frames are in kv.zst (complete document chunks while asking).
     public private(set) var diskChunks = 0
@@ -45,7 +46,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     var path: (String) -> String { { self.directory + "/" + $0 } }
 
     private init(directory: String, layout: ChunkLayout, seekHeader: SeekHeader, building: Bool, codec: FrameCodecSettings,
-                 cacheBytes: Int, seekMap: MemoryMap, kvFile: PosixFile, summaries: MappedRows, bounds: MappedRows) {
+                 cacheBytes: Int, seekMap: MemoryMap, kvFile: PosixFile, summaries: MappedRows, bounds: MappedRows,
+                representatives: MappedRows?) {
         self.directory = directory
         self.layout = layout
         self.seekHeader = seekHeader
@@ -58,17 +60,22 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         self.kvFile = kvFile
         summaryRows = summaries
         boundRows = bounds
+        repRows = representatives
         tail = TailBlocks(layout: layout)
         zeroBlock = CachedBlock(count: layout.blockBytes, rows: layout.chunkSize)
         zeroBlock.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: layout.blockBytes)
     }
 
-    /// The headers of summaries.f32 and bounds.f32 for `layout`.
-    static func rowsHeaders(layout: ChunkLayout, capacity: Int, documentChunks: Int) -> (RowsHeader, RowsHeader) {
+    /// The headers of summaries.f32, bounds.f32 and reps.f32 (nil when `layout` keeps no representative keys).
+    static func rowsHeaders(layout: ChunkLayout, capacity: Int, documentChunks: Int) -> (RowsHeader, RowsHeader, RowsHeader?) {
         (RowsHeader(kind: .summaries, layers: layout.layers, groups: layout.heads, width: layout.headDimension,
                     capacityChunks: capacity, documentChunks: documentChunks),
          RowsHeader(kind: .bounds, layers: layout.layers, groups: layout.kvHeads, width: 2 * layout.headDimension,
-                    capacityChunks: capacity, documentChunks: documentChunks))
+                    capacityChunks: capacity, documentChunks: documentChunks),
+         layout.representatives > 0
+            ? RowsHeader(kind: .representatives, layers: layout.layers, groups: layout.kvHeads,
+                         width: layout.representatives * layout.headDimension, capacityChunks: capacity, documentChunks: documentChunks)
+            : nil)
     }
 
     /// Creates the store files of a new bundle in `directory` for a document of `tokens` tokens.
@@ -80,12 +87,13 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         try seekFile.truncate(to: seek.fileBytes)
         try seek.encoded().withUnsafeBytes { try seekFile.write($0, at: 0) }
         let capacity = tokens / layout.chunkSize + BundleFormat.questionChunkRoom
-        let (sh, bh) = rowsHeaders(layout: layout, capacity: capacity, documentChunks: tokens / layout.chunkSize)
+        let (sh, bh, rh) = rowsHeaders(layout: layout, capacity: capacity, documentChunks: tokens / layout.chunkSize)
         let kv = try PosixFile(path: directory + "/" + BundleFormat.kvFile, writable: true, create: true, truncate: true)
         return FileChunkStore(directory: directory, layout: layout, seekHeader: seek, building: true, codec: codec,
                               cacheBytes: cacheBytes, seekMap: try MemoryMap(file: seekFile, mode: .shared), kvFile: kv,
                               summaries: try MappedRows.create(.summaries, directory: directory, header: sh),
-                              bounds: try MappedRows.create(.bounds, directory: directory, header: bh))
+                              bounds: try MappedRows.create(.bounds, directory: directory, header: bh),
+                              representatives: try rh.map { try MappedRows.create(.representatives, directory: directory, header: $0) })
     }
 
     /// Reopens an interrupted build whose first `completeTokens` tokens (a chunk boundary) and
@@ -125,12 +133,13 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
               (seek.flags & BundleFormat.flagShuffled != 0) == codec.shuffle else {
             throw LHError.badFile(path: seekPath, reason: "header dimensions do not match the index metadata")
         }
-        let (sh, bh) = rowsHeaders(layout: layout, capacity: 0, documentChunks: seek.tokens / layout.chunkSize)
+        let (sh, bh, rh) = rowsHeaders(layout: layout, capacity: 0, documentChunks: seek.tokens / layout.chunkSize)
         let kv = try PosixFile(path: directory + "/" + BundleFormat.kvFile, writable: building)
         return FileChunkStore(directory: directory, layout: layout, seekHeader: seek, building: building, codec: codec,
                               cacheBytes: cacheBytes, seekMap: seekMap, kvFile: kv,
                               summaries: try MappedRows.open(.summaries, directory: directory, expected: sh, building: building),
-                              bounds: try MappedRows.open(.bounds, directory: directory, expected: bh, building: building))
+                              bounds: try MappedRows.open(.bounds, directory: directory, expected: bh, building: building),
+                              representatives: try rh.map { try MappedRows.open(.representatives, directory: directory, expected: $0, building: building) })
     }
 
     // MARK: Seek entries
@@ -177,7 +186,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     // MARK: Build
 
     /// Compresses and appends every not-yet-written chunk below `tokens / w` (and, with `final`, the last
-    /// partial chunk), fills their seek entries, and syncs kv.zst, kv.seek, summaries.f32 and bounds.f32.
+    /// partial chunk), fills their seek entries, and syncs kv.zst, kv.seek, summaries.f32, bounds.f32 and reps.f32.
     /// - Returns: the committed size of kv.zst.
     @discardableResult
     public func flush(upTo tokens: Int, final: Bool) throws -> Int {
@@ -218,18 +227,20 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         try seekMap.sync()
         try summaryRows.sync()
         try boundRows.sync()
+        try repRows?.sync()
         return kvBytes
     }
 
     // MARK: Ask
 
     /// Restores the document state after a question: the in-memory tail holds only the document's
-    /// last partial chunk again, and question-time summaries and bounds are cleared.
+    /// last partial chunk again, and question-time summaries, bounds and representative keys are cleared.
     public func truncateToDocument() throws {
         precondition(!building, "truncateToDocument on a store opened for building")
         try resetTail()
         summaryRows.clear(from: diskChunks)
         boundRows.clear(from: diskChunks)
+        repRows?.clear(from: diskChunks)
     }
 
     private func resetTail() throws {
@@ -269,6 +280,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         tail.reserve(endChunk: max(chunks, diskChunks + 1))
         summaryRows.reserve(chunks: chunks)
         boundRows.reserve(chunks: chunks)
+        repRows?.reserve(chunks: chunks)
     }
 
     public func write(layer: Int, kvHead: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
@@ -334,5 +346,15 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
 
     public func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
         UnsafePointer(boundRows.row(layer * layout.kvHeads + kvHead, 0))
+    }
+
+    public func setRepresentatives(layer: Int, kvHead: Int, chunk: Int, _ keys: UnsafePointer<Float>) {
+        guard let repRows else { preconditionFailure("the index keeps no representative keys") }
+        repRows.row(layer * layout.kvHeads + kvHead, chunk).update(from: keys, count: repRows.width)
+    }
+
+    public func representatives(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
+        guard let repRows else { preconditionFailure("the index keeps no representative keys") }
+        return UnsafePointer(repRows.row(layer * layout.kvHeads + kvHead, 0))
     }
 }

@@ -95,7 +95,8 @@ public struct IndexMetadata: Equatable, Sendable {
     public var layout: ChunkLayout {
         let c = model.hyperparameters
         return ChunkLayout(layers: c.layerCount, heads: c.headCount, kvHeads: c.kvHeadCount, headDimension: c.headDimension,
-                           chunkSize: settings.chunkSize, precision: settings.precision)
+                           chunkSize: settings.chunkSize, precision: settings.precision,
+                           representatives: settings.representatives)
     }
 
     /// Whether an index with this metadata answers for `other`'s build inputs unchanged

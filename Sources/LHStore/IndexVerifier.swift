@@ -39,6 +39,10 @@ public enum IndexVerifier {
                 throw LHError.badFile(path: db.path, reason: "the build is not complete")
             }
         } catch { fail(error); return r }
+        if meta.settings.representatives > 0, !fm.fileExists(atPath: directory + "/" + BundleFormat.representativesFile) {
+            fail(LHError.badFile(path: directory + "/" + BundleFormat.representativesFile, reason: "missing"))
+            return r
+        }
         // Whole-file checksums recorded at the end of the build.
         do {
             let recorded = try db.meta(), now = try BundleChecksums.compute(directory: directory)

@@ -1,4 +1,4 @@
-// f32 rows per (layer, group, chunk) in a mapped file with a 64-byte header: summaries.f32 and bounds.f32.
+// f32 rows per (layer, group, chunk) in a mapped file with a 64-byte header: summaries.f32, bounds.f32 and reps.f32.
 import Foundation
 import LHCore
 

@@ -19,7 +19,8 @@ final class QuestionVariantTests: XCTestCase {
 
     /// Question-time settings worth sweeping (w = 16, A = 64 for the document).
     static var variants: [LongHeadsSettings] {
-        let base = T.settings(.block)
+        var base = T.settings(.block)
+        base.representatives = 4          // the document keeps representative keys for the reps scorings
         var out: [LongHeadsSettings] = []
         for (positioning, length, scoring, perKV, select) in [
             (ChunkPositioning.contiguous, 64, ChunkScoring.summaries, false, SelectionGranularity.token),
@@ -28,6 +29,8 @@ final class QuestionVariantTests: XCTestCase {
             (.selfExtend(neighborTokens: 64), 128, .quest, true, .token),
             (.contiguous, 96, .summaries, true, .token),
             (.selfExtend(neighborTokens: 64), 128, .quest, true, .block),
+            (.selfExtend(neighborTokens: 64), 128, .representatives, true, .token),
+            (.truePositions, 128, .representativesMean, false, .token),
         ] {
             var s = base
             s.questionPositioning = positioning
@@ -180,8 +183,18 @@ final class QuestionVariantTests: XCTestCase {
         json["questionGranularity"] = nil
         let old = try JSONDecoder().decode(LongHeadsSettings.self, from: JSONSerialization.data(withJSONObject: json))
         XCTAssertEqual(old, LongHeadsSettings())
+        // Settings written before representative keys existed describe documents prefilled without them.
+        json["representatives"] = nil
+        var none = LongHeadsSettings()
+        none.representatives = 0
+        XCTAssertEqual(try JSONDecoder().decode(LongHeadsSettings.self, from: JSONSerialization.data(withJSONObject: json)), none)
+        var layout = try JSONSerialization.jsonObject(with: JSONEncoder().encode(ChunkLayout(layers: 1, heads: 2, kvHeads: 1, headDimension: 8, chunkSize: 16, precision: .f16, representatives: 4))) as! [String: Any]
+        layout["representatives"] = nil
+        XCTAssertEqual(try JSONDecoder().decode(ChunkLayout.self, from: JSONSerialization.data(withJSONObject: layout)),
+                       ChunkLayout(layers: 1, heads: 2, kvHeads: 1, headDimension: 8, chunkSize: 16, precision: .f16))
         var changed = LongHeadsSettings.standard
-        changed.questionScoring = .quest
+        changed.questionScoring = .representatives
+        changed.representatives = 8
         XCTAssertEqual(try JSONDecoder().decode(LongHeadsSettings.self, from: JSONEncoder().encode(changed)), changed)
     }
 }

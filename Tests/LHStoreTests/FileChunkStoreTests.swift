@@ -28,7 +28,8 @@ final class FileChunkStoreTests: XCTestCase {
             let n = 16 * 21 + 5, batch = 64
             let toks = tokens(n)
             let dir = StoreFixture.tempDir()
-            let layout = ChunkLayout(layers: 2, heads: 4, kvHeads: 2, headDimension: 16, chunkSize: 16, precision: precision)
+            let layout = ChunkLayout(layers: 2, heads: 4, kvHeads: 2, headDimension: 16, chunkSize: 16, precision: precision,
+                                     representatives: settings.representatives)
             let file = try FileChunkStore.create(directory: dir, layout: layout, tokens: n, codec: .standard, cacheBytes: 1 << 16)
             let memory = InMemoryChunkStore(layout: layout)
             let lf = try LongHeadsAttention(model: model, settings: settings, store: file)
@@ -61,6 +62,14 @@ final class FileChunkStoreTests: XCTestCase {
             for l in 0..<2 { for h in 0..<4 {
                 XCTAssertEqual(Array(UnsafeBufferPointer(start: reader.summaries(layer: l, head: h), count: 21 * 16)),
                                Array(UnsafeBufferPointer(start: memory.summaries(layer: l, head: h), count: 21 * 16)), "summaries \(l) \(h)")
+            } }
+            let r = settings.representatives
+            XCTAssertGreaterThan(r, 0)
+            for l in 0..<2 { for g in 0..<2 {
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: reader.keyBounds(layer: l, kvHead: g), count: 21 * 2 * 16)),
+                               Array(UnsafeBufferPointer(start: memory.keyBounds(layer: l, kvHead: g), count: 21 * 2 * 16)), "bounds \(l) \(g)")
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: reader.representatives(layer: l, kvHead: g), count: 21 * r * 16)),
+                               Array(UnsafeBufferPointer(start: memory.representatives(layer: l, kvHead: g), count: 21 * r * 16)), "representatives \(l) \(g)")
             } }
             XCTAssertNil(reader.takeError())
         }

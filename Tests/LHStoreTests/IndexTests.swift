@@ -44,6 +44,12 @@ final class IndexTests: XCTestCase {
                                Array(UnsafeBufferPointer(start: lh.store.summaries(layer: l, head: h) + c * d, count: d)),
                                "summary of the document's last chunk \(c), layer \(l) head \(h)")
             } }
+            let r = settings.representatives
+            for l in 0..<lm.model.config.layerCount { for g in 0..<lm.model.config.kvHeadCount where r > 0 {
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: reader.store.representatives(layer: l, kvHead: g) + c * r * d, count: r * d)),
+                               Array(UnsafeBufferPointer(start: lh.store.representatives(layer: l, kvHead: g) + c * r * d, count: r * d)),
+                               "representative keys of the document's last chunk \(c), layer \(l) KV head \(g)")
+            } }
         }
         return out
     }
@@ -74,8 +80,9 @@ final class IndexTests: XCTestCase {
         }
     }
 
-    /// Question-time settings changed at ask time (Quest scoring from the stored key bounds, per-KV-head
-    /// selection, a longer question window, other positioning) answer like the in-memory engine with them.
+    /// Question-time settings changed at ask time (Quest scoring from the stored key bounds, representative
+    /// keys from reps.f32, per-KV-head selection, a longer question window, other positioning) answer like the
+    /// in-memory engine with them.
     func testQuestionSettingsOverIndexEqualInMemoryEngine() throws {
         let settings = StoreFixture.settings(precision: .f32)
         let text = StoreFixture.text(bytes: 835, seed: 5)
@@ -86,6 +93,8 @@ final class IndexTests: XCTestCase {
             (ChunkScoring.quest, true, ChunkPositioning.selfExtend(neighborTokens: 32), SelectionGranularity.token),
             (.quest, false, .truePositions, .token), (.summaries, true, .contiguous, .token),
             (.quest, true, .selfExtend(neighborTokens: 32), .block),
+            (.representatives, true, .selfExtend(neighborTokens: 32), .token),
+            (.representatives, false, .truePositions, .token), (.representativesMean, true, .contiguous, .token),
         ] {
             var q = settings
             q.questionScoring = scoring
@@ -101,6 +110,29 @@ final class IndexTests: XCTestCase {
         var other = settings
         other.attentionLength *= 2
         XCTAssertThrowsError(try reader.setQuestionSettings(other)) { XCTAssertTrue("\($0)".contains("document settings"), "\($0)") }
+    }
+
+    /// An index without representative keys (built with --representatives 0, or before they existed: its
+    /// settings decode with 0) has no reps.f32, verifies, answers, and refuses reps scoring in one sentence.
+    func testIndexWithoutRepresentatives() throws {
+        var settings = StoreFixture.settings(precision: .f16)
+        settings.representatives = 0
+        let (bundle, _) = try build(StoreFixture.text(bytes: 700, seed: 8), settings: settings)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: bundle + "/" + BundleFormat.representativesFile))
+        XCTAssertTrue(IndexVerifier.verify(directory: bundle).ok, "\(IndexVerifier.verify(directory: bundle).problems)")
+        let reader = try IndexReader(directory: bundle, languageModel: lm)
+        XCTAssertNoThrow(try reader.ask("where is the key?", maxTokens: 4))
+        var q = settings
+        q.questionScoring = .representatives
+        XCTAssertThrowsError(try reader.setQuestionSettings(q)) {
+            XCTAssertTrue("\($0)".contains("needs representative keys"), "\($0)")
+            XCTAssertFalse("\($0)".contains("\n"), "\($0)")
+        }
+        // With them, the file is there and a missing one is reported by verify.
+        let (withReps, _) = try build(StoreFixture.text(bytes: 700, seed: 8))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: withReps + "/" + BundleFormat.representativesFile))
+        try FileManager.default.removeItem(atPath: withReps + "/" + BundleFormat.representativesFile)
+        XCTAssertTrue(IndexVerifier.verify(directory: withReps).problems.joined().contains("reps.f32"))
     }
 
     func testCitationsPointIntoTheDocument() throws {
@@ -130,7 +162,7 @@ final class IndexTests: XCTestCase {
         guard case let .built(_, resumed, _) = second else { return XCTFail("\(second)") }
         XCTAssertEqual(resumed, 256)
         XCTAssertFalse(FileManager.default.fileExists(atPath: IndexBuilder.partialPath(bundle)))
-        for f in BundleFormat.files where f != BundleFormat.database {
+        for f in BundleFormat.files + [BundleFormat.representativesFile] where f != BundleFormat.database {
             XCTAssertEqual(FileManager.default.contents(atPath: whole + "/" + f), FileManager.default.contents(atPath: bundle + "/" + f), f)
         }
         // Building again is a no-op; a changed document is rebuilt.

@@ -12,8 +12,9 @@ enum StoreFixture {
     static let languageModel = try! LanguageModel(path: modelPath)
     static let identity = ModelFingerprint.identity(of: languageModel)
 
+    /// Small settings; representative keys kept so the store tests cover reps.f32 (the default keeps none).
     static func settings(w: Int = 16, a: Int = 64, precision: KVPrecision = .f16, granularity: SelectionGranularity = .block) -> LongHeadsSettings {
-        LongHeadsSettings(chunkSize: w, attentionLength: a, granularity: granularity, precision: precision)
+        LongHeadsSettings(chunkSize: w, attentionLength: a, granularity: granularity, precision: precision, representatives: 4)
     }
 
     static func tempDir() -> String {
