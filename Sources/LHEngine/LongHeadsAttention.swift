@@ -260,15 +260,20 @@ public final class LongHeadsAttention: AttentionCache {
         guard !chunks.isEmpty else { return }
         let c = config, d = c.headDimension, e = c.embeddingLength, w = settings.chunkSize
         let pending = pendingQueries[layer].pointer
+        /// Copies the w queries (w, d) of query head `head` over `chunk` to `dst`: this batch's rows, or the
+        /// rows kept from the batch that opened the chunk.
+        func copyQueries(head: Int, chunk: Int, to dst: UnsafeMutablePointer<Float>) {
+            for t in 0..<w {
+                let p = chunk * w + t
+                let src = p >= n0 ? q + (p - n0) * e : UnsafePointer(pending + t * e)
+                (dst + t * d).update(from: src + head * d, count: d)
+            }
+        }
         Parallel.forEach(chunks.count * c.headCount) { task, thread in
             let chunk = chunks[task / c.headCount], h = task % c.headCount
             let s = self.scratch[thread].summary
             s.ensure(w: w, d: d)
-            for t in 0..<w {
-                let p = chunk * w + t
-                let src = p >= n0 ? q + (p - n0) * e : UnsafePointer(pending + t * e)
-                (s.queries.pointer + t * d).update(from: src + h * d, count: d)
-            }
+            copyQueries(head: h, chunk: chunk, to: s.queries.pointer)
             let blk = self.store.block(layer: layer, kvHead: h / c.groupSize, chunk: chunk, rows: w, scratch: s.kv.pointer)
             var summary = [Float](repeating: 0, count: 2 * d)     // room for the summary (d), then for the key bounds (2·d)
             summary.withUnsafeMutableBufferPointer { out in
@@ -286,13 +291,7 @@ public final class LongHeadsAttention: AttentionCache {
                 // Representative keys, once per KV head, voted by the queries of all the group's heads.
                 let rs = self.scratch[thread].representatives, gs = c.groupSize, m = gs * w
                 rs.ensure(m: m, w: w, d: d)
-                for k in 0..<gs {
-                    for t in 0..<w {
-                        let p = chunk * w + t
-                        let src = p >= n0 ? q + (p - n0) * e : UnsafePointer(pending + t * e)
-                        (rs.queries.pointer + (k * w + t) * d).update(from: src + (h + k) * d, count: d)
-                    }
-                }
+                for k in 0..<gs { copyQueries(head: h + k, chunk: chunk, to: rs.queries.pointer + k * w * d) }
                 var reps = [Float](repeating: 0, count: r * d)
                 reps.withUnsafeMutableBufferPointer { out in
                     RepresentativeKeys.select(r: r, m: m, w: w, d: d, keys: blk.keys, scratch: rs, out: out.baseAddress!)

@@ -43,10 +43,7 @@ enum LongHeadsOptions {
             s.attentionLength = try a.int("attn-length", default: 0, in: 1...1 << 20)
             if followed { s.questionAttentionLength = s.attentionLength }
         }
-        if let g = a.string("select") {
-            guard let v = SelectionGranularity(rawValue: g) else { throw UsageError("--select must be token or block, got '\(g)'") }
-            s.granularity = v
-        }
+        if let g = a.string("select") { s.granularity = try granularity(g, option: "select") }
         if let p = a.string("positioning") { s.positioning = try positioning(p, option: "positioning") }
         s.sinkChunks = try a.int("sinks", default: s.sinkChunks, in: 0...1024)
         s.localChunks = try a.int("local", default: s.localChunks, in: 0...1024)
@@ -73,10 +70,12 @@ enum LongHeadsOptions {
             guard v == "yes" || v == "no" else { throw UsageError("--question-per-kv-head must be yes or no, got '\(v)'") }
             s.questionSelectionPerKVHead = v == "yes"
         }
-        if let g = a.string("question-select") {
-            guard let v = SelectionGranularity(rawValue: g) else { throw UsageError("--question-select must be token or block, got '\(g)'") }
-            s.questionGranularity = v
-        }
+        if let g = a.string("question-select") { s.questionGranularity = try granularity(g, option: "question-select") }
+    }
+
+    static func granularity(_ g: String, option: String) throws -> SelectionGranularity {
+        guard let v = SelectionGranularity(rawValue: g) else { throw UsageError("--\(option) must be token or block, got '\(g)'") }
+        return v
     }
 
     static func positioning(_ p: String, option: String) throws -> ChunkPositioning {

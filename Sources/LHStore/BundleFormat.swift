@@ -183,7 +183,7 @@ public struct SeekEntry: Equatable, Sendable {
 /// The 64-byte header of summaries.f32, bounds.f32 and reps.f32 (FORMAT.md §4): f32 rows per (layer, group, chunk).
 public struct RowsHeader: Equatable, Sendable {
     /// Which rows file.
-    public enum Kind: Sendable {
+    public enum Kind: String, Sendable {
         /// Chunk summaries per (layer, query head): groups H, width d.
         case summaries
         /// Quest key bounds per (layer, KV head): groups G, width 2·d (minimum then maximum).
@@ -191,27 +191,17 @@ public struct RowsHeader: Equatable, Sendable {
         /// Representative keys per (layer, KV head): groups G, width r·d (r keys, best first).
         case representatives
 
-        var magic: [UInt8] {
+        /// The file's magic (8 bytes) and name.
+        private var file: (magic: String, name: String) {
             switch self {
-            case .summaries: return Array("LHXSUMM\0".utf8)
-            case .bounds: return Array("LHXBNDS\0".utf8)
-            case .representatives: return Array("LHXREPS\0".utf8)
+            case .summaries: return ("LHXSUMM\0", BundleFormat.summariesFile)
+            case .bounds: return ("LHXBNDS\0", BundleFormat.boundsFile)
+            case .representatives: return ("LHXREPS\0", BundleFormat.representativesFile)
             }
         }
-        var fileName: String {
-            switch self {
-            case .summaries: return BundleFormat.summariesFile
-            case .bounds: return BundleFormat.boundsFile
-            case .representatives: return BundleFormat.representativesFile
-            }
-        }
-        var name: String {
-            switch self {
-            case .summaries: return "summaries"
-            case .bounds: return "bounds"
-            case .representatives: return "representatives"
-            }
-        }
+        var magic: [UInt8] { Array(file.magic.utf8) }
+        var fileName: String { file.name }
+        var name: String { rawValue }
     }
 
     public var kind: Kind

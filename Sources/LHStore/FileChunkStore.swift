@@ -28,6 +28,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     private let summaryRows: MappedRows                   // (L·H, capacity, d)
     private let boundRows: MappedRows                     // (L·G, capacity, 2·d)
     private let repRows: MappedRows?                      // (L·G, capacity, r·d); nil when r = 0
+    /// Every rows file of the bundle, for what is done to all of them alike (sync, clear, reserve).
+    private var rowFiles: [MappedRows] { [summaryRows, boundRows] + (repRows.map { [$0] } ?? []) }
     private let tail: TailBlocks
     /// Chunks whose frames are in kv.zst (complete document chunks while asking).
     public private(set) var diskChunks = 0
@@ -225,9 +227,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         }
         try kvFile.sync()
         try seekMap.sync()
-        try summaryRows.sync()
-        try boundRows.sync()
-        try repRows?.sync()
+        for rows in rowFiles { try rows.sync() }
         return kvBytes
     }
 
@@ -238,9 +238,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     public func truncateToDocument() throws {
         precondition(!building, "truncateToDocument on a store opened for building")
         try resetTail()
-        summaryRows.clear(from: diskChunks)
-        boundRows.clear(from: diskChunks)
-        repRows?.clear(from: diskChunks)
+        for rows in rowFiles { rows.clear(from: diskChunks) }
     }
 
     private func resetTail() throws {
@@ -278,9 +276,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     public func reserve(tokens: Int) {
         let w = layout.chunkSize, chunks = (tokens + w - 1) / w
         tail.reserve(endChunk: max(chunks, diskChunks + 1))
-        summaryRows.reserve(chunks: chunks)
-        boundRows.reserve(chunks: chunks)
-        repRows?.reserve(chunks: chunks)
+        for rows in rowFiles { rows.reserve(chunks: chunks) }
     }
 
     public func write(layer: Int, kvHead: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
