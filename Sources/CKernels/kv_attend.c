@@ -1,7 +1,23 @@
-// kv_attend.c: owns the attention products over stored key/value rows (f32, f16, int8 + f16 scales) without
+// kv_attend.c: owns the attention products over stored key/value rows (f32, f16, int8 or int4 + f16 scales) without
 // converting them to f32 first: the decode path reads each stored block once per query instead of writing an f32 copy.
 
 #include "lh_internal.h"
+
+// Stored element o of `rows` as a float (the int8/int4 row scale is applied by the caller).
+static inline float element(int kind, const void *rows, int64_t o) {
+    switch (kind) {
+    case LH_KV_F16: return lh_half_to_float(((const uint16_t *)rows)[o]);
+    case LH_KV_I8: return (float)((const int8_t *)rows)[o];
+    case LH_KV_I4: {
+        const uint8_t b = ((const uint8_t *)rows)[o / 2];
+        return (float)((int)((o & 1) ? b >> 4 : b & 15) - 8);
+    }
+    default: return ((const float *)rows)[o];
+    }
+}
+
+// Whether rows of `kind` carry a per-row f16 scale.
+static inline int scaled(int kind) { return kind == LH_KV_I8 || kind == LH_KV_I4; }
 
 #if LH_X86
 // Eight stored elements of row `r` starting at column i, as floats (the int8 scale is applied by the caller).
@@ -9,6 +25,12 @@ LH_AVX2 static inline __m256 load8(int kind, const void *rows, int64_t off) {
     switch (kind) {
     case LH_KV_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)rows + off)));
     case LH_KV_I8: return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)((const int8_t *)rows + off))));
+    case LH_KV_I4: {   // off is even: 4 bytes hold the 8 codes, low nibble first
+        const __m128i b = _mm_cvtsi32_si128((int)lh_load_u32((const uint8_t *)rows + off / 2));
+        const __m128i m = _mm_set1_epi8(15);
+        const __m128i codes = _mm_unpacklo_epi8(_mm_and_si128(b, m), _mm_and_si128(_mm_srli_epi16(b, 4), m));
+        return _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(codes), _mm256_set1_epi32(8)));
+    }
     default: return _mm256_loadu_ps((const float *)rows + off);
     }
 }
@@ -26,10 +48,9 @@ LH_AVX2 static void kv_scores_avx2(int kind, const void *k, const uint16_t *scal
         float sum = lh_hsum_ps(_mm256_add_ps(s0, s1));
         for (; i < d; i++) {
             const int64_t o = t * d + i;
-            sum += q[i] * (kind == LH_KV_F16 ? lh_half_to_float(((const uint16_t *)k)[o])
-                           : kind == LH_KV_I8 ? (float)((const int8_t *)k)[o] : ((const float *)k)[o]);
+            sum += q[i] * element(kind, k, o);
         }
-        scores[t] = alpha * (kind == LH_KV_I8 ? sum * lh_half_to_float(scales[t]) : sum);
+        scores[t] = alpha * (scaled(kind) ? sum * lh_half_to_float(scales[t]) : sum);
     }
 }
 
@@ -39,7 +60,7 @@ LH_AVX2 static void kv_accumulate_avx2(int kind, const void *v, const uint16_t *
     for (; i + 16 <= d; i += 16) {
         __m256 a0 = _mm256_loadu_ps(out + i), a1 = _mm256_loadu_ps(out + i + 8);
         for (int64_t t = 0; t < rows; t++) {
-            const __m256 w = _mm256_set1_ps(kind == LH_KV_I8 ? p[t] * lh_half_to_float(scales[t]) : p[t]);
+            const __m256 w = _mm256_set1_ps(scaled(kind) ? p[t] * lh_half_to_float(scales[t]) : p[t]);
             a0 = _mm256_fmadd_ps(w, load8(kind, v, t * d + i), a0);
             a1 = _mm256_fmadd_ps(w, load8(kind, v, t * d + i + 8), a1);
         }
@@ -50,22 +71,14 @@ LH_AVX2 static void kv_accumulate_avx2(int kind, const void *v, const uint16_t *
         float a = out[i];
         for (int64_t t = 0; t < rows; t++) {
             const int64_t o = t * d + i;
-            const float w = kind == LH_KV_I8 ? p[t] * lh_half_to_float(scales[t]) : p[t];
-            a += w * (kind == LH_KV_F16 ? lh_half_to_float(((const uint16_t *)v)[o])
-                      : kind == LH_KV_I8 ? (float)((const int8_t *)v)[o] : ((const float *)v)[o]);
+            const float w = scaled(kind) ? p[t] * lh_half_to_float(scales[t]) : p[t];
+            a += w * element(kind, v, o);
         }
         out[i] = a;
     }
 }
 #endif
 
-static inline float element(int kind, const void *rows, int64_t o) {
-    switch (kind) {
-    case LH_KV_F16: return lh_half_to_float(((const uint16_t *)rows)[o]);
-    case LH_KV_I8: return (float)((const int8_t *)rows)[o];
-    default: return ((const float *)rows)[o];
-    }
-}
 
 void lh_kv_scores(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d,
                   const float *q, float alpha, float *scores) {
@@ -75,7 +88,7 @@ void lh_kv_scores(int kind, const void *k, const uint16_t *scales, int64_t rows,
     for (int64_t t = 0; t < rows; t++) {
         float sum = 0.0f;
         for (int64_t i = 0; i < d; i++) sum += q[i] * element(kind, k, t * d + i);
-        scores[t] = alpha * (kind == LH_KV_I8 ? sum * lh_half_to_float(scales[t]) : sum);
+        scores[t] = alpha * (scaled(kind) ? sum * lh_half_to_float(scales[t]) : sum);
     }
 }
 
@@ -85,7 +98,7 @@ void lh_kv_accumulate(int kind, const void *v, const uint16_t *scales, int64_t r
     if (lh_use_avx2()) { kv_accumulate_avx2(kind, v, scales, rows, d, p, out); return; }
 #endif
     for (int64_t t = 0; t < rows; t++) {
-        const float w = kind == LH_KV_I8 ? p[t] * lh_half_to_float(scales[t]) : p[t];
+        const float w = scaled(kind) ? p[t] * lh_half_to_float(scales[t]) : p[t];
         for (int64_t i = 0; i < d; i++) out[i] += w * element(kind, v, t * d + i);
     }
 }

@@ -41,40 +41,52 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
                   representatives: try c.decodeIfPresent(Int.self, forKey: .representatives) ?? 0)
     }
 
-    /// Bytes of one stored element: 4 (f32), 2 (f16), 1 (int8).
-    public var elementBytes: Int {
+    /// Bits of one stored key element: 32 (f32), 16 (f16), 8 (int8, k8v4).
+    public var keyBits: Int {
         switch precision {
-        case .f32: return 4
-        case .f16: return 2
-        case .int8: return 1
+        case .f32: return 32
+        case .f16: return 16
+        case .int8, .k8v4: return 8
         }
     }
-    /// Bytes of the scale of one stored row: 2 (an f16) for int8, 0 otherwise.
-    public var scaleBytes: Int { precision == .int8 ? 2 : 0 }
-    /// Bytes of one stored key or value row (d elements and its scale).
-    public var rowBytes: Int { headDimension * elementBytes + scaleBytes }
+    /// Bits of one stored value element: as `keyBits`, except 4 for k8v4.
+    public var valueBits: Int { precision == .k8v4 ? 4 : keyBits }
+    /// Whether each stored row carries an f16 scale (int8 and k8v4).
+    public var hasRowScales: Bool { precision == .int8 || precision == .k8v4 }
+    /// Whether value rows are stored rotated (`lh_rotate_row`, k8v4): products over stored values must be
+    /// rotated back with `unrotateValues`.
+    public var rotatesValues: Bool { precision == .k8v4 }
+    /// Bytes of the d elements of one stored key row.
+    public var keyRowBytes: Int { headDimension * keyBits / 8 }
+    /// Bytes of the d elements of one stored value row (d is even).
+    public var valueRowBytes: Int { headDimension * valueBits / 8 }
+    /// Bytes of the scale of one stored row: 2 (an f16) for int8 and k8v4, 0 otherwise.
+    public var scaleBytes: Int { hasRowScales ? 2 : 0 }
+    /// Bytes one token takes in a block: its key row, value row and their scales.
+    public var tokenBytes: Int { keyRowBytes + valueRowBytes + 2 * scaleBytes }
     /// Bytes of one (layer, KV head, chunk) block of w rows (`sections` with w rows each).
     public var blockBytes: Int { payloadBytes(rows: chunkSize) }
-    /// Bytes of the sections of a block holding `rows` rows: 2 · rows · `rowBytes`.
-    public func payloadBytes(rows: Int) -> Int { 2 * rows * rowBytes }
+    /// Bytes of the sections of a block holding `rows` rows: rows · `tokenBytes`.
+    public func payloadBytes(rows: Int) -> Int { rows * tokenBytes }
 
     /// One part of a block: `rows` rows of `rowBytes` bytes, made of elements of `elementBytes` bytes.
     public struct Section: Sendable, Equatable {
         /// Bytes per row.
         public var rowBytes: Int
-        /// Bytes per element (the byte-shuffle width).
+        /// Bytes per element, the byte-shuffle width (1 for k8v4's values, two 4-bit codes per byte).
         public var elementBytes: Int
     }
 
     /// The parts of a block in storage order, each (rows, …) row-major and following the previous one:
-    /// keys (rows, d) then values (rows, d) in the element type, then for int8 the key scales (rows) and
-    /// the value scales (rows) as f16. A block in memory has w rows per section; a file payload only the
+    /// keys (rows, d) then values (rows, d) in their element types, then for int8 and k8v4 the key scales
+    /// (rows) and the value scales (rows) as f16. A block in memory has w rows per section; a file payload only the
     /// chunk's r rows (FORMAT.md §3).
     public var sections: [Section] {
-        let data = Section(rowBytes: headDimension * elementBytes, elementBytes: elementBytes)
-        guard precision == .int8 else { return [data, data] }
+        let keys = Section(rowBytes: keyRowBytes, elementBytes: max(keyBits / 8, 1))
+        let values = Section(rowBytes: valueRowBytes, elementBytes: max(valueBits / 8, 1))
+        guard hasRowScales else { return [keys, values] }
         let scale = Section(rowBytes: 2, elementBytes: 2)
-        return [data, data, scale, scale]
+        return [keys, values, scale, scale]
     }
 
     /// Byte offset of section `i` in a block whose sections hold `rows` rows each.
@@ -100,6 +112,16 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
             let scales = (block + 2 * w * d).assumingMemoryBound(to: UInt16.self)   // (2, w) f16
             scales[row] = lh_quantize_i8(key, p + row * d, Int64(d))
             scales[w + row] = lh_quantize_i8(value, p + (w + row) * d, Int64(d))
+        case .k8v4:
+            let k = block.assumingMemoryBound(to: Int8.self)                         // (w, d) i8
+            let v = (block + w * d).assumingMemoryBound(to: UInt8.self)              // (w, d/2) 4-bit codes
+            let scales = (block + w * (keyRowBytes + valueRowBytes)).assumingMemoryBound(to: UInt16.self)   // (2, w) f16
+            scales[row] = lh_quantize_i8(key, k + row * d, Int64(d))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: d) { r in
+                r.baseAddress!.update(from: value, count: d)
+                lh_rotate_row(r.baseAddress!, Int64(d))
+                scales[w + row] = lh_quantize_i4(r.baseAddress!, v + row * valueRowBytes, Int64(d))
+            }
         }
     }
 
@@ -122,17 +144,33 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
             let scales = (src + 2 * stride * d).assumingMemoryBound(to: UInt16.self)   // (2, stride) f16
             lh_dequantize_i8_rows(p, scales, scratch, Int64(rows), Int64(d))
             lh_dequantize_i8_rows(p + stride * d, scales + stride, scratch + w * d, Int64(rows), Int64(d))
+        case .k8v4:
+            let k = src.assumingMemoryBound(to: Int8.self)
+            let v = (src + stride * d).assumingMemoryBound(to: UInt8.self)
+            let scales = (src + stride * (keyRowBytes + valueRowBytes)).assumingMemoryBound(to: UInt16.self)   // (2, stride) f16
+            lh_dequantize_i8_rows(k, scales, scratch, Int64(rows), Int64(d))
+            lh_dequantize_i4_rows(v, scales + stride, scratch + w * d, Int64(rows), Int64(d))
+            unrotateValues(scratch + w * d, rows: rows)
         }
     }
 
-    /// The kernel element kind (`LH_KV_F32`, `LH_KV_F16`, `LH_KV_I8`) of `precision`.
-    public var kernelKind: Int32 {
+    /// Rotates `rows` rows (rows, d) of values, or of products over stored values, back from the stored
+    /// rotation (k8v4); nothing for the other precisions.
+    public func unrotateValues(_ x: UnsafeMutablePointer<Float>, rows: Int) {
+        guard rotatesValues else { return }
+        for r in 0..<rows { lh_unrotate_row(x + r * headDimension, Int64(headDimension)) }
+    }
+
+    /// The kernel element kind (`LH_KV_F32`, `LH_KV_F16`, `LH_KV_I8`) of the stored keys.
+    public var keyKernelKind: Int32 {
         switch precision {
         case .f32: return Int32(LH_KV_F32)
         case .f16: return Int32(LH_KV_F16)
-        case .int8: return Int32(LH_KV_I8)
+        case .int8, .k8v4: return Int32(LH_KV_I8)
         }
     }
+    /// The kernel element kind of the stored values: as `keyKernelKind`, `LH_KV_I4` for k8v4.
+    public var valueKernelKind: Int32 { precision == .k8v4 ? Int32(LH_KV_I4) : keyKernelKind }
 
     /// Copies the first `rows` rows of every section from `src` (sections of `srcStride` rows) to `dst`
     /// (sections of `dstStride` rows): packs a block into a file payload or spreads a payload into a block.
@@ -165,12 +203,12 @@ public struct StoredRows {
     /// Keys (stride, d) in the element type of `layout`.
     public func keys(_ layout: ChunkLayout) -> UnsafeRawPointer { base }
     /// Values (stride, d) in the element type of `layout`.
-    public func values(_ layout: ChunkLayout) -> UnsafeRawPointer { base + stride * layout.headDimension * layout.elementBytes }
-    /// Key row scales (stride) as f16 for int8, nil otherwise.
+    public func values(_ layout: ChunkLayout) -> UnsafeRawPointer { base + stride * layout.keyRowBytes }
+    /// Key row scales (stride) as f16 for int8 and k8v4, nil otherwise.
     public func keyScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? {
-        layout.precision == .int8 ? (base + 2 * stride * layout.headDimension).assumingMemoryBound(to: UInt16.self) : nil
+        layout.hasRowScales ? (base + stride * (layout.keyRowBytes + layout.valueRowBytes)).assumingMemoryBound(to: UInt16.self) : nil
     }
-    /// Value row scales (stride) as f16 for int8, nil otherwise.
+    /// Value row scales (stride) as f16 for int8 and k8v4, nil otherwise.
     public func valueScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? { keyScales(layout).map { $0 + stride } }
 }
 
@@ -349,3 +387,4 @@ public enum KeyBounds {
         }
     }
 }
+

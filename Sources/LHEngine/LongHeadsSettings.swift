@@ -62,6 +62,9 @@ public enum KVPrecision: String, Sendable, Codable, CaseIterable {
     case f32
     /// Symmetric int8 per stored row (one token's key or value for one KV head) with an f16 scale.
     case int8
+    /// Keys as int8 rows; values rotated (`lh_rotate_row`) then as 4-bit rows (ggml's Q4_0 scale over the
+    /// row), two codes per byte; one f16 scale per row. About 9 KB per token for the default model.
+    case k8v4
 }
 
 /// The LongHeads configuration (DESIGN §2, §8). The paper's values are `LongHeadsSettings.paper`.

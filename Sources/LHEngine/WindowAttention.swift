@@ -55,7 +55,7 @@ enum WindowAttention {
                 let st = store.storedRows(layer: layer, kvHead: g, chunk: chunk, rows: rows)
                 stored.append(st)
                 for i in 0..<m {
-                    lh_kv_scores(lay.kernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), rot + i * d, scale,
+                    lh_kv_scores(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), rot + i * d, scale,
                                  sc + i * n + r * w)
                 }
             } else {
@@ -78,11 +78,12 @@ enum WindowAttention {
             for (r, st) in stored.enumerated() {
                 let rows = r == ns ? cur : w
                 for i in 0..<m {
-                    lh_kv_accumulate(lay.kernelKind, st.values(lay), st.valueScales(lay), Int64(rows), Int64(d), sc + i * n + r * w,
+                    lh_kv_accumulate(lay.valueKernelKind, st.values(lay), st.valueScales(lay), Int64(rows), Int64(d), sc + i * n + r * w,
                                      out + i * d)
                 }
             }
             withExtendedLifetime(stored) {}
+            lay.unrotateValues(out, rows: m)   // the products were taken over rotated values (k8v4)
             return
         }
         for r in 0...ns {

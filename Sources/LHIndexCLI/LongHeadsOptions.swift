@@ -13,7 +13,7 @@ enum LongHeadsOptions {
         OptionSpec("positioning", value: "P", help: "contiguous (paper), true, self-extend:N or clipped:N (default contiguous)."),
         OptionSpec("sinks", value: "N", help: "Leading chunks always attended (default 1)."),
         OptionSpec("local", value: "N", help: "Most recent chunks always attended (default 1)."),
-        OptionSpec("kv", value: "f16|f32|int8", help: "Key/value storage precision (default f16; int8: one f16 scale per row)."),
+        OptionSpec("kv", value: "f16|f32|int8|k8v4", help: "Key/value storage precision (default f16; int8: one f16 scale per row; k8v4: int8 keys and 4-bit values, about 0.4 of f16's size; see the README)."),
         OptionSpec("representatives", value: "R", help: "Representative keys kept per chunk and KV head for --question-scoring reps: the R keys that receive the most attention from the chunk's own queries (InfLLM; default 0 = none; measured no better than Quest)."),
     ]
 
@@ -49,7 +49,7 @@ enum LongHeadsOptions {
         s.localChunks = try a.int("local", default: s.localChunks, in: 0...1024)
         s.representatives = try a.int("representatives", default: s.representatives, in: 0...65536)
         if let k = a.string("kv") {
-            guard let v = KVPrecision(rawValue: k) else { throw UsageError("--kv must be f16, f32 or int8, got '\(k)'") }
+            guard let v = KVPrecision(rawValue: k) else { throw UsageError("--kv must be f16, f32, int8 or k8v4, got '\(k)'") }
             s.precision = v
         }
         try applyQuestionOptions(a, to: &s)

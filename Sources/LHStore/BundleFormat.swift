@@ -26,12 +26,13 @@ public enum BundleFormat {
     public static let seekEntryBytes = 24
     /// Extra summary, bound and representative rows preallocated past the document, for question and answer chunks at ask time.
     public static let questionChunkRoom = 32
-    /// Element type codes in kv.seek headers: 1 = f16, 2 = f32, 3 = int8 with f16 row scales.
+    /// Element type codes in kv.seek headers: 1 = f16, 2 = f32, 3 = int8 with f16 row scales, 4 = int8 keys and rotated int4 values with f16 row scales.
     public static func elementCode(_ p: KVPrecision) -> UInt32 {
         switch p {
         case .f16: return 1
         case .f32: return 2
         case .int8: return 3
+        case .k8v4: return 4
         }
     }
     /// Flag bit 0 of kv.seek: frame payloads are byte-plane shuffled.
@@ -122,7 +123,7 @@ public struct SeekHeader: Equatable, Sendable {
         }
         layers = Int(b.get32(16)); kvHeads = Int(b.get32(20)); headDimension = Int(b.get32(24))
         chunkSize = Int(b.get32(28)); chunks = Int(b.get32(32)); elementType = b.get32(36)
-        guard (1...3).contains(elementType) else { throw LHError.badFile(path: path, reason: "unknown element type \(elementType)") }
+        guard (1...4).contains(elementType) else { throw LHError.badFile(path: path, reason: "unknown element type \(elementType)") }
         guard b.get32(40) == UInt32(BundleFormat.seekEntryBytes) else {
             throw LHError.badFile(path: path, reason: "entry size \(b.get32(40)) is not \(BundleFormat.seekEntryBytes)")
         }

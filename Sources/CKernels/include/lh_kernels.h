@@ -110,10 +110,26 @@ uint16_t lh_quantize_i8(const float *x, int8_t *q, int64_t n);
 /// y (rows x n) = q (rows x n int8) scaled per row by the f16 scales[r] (exact products).
 void lh_dequantize_i8_rows(const int8_t *q, const uint16_t *scales, float *y, int64_t rows, int64_t n);
 
-/// Element kinds of stored key/value rows for lh_kv_scores and lh_kv_accumulate.
-enum { LH_KV_F32 = 0, LH_KV_F16 = 1, LH_KV_I8 = 2 };
+/// Quantize n (even) floats to 4-bit codes with one scale (the values of `--kv k8v4`), two codes per byte (element 2j in
+/// the low nibble of q[j]): s = f16(m / -8) for the element m of largest magnitude, code c_i =
+/// clamp(round-to-nearest-even(x[i] / s) + 8, 0, 15); returns the bits of the f16 s (0 and all codes 8 for
+/// an all-zero row). Decoding (c_i - 8) * s is within s/2 of x[i] except at the clamped end (within s).
+uint16_t lh_quantize_i4(const float *x, uint8_t *q, int64_t n);
 
-/// scores[t] = alpha * dot(q, K_t) for t < rows, where K is (rows x d) row-major of `kind` and, for LH_KV_I8,
+/// y (rows x n) = (codes - 8) of q (rows x n/2 bytes) scaled per row by the f16 scales[r].
+void lh_dequantize_i4_rows(const uint8_t *q, const uint16_t *scales, float *y, int64_t rows, int64_t n);
+
+/// x (n, a power of two) <- H · D · x / sqrt(n): D the fixed signs D_i = -1 when bit 15 of the u32 product
+/// i * 2654435761 is set, +1 otherwise; H the Walsh-Hadamard matrix (Sylvester order). Orthonormal.
+void lh_rotate_row(float *x, int64_t n);
+
+/// The inverse of lh_rotate_row: x <- D · H · x / sqrt(n).
+void lh_unrotate_row(float *x, int64_t n);
+
+/// Element kinds of stored key/value rows for lh_kv_scores and lh_kv_accumulate.
+enum { LH_KV_F32 = 0, LH_KV_F16 = 1, LH_KV_I8 = 2, LH_KV_I4 = 3 };
+
+/// scores[t] = alpha * dot(q, K_t) for t < rows, where K is (rows x d) row-major of `kind` and, for LH_KV_I8 and LH_KV_I4,
 /// row t is scaled by the f16 scales[t] (NULL otherwise). Reads the stored rows directly (no f32 copy).
 void lh_kv_scores(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d,
                   const float *q, float alpha, float *scores);
