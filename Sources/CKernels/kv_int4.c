@@ -1,4 +1,4 @@
-// kv_int4.c: owns the int4 key/value row codec: 4-bit codes with one f16 scale per row, two codes per byte
+// kv_int4.c: owns the 4-bit row codec (the values of `--kv k8v4`, after kv_rotation.c): 4-bit codes with one f16 scale per row, two codes per byte
 // (element 2j in the low nibble of byte j, 2j + 1 in the high nibble). The scale follows ggml's Q4_0: the
 // element of largest magnitude m maps to code 0 (value -8 · s with s = m / -8), so all 16 codes are used.
 

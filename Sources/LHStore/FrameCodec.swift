@@ -50,7 +50,7 @@ public struct FrameCodecSettings: Sendable, Codable, Equatable {
 /// Compresses and decompresses block payloads. Thread-safe: codec contexts come from a locked pool.
 public final class FrameCodec: @unchecked Sendable {
     public let settings: FrameCodecSettings
-    /// The parts of a payload (keys, values, int8 scales); each is shuffled with its element width.
+    /// The parts of a payload (keys, values, row scales); each is shuffled with its element width.
     public let sections: [ChunkLayout.Section]
     private let payloadRowBytes: Int
     private let lock = NSLock()

@@ -2,7 +2,7 @@
 import LHEngine
 
 /// Blocks of chunks `firstChunk ..< firstChunk + capacity` per (layer, KV head), in the layout of
-/// `ChunkStore` blocks: the sections of `ChunkLayout.sections` with w rows each (keys, values, int8 scales).
+/// `ChunkStore` blocks: the sections of `ChunkLayout.sections` with w rows each (keys, values, row scales).
 final class TailBlocks {
     let layout: ChunkLayout
     /// The first chunk held in memory.

@@ -10,8 +10,8 @@ struct InfoCommand: Command {
     static let usage = "DOC.lhx [--json]"
     static let discussion = """
     Reads index.sqlite and the file sizes of the bundle. The compression ratio compares kv.zst with
-    the raw keys and values (2 · layers · KV heads · (head dimension · element bytes + scale bytes)
-    per token; int8 rows carry a 2-byte scale).
+    the raw keys and values (layers · KV heads · (key row + value row + scales) bytes per token;
+    int8 and k8v4 rows carry a 2-byte scale, k8v4 values take half a byte per element).
     """
     static let options: [OptionSpec] = [OptionSpec("json", help: "Print one JSON object.")]
 
