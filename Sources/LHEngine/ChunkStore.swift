@@ -387,4 +387,3 @@ public enum KeyBounds {
         }
     }
 }
-

@@ -6,19 +6,19 @@ import LHCore
 public struct BundleChecksums: Equatable, Sendable {
     public var values: [String: String]
 
-    /// Metadata keys holding the checksums.
-    public static let keys: [(key: String, file: String)] = [
-        ("kv_seek_crc32", BundleFormat.seekFile), ("summaries_crc32", BundleFormat.summariesFile),
-        ("bounds_crc32", BundleFormat.boundsFile), ("reps_crc32", BundleFormat.representativesFile),
-        ("tail_crc32", BundleFormat.tailFile), ("source_crc32", BundleFormat.sourceFile),
+    /// Metadata keys holding the checksums, with their files; an optional file may be absent (reps.f32
+    /// exists only when the settings keep representative keys; the verifier checks that).
+    public static let keys: [(key: String, file: String, optional: Bool)] = [
+        ("kv_seek_crc32", BundleFormat.seekFile, false), ("summaries_crc32", BundleFormat.summariesFile, false),
+        ("bounds_crc32", BundleFormat.boundsFile, false), ("reps_crc32", BundleFormat.representativesFile, true),
+        ("tail_crc32", BundleFormat.tailFile, false), ("source_crc32", BundleFormat.sourceFile, false),
     ]
 
     /// Reads the files of the bundle at `directory`.
     public static func compute(directory: String) throws -> BundleChecksums {
         var v: [String: String] = [:]
-        for (key, file) in keys {
-            // reps.f32 exists only when the settings keep representative keys (the verifier checks that).
-            if file == BundleFormat.representativesFile, !FileManager.default.fileExists(atPath: directory + "/" + file) { continue }
+        for (key, file, optional) in keys {
+            if optional, !FileManager.default.fileExists(atPath: directory + "/" + file) { continue }
             let m = try MappedFile(path: directory + "/" + file)
             v[key] = String(format32: CRC32.checksum(UnsafeRawBufferPointer(start: m.base, count: m.count)))
         }

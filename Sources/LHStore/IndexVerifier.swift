@@ -46,7 +46,7 @@ public enum IndexVerifier {
         // Whole-file checksums recorded at the end of the build.
         do {
             let recorded = try db.meta(), now = try BundleChecksums.compute(directory: directory)
-            for (key, file) in BundleChecksums.keys where recorded[key] != now.values[key] {
+            for (key, file, _) in BundleChecksums.keys where recorded[key] != now.values[key] {
                 fail(LHError.badFile(path: directory + "/" + file, reason: "checksum mismatch (CRC-32 \(now.values[key] ?? "?"), index.sqlite records \(recorded[key] ?? "none"))"))
             }
             if recorded["kv_bytes"] != now.values["kv_bytes"] {
