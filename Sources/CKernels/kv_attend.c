@@ -54,8 +54,53 @@ LH_AVX2 static void kv_scores_avx2(int kind, const void *k, const uint16_t *scal
     }
 }
 
+// d = 64 (the default model), int4 rows (32 bytes): the codes of a whole row are unpacked with two 16-byte
+// loads, and the code offset 8 is taken off once at the end (sum of w·(c − 8) = sum of w·c − 8 · sum of w).
+LH_AVX2 static void kv_accumulate64_i4_avx2(const uint8_t *v, const uint16_t *scales, int64_t rows,
+                                            const float *p, float *out) {
+    __m256 a[8];
+    for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();
+    const __m128i m = _mm_set1_epi8(15);
+    float wsum = 0.0f;
+    for (int64_t t = 0; t < rows; t++) {
+        const float wt = p[t] * lh_half_to_float(scales[t]);
+        wsum += wt;
+        const __m256 w = _mm256_set1_ps(wt);
+        for (int h = 0; h < 2; h++) {
+            const __m128i b = _mm_loadu_si128((const __m128i *)(v + t * 32 + 16 * h));
+            const __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+            const __m128i e[2] = { _mm_unpacklo_epi8(lo, hi), _mm_unpackhi_epi8(lo, hi) };   // 16 codes each, in order
+            for (int j = 0; j < 2; j++) {
+                const int k = 4 * h + 2 * j;
+                a[k] = _mm256_fmadd_ps(w, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(e[j])), a[k]);
+                a[k + 1] = _mm256_fmadd_ps(w, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(e[j], 8))), a[k + 1]);
+            }
+        }
+    }
+    const __m256 off = _mm256_set1_ps(8.0f * wsum);
+    for (int k = 0; k < 8; k++)
+        _mm256_storeu_ps(out + 8 * k, _mm256_add_ps(_mm256_loadu_ps(out + 8 * k), _mm256_sub_ps(a[k], off)));
+}
+
+// d = 64 (the default model): all 64 sums stay in registers while the rows stream by once, so each row's
+// weight (with its int8/int4 scale) is formed once instead of once per 16 columns. Measured on the 128k
+// k8v4 index (`ask -n 48`, two questions, quiet): decode 22 -> 25 tok/s, first token 1.11 -> 1.00 s; with the
+// int4 row unpack above, 27.6 tok/s and 0.93 s.
+LH_AVX2 static void kv_accumulate64_avx2(int kind, const void *v, const uint16_t *scales, int64_t rows,
+                                         const float *p, float *out) {
+    if (kind == LH_KV_I4) { kv_accumulate64_i4_avx2((const uint8_t *)v, scales, rows, p, out); return; }
+    __m256 a[8];
+    for (int k = 0; k < 8; k++) a[k] = _mm256_loadu_ps(out + 8 * k);
+    for (int64_t t = 0; t < rows; t++) {
+        const __m256 w = _mm256_set1_ps(scaled(kind) ? p[t] * lh_half_to_float(scales[t]) : p[t]);
+        for (int k = 0; k < 8; k++) a[k] = _mm256_fmadd_ps(w, load8(kind, v, t * 64 + 8 * k), a[k]);
+    }
+    for (int k = 0; k < 8; k++) _mm256_storeu_ps(out + 8 * k, a[k]);
+}
+
 LH_AVX2 static void kv_accumulate_avx2(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d,
                                        const float *p, float *out) {
+    if (d == 64) { kv_accumulate64_avx2(kind, v, scales, rows, p, out); return; }
     int64_t i = 0;
     for (; i + 16 <= d; i += 16) {
         __m256 a0 = _mm256_loadu_ps(out + i), a1 = _mm256_loadu_ps(out + i + 8);

@@ -27,17 +27,23 @@ final class KVK8V4Tests: XCTestCase {
         return x.map { (min(max(($0 / s).rounded(.toNearestOrEven) + 8, 0), 15) - 8) * s }
     }
 
+    /// Rows of 64 (AVX2 and scalar paths) and of 16 (scalar only).
     func testRotationIsOrthonormalAndMatchesTheMatrix() {
         var rng = SplitMix64(seed: 3)
-        let x = (0..<d).map { _ in Float(rng.next() % 20001) / 10000 - 1 }
-        var y = x
-        lh_rotate_row(&y, Int64(d))
-        let expect = referenceRotate(x)
-        XCTAssertLessThan(zip(y, expect).map { abs($0 - $1) }.max()!, 1e-5)
-        let norm = { (v: [Float]) in v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
-        XCTAssertEqual(norm(y), norm(x), accuracy: 1e-4)
-        lh_unrotate_row(&y, Int64(d))
-        XCTAssertLessThan(zip(y, x).map { abs($0 - $1) }.max()!, 1e-5)
+        for (n, simd) in [(64, true), (64, false), (16, true)] {
+            let x = (0..<n).map { _ in Float(rng.next() % 20001) / 10000 - 1 }
+            let was = lh_simd_enabled()
+            lh_set_simd_enabled(simd ? 1 : 0)
+            defer { lh_set_simd_enabled(was) }
+            var y = x
+            lh_rotate_row(&y, Int64(n))
+            let expect = referenceRotate(x)
+            XCTAssertLessThan(zip(y, expect).map { abs($0 - $1) }.max()!, 1e-5, "n \(n) simd \(simd)")
+            let norm = { (v: [Float]) in v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+            XCTAssertEqual(norm(y), norm(x), accuracy: 1e-4)
+            lh_unrotate_row(&y, Int64(n))
+            XCTAssertLessThan(zip(y, x).map { abs($0 - $1) }.max()!, 1e-5, "n \(n) simd \(simd)")
+        }
     }
 
     func testDecodedBlockEqualsTheTranscription() {
