@@ -35,9 +35,35 @@ LH_AVX2 static inline __m256 load8(int kind, const void *rows, int64_t off) {
     }
 }
 
+// d = 64: eight rows at a time, their eight dot products reduced together into one vector (three rounds
+// of hadd and one cross-lane add) instead of one horizontal sum per row, with the query held in registers.
+// Returns the rows done (a multiple of 8). 128k k8v4 index, two questions, quiet: decode 27.3 -> 29.1 tok/s,
+// second question's first token 0.67 -> 0.60 s (the first question's, 0.95 s, did not move).
+LH_AVX2 static int64_t kv_scores64x8_avx2(int kind, const void *k, const uint16_t *scales, int64_t rows,
+                                          const float *q, float alpha, float *scores) {
+    __m256 qv[8];
+    for (int j = 0; j < 8; j++) qv[j] = _mm256_loadu_ps(q + 8 * j);
+    int64_t t = 0;
+    for (; t + 8 <= rows; t += 8) {
+        __m256 acc[8];
+        for (int r = 0; r < 8; r++) {
+            __m256 a = _mm256_mul_ps(load8(kind, k, (t + r) * 64), qv[0]);
+            for (int j = 1; j < 8; j++) a = _mm256_fmadd_ps(load8(kind, k, (t + r) * 64 + 8 * j), qv[j], a);
+            acc[r] = a;
+        }
+        const __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
+        const __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(acc[4], acc[5]), _mm256_hadd_ps(acc[6], acc[7]));
+        __m256 sums = _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20), _mm256_permute2f128_ps(t0, t1, 0x31));
+        if (scaled(kind)) sums = _mm256_mul_ps(sums, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(scales + t))));
+        _mm256_storeu_ps(scores + t, _mm256_mul_ps(sums, _mm256_set1_ps(alpha)));
+    }
+    return t;
+}
+
 LH_AVX2 static void kv_scores_avx2(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d,
                                    const float *q, float alpha, float *scores) {
-    for (int64_t t = 0; t < rows; t++) {
+    const int64_t done = d == 64 ? kv_scores64x8_avx2(kind, k, scales, rows, q, alpha, scores) : 0;
+    for (int64_t t = done; t < rows; t++) {
         __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
         int64_t i = 0;
         for (; i + 16 <= d; i += 16) {
