@@ -62,6 +62,10 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
     public var valueRowBytes: Int { headDimension * valueBits / 8 }
     /// Bytes of the scale of one stored row: 2 (an f16) for int8 and k8v4, 0 otherwise.
     public var scaleBytes: Int { hasRowScales ? 2 : 0 }
+    /// Byte offset of the values in stored data whose sections hold `stride` rows each.
+    public func valuesOffset(stride: Int) -> Int { stride * keyRowBytes }
+    /// Byte offset of the key scales (then the value scales) in stored data whose sections hold `stride` rows.
+    public func scalesOffset(stride: Int) -> Int { stride * (keyRowBytes + valueRowBytes) }
     /// Bytes one token takes in a block: its key row, value row and their scales.
     public var tokenBytes: Int { keyRowBytes + valueRowBytes + 2 * scaleBytes }
     /// Bytes of one (layer, KV head, chunk) block of w rows (`sections` with w rows each).
@@ -107,20 +111,18 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
             let p = block.assumingMemoryBound(to: UInt16.self)
             lh_f32_to_f16(key, p + row * d, Int64(d))
             lh_f32_to_f16(value, p + (w + row) * d, Int64(d))
-        case .int8:
-            let p = block.assumingMemoryBound(to: Int8.self)
-            let scales = (block + 2 * w * d).assumingMemoryBound(to: UInt16.self)   // (2, w) f16
-            scales[row] = lh_quantize_i8(key, p + row * d, Int64(d))
-            scales[w + row] = lh_quantize_i8(value, p + (w + row) * d, Int64(d))
-        case .k8v4:
-            let k = block.assumingMemoryBound(to: Int8.self)                         // (w, d) i8
-            let v = (block + w * d).assumingMemoryBound(to: UInt8.self)              // (w, d/2) 4-bit codes
-            let scales = (block + w * (keyRowBytes + valueRowBytes)).assumingMemoryBound(to: UInt16.self)   // (2, w) f16
-            scales[row] = lh_quantize_i8(key, k + row * d, Int64(d))
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: d) { r in
+        case .int8, .k8v4:
+            let scales = (block + scalesOffset(stride: w)).assumingMemoryBound(to: UInt16.self)   // (2, w) f16
+            scales[row] = lh_quantize_i8(key, (block + row * keyRowBytes).assumingMemoryBound(to: Int8.self), Int64(d))
+            let v = block + valuesOffset(stride: w) + row * valueRowBytes
+            if precision == .int8 {
+                scales[w + row] = lh_quantize_i8(value, v.assumingMemoryBound(to: Int8.self), Int64(d))
+                return
+            }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: d) { r in   // k8v4: rotated 4-bit values
                 r.baseAddress!.update(from: value, count: d)
                 lh_rotate_row(r.baseAddress!, Int64(d))
-                scales[w + row] = lh_quantize_i4(r.baseAddress!, v + row * valueRowBytes, Int64(d))
+                scales[w + row] = lh_quantize_i4(r.baseAddress!, v.assumingMemoryBound(to: UInt8.self), Int64(d))
             }
         }
     }
@@ -139,18 +141,16 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
             let p = src.assumingMemoryBound(to: UInt16.self)
             lh_f16_to_f32(p, scratch, Int64(rows * d))
             lh_f16_to_f32(p + stride * d, scratch + w * d, Int64(rows * d))
-        case .int8:
-            let p = src.assumingMemoryBound(to: Int8.self)
-            let scales = (src + 2 * stride * d).assumingMemoryBound(to: UInt16.self)   // (2, stride) f16
-            lh_dequantize_i8_rows(p, scales, scratch, Int64(rows), Int64(d))
-            lh_dequantize_i8_rows(p + stride * d, scales + stride, scratch + w * d, Int64(rows), Int64(d))
-        case .k8v4:
-            let k = src.assumingMemoryBound(to: Int8.self)
-            let v = (src + stride * d).assumingMemoryBound(to: UInt8.self)
-            let scales = (src + stride * (keyRowBytes + valueRowBytes)).assumingMemoryBound(to: UInt16.self)   // (2, stride) f16
-            lh_dequantize_i8_rows(k, scales, scratch, Int64(rows), Int64(d))
-            lh_dequantize_i4_rows(v, scales + stride, scratch + w * d, Int64(rows), Int64(d))
-            unrotateValues(scratch + w * d, rows: rows)
+        case .int8, .k8v4:
+            let st = StoredRows(base: src, stride: stride)
+            let values = st.values(self), valueScales = st.valueScales(self)!
+            lh_dequantize_i8_rows(st.keys(self).assumingMemoryBound(to: Int8.self), st.keyScales(self)!, scratch, Int64(rows), Int64(d))
+            if precision == .int8 {
+                lh_dequantize_i8_rows(values.assumingMemoryBound(to: Int8.self), valueScales, scratch + w * d, Int64(rows), Int64(d))
+            } else {
+                lh_dequantize_i4_rows(values.assumingMemoryBound(to: UInt8.self), valueScales, scratch + w * d, Int64(rows), Int64(d))
+                unrotateValues(scratch + w * d, rows: rows)
+            }
         }
     }
 
@@ -203,10 +203,10 @@ public struct StoredRows {
     /// Keys (stride, d) in the element type of `layout`.
     public func keys(_ layout: ChunkLayout) -> UnsafeRawPointer { base }
     /// Values (stride, d) in the element type of `layout`.
-    public func values(_ layout: ChunkLayout) -> UnsafeRawPointer { base + stride * layout.keyRowBytes }
+    public func values(_ layout: ChunkLayout) -> UnsafeRawPointer { base + layout.valuesOffset(stride: stride) }
     /// Key row scales (stride) as f16 for int8 and k8v4, nil otherwise.
     public func keyScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? {
-        layout.hasRowScales ? (base + stride * (layout.keyRowBytes + layout.valueRowBytes)).assumingMemoryBound(to: UInt16.self) : nil
+        layout.hasRowScales ? (base + layout.scalesOffset(stride: stride)).assumingMemoryBound(to: UInt16.self) : nil
     }
     /// Value row scales (stride) as f16 for int8 and k8v4, nil otherwise.
     public func valueScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? { keyScales(layout).map { $0 + stride } }

@@ -31,10 +31,7 @@ final class KVInt8Tests: XCTestCase {
         let keys = (0..<w).map { row($0, &rng) }, values = (0..<w).map { row($0 + 1, &rng) }
         for r in 0..<w { layout.storeRow(r, key: keys[r], value: values[r], into: block) }
         for simd in [true, false] {
-            let was = lh_simd_enabled()
-            lh_set_simd_enabled(simd ? 1 : 0)
-            layout.decode(block, stride: w, rows: w, into: scratch)
-            lh_set_simd_enabled(was)
+            withSIMD(simd) { layout.decode(block, stride: w, rows: w, into: scratch) }
             for (half, rows) in [(0, keys), (1, values)] {
                 for r in 0..<w {
                     let amax = rows[r].map(abs).max()!, bound = amax / 254 * (1 + 1 / 1024)
@@ -78,12 +75,11 @@ final class KVInt8Tests: XCTestCase {
             let expectOut = (0..<d).map { i in (0..<rows).reduce(Float(0)) { $0 + p[$1] * f[w * d + $1 * d + i] } }
             let st = StoredRows(base: block, stride: w)
             for simd in [true, false] {
-                let was = lh_simd_enabled()
-                lh_set_simd_enabled(simd ? 1 : 0)
                 var scores = [Float](repeating: 0, count: rows), out = [Float](repeating: 0, count: d)
-                lh_kv_scores(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), q, 0.5, &scores)
-                lh_kv_accumulate(lay.valueKernelKind, st.values(lay), st.valueScales(lay), Int64(rows), Int64(d), p, &out)
-                lh_set_simd_enabled(was)
+                withSIMD(simd) {
+                    lh_kv_scores(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), q, 0.5, &scores)
+                    lh_kv_accumulate(lay.valueKernelKind, st.values(lay), st.valueScales(lay), Int64(rows), Int64(d), p, &out)
+                }
                 lay.unrotateValues(&out, rows: 1)
                 let e1 = zip(scores, expectScores).map { abs($0 - $1) }.max()! / expectScores.map(abs).max()!
                 let e2 = zip(out, expectOut).map { abs($0 - $1) }.max()! / expectOut.map(abs).max()!

@@ -32,16 +32,13 @@ final class KVK8V4Tests: XCTestCase {
         var rng = SplitMix64(seed: 3)
         for (n, simd) in [(64, true), (64, false), (16, true)] {
             let x = (0..<n).map { _ in Float(rng.next() % 20001) / 10000 - 1 }
-            let was = lh_simd_enabled()
-            lh_set_simd_enabled(simd ? 1 : 0)
-            defer { lh_set_simd_enabled(was) }
             var y = x
-            lh_rotate_row(&y, Int64(n))
+            withSIMD(simd) { lh_rotate_row(&y, Int64(n)) }
             let expect = referenceRotate(x)
             XCTAssertLessThan(zip(y, expect).map { abs($0 - $1) }.max()!, 1e-5, "n \(n) simd \(simd)")
             let norm = { (v: [Float]) in v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
             XCTAssertEqual(norm(y), norm(x), accuracy: 1e-4)
-            lh_unrotate_row(&y, Int64(n))
+            withSIMD(simd) { lh_unrotate_row(&y, Int64(n)) }
             XCTAssertLessThan(zip(y, x).map { abs($0 - $1) }.max()!, 1e-5, "n \(n) simd \(simd)")
         }
     }
@@ -62,10 +59,7 @@ final class KVK8V4Tests: XCTestCase {
         let keys = (0..<w).map(row), values = (0..<w).map(row)
         for r in 0..<w { lay.storeRow(r, key: keys[r], value: values[r], into: block) }
         for simd in [true, false] {
-            let was = lh_simd_enabled()
-            lh_set_simd_enabled(simd ? 1 : 0)
-            lay.decode(block, stride: w, rows: w, into: scratch)
-            lh_set_simd_enabled(was)
+            withSIMD(simd) { lay.decode(block, stride: w, rows: w, into: scratch) }
             for r in 0..<w {
                 // Values: rotate, Q4_0, rotate back (H·D is its own inverse up to D·H).
                 let q = referenceQuantize4(referenceRotate(values[r]))

@@ -6,6 +6,7 @@ import LHModel
 import Foundation
 import Synchronization
 import XCTest
+import LHTestSupport
 
 // MARK: - Naive references
 
@@ -143,12 +144,10 @@ private func blockQuants(_ b: lh_block_q8) -> [Int8] {
 /// Arrivals at the two-task barrier of the pool-overhead benchmark.
 private let benchmarkArrivals = Atomic<Int>(0)
 
-/// Run body with the SIMD kernels on, then with the scalar fallbacks, restoring the default afterwards.
+/// Run body with the SIMD kernels on, then with the scalar fallbacks, restoring the previous setting afterwards.
 private func forEachPath(_ body: (String) throws -> Void) rethrows {
-    defer { lh_set_simd_enabled(1) }
     for simd in [true, false] {
-        lh_set_simd_enabled(simd ? 1 : 0)
-        try body(simd && lh_simd_enabled() != 0 ? "avx2" : "scalar")
+        try withSIMD(simd) { try body(simd && lh_simd_enabled() != 0 ? "avx2" : "scalar") }
     }
 }
 
@@ -448,11 +447,8 @@ final class SoftmaxKernelTests: XCTestCase {
             let e = x.map { exp(Double($0) - mx) }
             let z = e.reduce(0, +)
             for simd in [1, 0] {
-                let saved = lh_simd_enabled()
-                lh_set_simd_enabled(Int32(simd))
                 var y = x
-                y.withUnsafeMutableBufferPointer { lh_softmax_f32($0.baseAddress!, Int64(n)) }
-                lh_set_simd_enabled(saved)
+                withSIMD(simd == 1) { y.withUnsafeMutableBufferPointer { lh_softmax_f32($0.baseAddress!, Int64(n)) } }
                 for i in 0..<n { XCTAssertEqual(Double(y[i]), e[i] / z, accuracy: 2e-5 * e[i] / z + 1e-9, "n \(n) i \(i) simd \(simd)") }
             }
         }
