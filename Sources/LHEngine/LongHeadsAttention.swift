@@ -188,7 +188,7 @@ public final class LongHeadsAttention: AttentionCache {
         if let candidates = ChunkSelector.candidates(c: chunk, slots: seg.slots, settings: settings) {
             let n = candidates.count
             // Every head of `hs` adds its scores (several only when selecting per KV head).
-            let scoring = seg.question ? settings.questionScoring : .summaries
+            let scoring = seg.question ? settings.questionScoring : settings.scoring
             let rows = seg.perToken ? seg.rows.count : 1
             s.candidateScores.ensure(count: rows * n)
             let scores = s.candidateScores.pointer

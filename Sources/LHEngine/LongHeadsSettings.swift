@@ -35,7 +35,8 @@ public enum ChunkPositioning: Sendable, Codable, Equatable {
     case clipped(distance: Int)
 }
 
-/// How a question or answer token scores candidate chunks (document prefill always uses summaries).
+/// How a query scores candidate chunks: `LongHeadsSettings.scoring` for document tokens,
+/// `LongHeadsSettings.questionScoring` for question and answer tokens.
 public enum ChunkScoring: String, Sendable, Codable, CaseIterable {
     /// The paper: q · s_i with the chunk summary s_i.
     case summaries
@@ -94,6 +95,9 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     public var localChunks: Int
     /// Storage precision of keys and values.
     public var precision: KVPrecision
+    /// Chunk scoring for document tokens while prefilling (the paper: summaries). A block of queries is
+    /// scored by the sum of its queries.
+    public var scoring: ChunkScoring
     /// Chunk scoring for question and answer tokens.
     public var questionScoring: ChunkScoring
     /// Question and answer tokens select once per KV head (scores summed over the group's query heads),
@@ -107,7 +111,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     public init(chunkSize: Int = 256, attentionLength: Int = 2048, questionAttentionLength: Int? = nil,
                 granularity: SelectionGranularity = .block, selection: ChunkSelection = .summaries,
                 positioning: ChunkPositioning = .contiguous, questionPositioning: ChunkPositioning? = nil, sinkChunks: Int = 1, localChunks: Int = 1,
-                precision: KVPrecision = .f16, questionScoring: ChunkScoring = .summaries,
+                precision: KVPrecision = .f16, scoring: ChunkScoring = .summaries, questionScoring: ChunkScoring = .summaries,
                 questionSelectionPerKVHead: Bool = false, questionGranularity: SelectionGranularity = .token,
                 representatives: Int = 0) {
         self.chunkSize = chunkSize
@@ -120,6 +124,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         self.sinkChunks = sinkChunks
         self.localChunks = localChunks
         self.precision = precision
+        self.scoring = scoring
         self.questionScoring = questionScoring
         self.questionSelectionPerKVHead = questionSelectionPerKVHead
         self.questionGranularity = questionGranularity
@@ -203,6 +208,9 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         guard (0...chunkSize).contains(representatives) else {
             throw fail("representative keys per chunk must be in 0...\(chunkSize) (the chunk size), got \(representatives)")
         }
+        if scoring.usesRepresentatives, representatives == 0 {
+            throw fail("scoring '\(scoring.rawValue)' needs representative keys, but the document keeps none (representatives 0)")
+        }
         if questionScoring.usesRepresentatives, representatives == 0 {
             throw fail("question scoring '\(questionScoring.rawValue)' needs representative keys, but the document keeps none (representatives 0; an index built before they existed has none: rebuild it)")
         }
@@ -259,13 +267,14 @@ extension ChunkPositioning {
 extension LongHeadsSettings {
     private enum CodingKeys: String, CodingKey {
         case chunkSize, attentionLength, questionAttentionLength, granularity, selection, positioning,
-             questionPositioning, sinkChunks, localChunks, precision, questionScoring, questionSelectionPerKVHead,
+             questionPositioning, sinkChunks, localChunks, precision, scoring, questionScoring, questionSelectionPerKVHead,
              questionGranularity, representatives
     }
 
     /// Decodes settings; the question-time scoring fields, added after the first indexes were written,
     /// default to the paper's choices when absent. `representatives`, added later still, defaults to 0
-    /// when absent: settings written before it existed describe documents prefilled without them.
+    /// when absent: settings written before it existed describe documents prefilled without them; so does
+    /// the document `scoring` (summaries, the only prefill scoring before it was a setting).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(chunkSize: try c.decode(Int.self, forKey: .chunkSize),
@@ -278,6 +287,7 @@ extension LongHeadsSettings {
                   sinkChunks: try c.decode(Int.self, forKey: .sinkChunks),
                   localChunks: try c.decode(Int.self, forKey: .localChunks),
                   precision: try c.decode(KVPrecision.self, forKey: .precision),
+                  scoring: try c.decodeIfPresent(ChunkScoring.self, forKey: .scoring) ?? .summaries,
                   questionScoring: try c.decodeIfPresent(ChunkScoring.self, forKey: .questionScoring) ?? .summaries,
                   questionSelectionPerKVHead: try c.decodeIfPresent(Bool.self, forKey: .questionSelectionPerKVHead) ?? false,
                   questionGranularity: try c.decodeIfPresent(SelectionGranularity.self, forKey: .questionGranularity) ?? .token,

@@ -11,6 +11,7 @@ enum LongHeadsOptions {
         OptionSpec("attn-length", value: "A", help: "Attention length while prefilling, a multiple of W (default 2048)."),
         OptionSpec("select", value: "token|block", help: "Prefill selection granularity (default block)."),
         OptionSpec("positioning", value: "P", help: "contiguous (paper), true, self-extend:N or clipped:N (default contiguous)."),
+        OptionSpec("scoring", value: "S", help: "Chunk scoring while prefilling the document: summaries (paper), quest, max-key, reps or reps-mean (default summaries; see --question-scoring)."),
         OptionSpec("sinks", value: "N", help: "Leading chunks always attended (default 1)."),
         OptionSpec("local", value: "N", help: "Most recent chunks always attended (default 1)."),
         OptionSpec("kv", value: "f16|f32|int8|k8v4", help: "Key/value storage precision (default f16; int8: one f16 scale per row; k8v4: int8 keys and 4-bit values, about 0.4 of f16's size; see the README)."),
@@ -45,6 +46,7 @@ enum LongHeadsOptions {
         }
         if let g = a.string("select") { s.granularity = try granularity(g, option: "select") }
         if let p = a.string("positioning") { s.positioning = try positioning(p, option: "positioning") }
+        if let v = a.string("scoring") { s.scoring = try scoring(v, option: "scoring") }
         s.sinkChunks = try a.int("sinks", default: s.sinkChunks, in: 0...1024)
         s.localChunks = try a.int("local", default: s.localChunks, in: 0...1024)
         s.representatives = try a.int("representatives", default: s.representatives, in: 0...65536)
@@ -60,17 +62,19 @@ enum LongHeadsOptions {
     static func applyQuestionOptions(_ a: ParsedArguments, to s: inout LongHeadsSettings) throws {
         s.questionAttentionLength = try a.int("question-length", default: s.questionAttentionLength, in: 1...1 << 20)
         if let p = a.string("question-positioning") { s.questionPositioning = try positioning(p, option: "question-positioning") }
-        if let q = a.string("question-scoring") {
-            guard let v = ChunkScoring(rawValue: q) else {
-                throw UsageError("--question-scoring must be summaries, max-key, quest, reps or reps-mean, got '\(q)'")
-            }
-            s.questionScoring = v
-        }
+        if let q = a.string("question-scoring") { s.questionScoring = try scoring(q, option: "question-scoring") }
         if let v = a.string("question-per-kv-head") {
             guard v == "yes" || v == "no" else { throw UsageError("--question-per-kv-head must be yes or no, got '\(v)'") }
             s.questionSelectionPerKVHead = v == "yes"
         }
         if let g = a.string("question-select") { s.questionGranularity = try granularity(g, option: "question-select") }
+    }
+
+    static func scoring(_ v: String, option: String) throws -> ChunkScoring {
+        guard let s = ChunkScoring(rawValue: v) else {
+            throw UsageError("--\(option) must be summaries, max-key, quest, reps or reps-mean, got '\(v)'")
+        }
+        return s
     }
 
     static func granularity(_ g: String, option: String) throws -> SelectionGranularity {
@@ -88,7 +92,7 @@ enum LongHeadsOptions {
     /// One-line description for progress output.
     static func describe(_ s: LongHeadsSettings) -> String {
         "w=\(s.chunkSize) A=\(s.attentionLength) Aq=\(s.questionAttentionLength) select=\(s.granularity.rawValue) "
-            + "positioning=\(s.positioning.argument)/\((s.questionPositioning ?? s.positioning).argument) sinks=\(s.sinkChunks) local=\(s.localChunks) kv=\(s.precision.rawValue) "
+            + (s.scoring == .summaries ? "" : "prefill-scoring=\(s.scoring.rawValue) ") + "positioning=\(s.positioning.argument)/\((s.questionPositioning ?? s.positioning).argument) sinks=\(s.sinkChunks) local=\(s.localChunks) kv=\(s.precision.rawValue) "
             + "scoring=\(s.questionScoring.rawValue)\(s.questionSelectionPerKVHead ? "/kv-head" : "")"
             + (s.representatives > 0 ? " reps=\(s.representatives)" : "")
             + (s.questionGranularity == .block ? " question-select=block" : "")

@@ -120,6 +120,22 @@ final class QuestionVariantTests: XCTestCase {
         }
     }
 
+    /// The document's own scoring setting is honoured: prefilling per token with `scoring` S equals reading
+    /// every token as a question token scored by S over the same window, and differs from summaries.
+    func testDocumentScoringSelectsLikeTheQuestionPath() throws {
+        let tokens = T.tokens(200, seed: 9)
+        var results: [[Float]] = []
+        for (scoring, asQuestion) in [(ChunkScoring.quest, false), (.quest, true), (.summaries, false)] {
+            var s = T.settings(.token)
+            if asQuestion { s.questionScoring = scoring } else { s.scoring = scoring }
+            let lh = try LongHeadsAttention(model: T.model, settings: s)
+            if asQuestion { lh.questionStart = 0 }
+            results.append(logits(tokens, cache: lh))
+        }
+        XCTAssertLessThan(relativeError(results[0], results[1]), 1e-5)
+        XCTAssertGreaterThan(relativeError(results[0], results[2]), 1e-3, "document scoring changes nothing")
+    }
+
     /// Per-KV-head selection gives the query heads of a group one selection for a question token.
     func testPerKVHeadSelectionIsSharedWithinAGroup() throws {
         let tokens = T.tokens(300, seed: 6)
@@ -181,6 +197,7 @@ final class QuestionVariantTests: XCTestCase {
         json["questionScoring"] = nil
         json["questionSelectionPerKVHead"] = nil
         json["questionGranularity"] = nil
+        json["scoring"] = nil
         let old = try JSONDecoder().decode(LongHeadsSettings.self, from: JSONSerialization.data(withJSONObject: json))
         XCTAssertEqual(old, LongHeadsSettings())
         // Settings written before representative keys existed describe documents prefilled without them.
