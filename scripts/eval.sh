@@ -2,7 +2,7 @@
 # `make eval`: the long evaluations behind docs/longheads-on-small-models.md and the README tables.
 # Hours on 2 cores. Every trial is appended as a JSON line under $LHINDEX_HOME/eval/; rerunning skips
 # nothing (delete the files to start over). Tables: scripts/sweep-table.py FILE...
-# Usage: scripts/eval.sh [passkey|needle|perplexity|long|kv]...   (default: all five)
+# Usage: scripts/eval.sh [passkey|needle|perplexity|prefill|long|kv]...   (default: all six)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 home=${LHINDEX_HOME:-$HOME/.cache/lhindex}
@@ -10,7 +10,7 @@ text=$home/texts/debian-policy-4.6.2.0.txt
 out=$home/eval
 mkdir -p "$out"
 bin=.build/release/lhindex
-steps=${*:-passkey needle perplexity long kv}
+steps=${*:-passkey needle perplexity prefill long kv}
 
 for step in $steps; do
   case $step in
@@ -21,6 +21,8 @@ for step in $steps; do
     $bin eval passkey --sweep scripts/sweeps/baselines.txt --lengths 4k,8k,16k,32k --trials 10 --trials-out "$out/passkey.jsonl"
     $bin eval passkey --sweep scripts/sweeps/baselines.txt --lengths 64k,128k --trials 5 --trials-out "$out/passkey.jsonl"
     $bin eval passkey --sweep scripts/sweeps/dense-long.txt --lengths 16k --trials 10 --trials-out "$out/passkey.jsonl"
+    $bin eval passkey --sweep scripts/sweeps/local4.txt --lengths 4k,8k,16k,32k --trials 10 --trials-out "$out/passkey.jsonl"
+    $bin eval passkey --sweep scripts/sweeps/local4.txt --lengths 64k,128k --trials 5 --trials-out "$out/passkey.jsonl"
     scripts/sweep-table.py "$out/passkey.jsonl" ;;
   needle)    # a fact planted in the Debian Policy Manual, asked as a chat question
     $bin eval needle --text "$text" --sweep scripts/sweeps/needle.txt --lengths 4k --trials 10 --trials-out "$out/needle.jsonl"
@@ -37,6 +39,17 @@ for step in $steps; do
     for ctx in 4096 8192 16384; do
       $bin perplexity "$text" --mode dense --ctx $ctx --windows $((65536 / ctx)) --json | tee -a "$out/perplexity.jsonl"
     done ;;
+  prefill)   # document settings on the region [32k, 64k): read 64k at once against 4k windows (README)
+    for opts in "--variant paper-block" "--local 2" "--local 4" "--scoring quest --variant paper-block" \
+                "--attn-length 4096 --variant paper-block" "--attn-length 4096 --local 4" "--attn-length 4096 --local 8" "--attn-length 8192 --variant paper-block"; do
+      # shellcheck disable=SC2086
+      $bin perplexity "$text" --mode longheads $opts --ctx 65536 --windows 1 --json | tee -a "$out/prefill.jsonl"
+      # shellcheck disable=SC2086
+      $bin perplexity "$text" --mode longheads $opts --ctx 4096 --from-window 8 --windows 8 --json | tee -a "$out/prefill.jsonl"
+    done
+    for ctx in 65536 4096; do
+      $bin perplexity "$text" --mode window --ctx $ctx --from-window $((32768 / ctx)) --windows $((32768 / ctx > 1 ? 8 : 1)) --json | tee -a "$out/prefill.jsonl"
+    done ;;
   kv)        # storage precisions: perplexity where every scored token reads stored blocks, and passkey
     for kv in f16 int8 k8v4; do
       $bin perplexity "$text" --mode longheads --ctx 4096 --windows 6 --kv $kv --json | tee -a "$out/kv.jsonl"
@@ -44,6 +57,6 @@ for step in $steps; do
     $bin eval passkey --mode longheads --kv k8v4 --lengths 4k,8k,16k --trials 10 --trials-out "$out/passkey-kv.jsonl"
     $bin eval passkey --mode longheads --kv k8v4 --lengths 32k --trials 5 --trials-out "$out/passkey-kv.jsonl"
     scripts/sweep-table.py "$out/passkey-kv.jsonl" ;;
-  *) echo "unknown step '$step' (passkey, needle, perplexity, long, kv)" >&2; exit 64 ;;
+  *) echo "unknown step '$step' (passkey, needle, perplexity, prefill, long, kv)" >&2; exit 64 ;;
   esac
 done

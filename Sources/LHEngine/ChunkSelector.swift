@@ -4,21 +4,22 @@ import LHModel
 
 /// Chunk selection and positioning, as pure functions of the settings and candidate scores.
 enum ChunkSelector {
-    /// The chunks a query in chunk `c` with `slots` window slots chooses among by score: sinks and local
-    /// chunks are always taken, so the candidates are `sinks ..< c − locals`. Nil when nothing is scored:
-    /// every past chunk fits (c < slots, dense) or the selection is `.recent`.
-    static func candidates(c: Int, slots: Int, settings: LongHeadsSettings) -> Range<Int>? {
+    /// The chunks a query in chunk `c` with `slots` window slots chooses among by score: sinks and the
+    /// `locals` most recent chunks are always taken, so the candidates are `sinks ..< c − locals`. Nil when
+    /// nothing is scored: every past chunk fits (c < slots, dense) or the selection is `.recent`.
+    static func candidates(c: Int, slots: Int, locals: Int, settings: LongHeadsSettings) -> Range<Int>? {
         guard c > slots - 1, settings.selection == .summaries else { return nil }
-        return settings.sinkChunks..<(c - settings.localChunks)
+        return settings.sinkChunks..<(c - locals)
     }
 
     /// The sorted past chunks (all < c) a query in chunk `c` attends to with `slots` window slots (the last
-    /// slot holds chunk c itself). With c < slots every past chunk is selected (dense).
-    /// - Parameter scores: (n) scores of `candidates(c:slots:settings:)`, when that is not nil.
-    static func select(c: Int, slots: Int, settings: LongHeadsSettings, scores: UnsafePointer<Float>?) -> [Int] {
+    /// slot holds chunk c itself), `locals` of them the most recent. With c < slots every past chunk is
+    /// selected (dense).
+    /// - Parameter scores: (n) scores of `candidates(c:slots:locals:settings:)`, when that is not nil.
+    static func select(c: Int, slots: Int, locals: Int, settings: LongHeadsSettings, scores: UnsafePointer<Float>?) -> [Int] {
         let past = slots - 1
         if c <= past { return Array(0..<c) }
-        let sinks = settings.sinkChunks, locals = settings.localChunks
+        let sinks = settings.sinkChunks
         let k = past - sinks - locals                   // chunks chosen freely
         let lo = sinks, hi = c - locals                 // candidates lo ..< hi (hi − lo > k)
         let chosen: [Int]

@@ -155,6 +155,7 @@ public final class LongHeadsAttention: AttentionCache {
         var perToken: Bool
         var question: Bool
         var slots: Int
+        var locals: Int
         var positioning: ChunkPositioning
     }
 
@@ -171,6 +172,7 @@ public final class LongHeadsAttention: AttentionCache {
             out.append(Segment(chunk: chunk, rows: i..<j, perToken: question ? decode || settings.questionGranularity == .token : settings.granularity == .token,
                                question: question,
                                slots: question ? settings.questionSlots : settings.slots,
+                               locals: question ? settings.questionLocals : settings.localChunks,
                                positioning: question ? settings.questionPositioning ?? settings.positioning : settings.positioning))
             i = j
         }
@@ -185,7 +187,7 @@ public final class LongHeadsAttention: AttentionCache {
         let g = hs.lowerBound / c.groupSize, chunk = seg.chunk
         // Groups of rows sharing one selection, in order of first appearance.
         var groups: [(chunks: [Int], rows: [Int])] = []
-        if let candidates = ChunkSelector.candidates(c: chunk, slots: seg.slots, settings: settings) {
+        if let candidates = ChunkSelector.candidates(c: chunk, slots: seg.slots, locals: seg.locals, settings: settings) {
             let n = candidates.count
             // Every head of `hs` adds its scores (several only when selecting per KV head).
             let scoring = seg.question ? settings.questionScoring : settings.scoring
@@ -213,11 +215,11 @@ public final class LongHeadsAttention: AttentionCache {
                 }
             }
             if !seg.perToken {
-                groups = [(ChunkSelector.select(c: chunk, slots: seg.slots, settings: settings, scores: scores), Array(seg.rows))]
+                groups = [(ChunkSelector.select(c: chunk, slots: seg.slots, locals: seg.locals, settings: settings, scores: scores), Array(seg.rows))]
             } else {
                 var index: [[Int]: Int] = [:]
                 for (r, i) in seg.rows.enumerated() {
-                    let sel = ChunkSelector.select(c: chunk, slots: seg.slots, settings: settings, scores: scores + r * n)
+                    let sel = ChunkSelector.select(c: chunk, slots: seg.slots, locals: seg.locals, settings: settings, scores: scores + r * n)
                     if let gi = index[sel] { groups[gi].rows.append(i) } else {
                         index[sel] = groups.count
                         groups.append((sel, [i]))
@@ -225,7 +227,7 @@ public final class LongHeadsAttention: AttentionCache {
                 }
             }
         } else {
-            groups = [(ChunkSelector.select(c: chunk, slots: seg.slots, settings: settings, scores: nil), Array(seg.rows))]
+            groups = [(ChunkSelector.select(c: chunk, slots: seg.slots, locals: seg.locals, settings: settings, scores: nil), Array(seg.rows))]
         }
         for (chunks, rows) in groups {
             // Queries (heads × rows, d): head k's rows at k·rows.count.

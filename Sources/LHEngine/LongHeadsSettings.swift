@@ -93,6 +93,8 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     public var sinkChunks: Int
     /// Most recent complete chunks always selected (local context); 1 = chunk c−1.
     public var localChunks: Int
+    /// Local chunks for question and generated tokens (nil: same as `localChunks`).
+    public var questionLocalChunks: Int?
     /// Storage precision of keys and values.
     public var precision: KVPrecision
     /// Chunk scoring for document tokens while prefilling (the paper: summaries). A block of queries is
@@ -111,6 +113,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     public init(chunkSize: Int = 256, attentionLength: Int = 2048, questionAttentionLength: Int? = nil,
                 granularity: SelectionGranularity = .block, selection: ChunkSelection = .summaries,
                 positioning: ChunkPositioning = .contiguous, questionPositioning: ChunkPositioning? = nil, sinkChunks: Int = 1, localChunks: Int = 1,
+                questionLocalChunks: Int? = nil,
                 precision: KVPrecision = .f16, scoring: ChunkScoring = .summaries, questionScoring: ChunkScoring = .summaries,
                 questionSelectionPerKVHead: Bool = false, questionGranularity: SelectionGranularity = .token,
                 representatives: Int = 0) {
@@ -123,6 +126,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         self.questionPositioning = questionPositioning
         self.sinkChunks = sinkChunks
         self.localChunks = localChunks
+        self.questionLocalChunks = questionLocalChunks
         self.precision = precision
         self.scoring = scoring
         self.questionScoring = questionScoring
@@ -137,6 +141,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         var s = self
         s.questionAttentionLength = attentionLength
         s.questionPositioning = nil
+        s.questionLocalChunks = nil
         s.questionScoring = .summaries
         s.questionSelectionPerKVHead = false
         s.questionGranularity = .token
@@ -175,6 +180,8 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     public var slots: Int { attentionLength / chunkSize }
     /// Slots per window for question and generated tokens.
     public var questionSlots: Int { questionAttentionLength / chunkSize }
+    /// Local chunks for question and generated tokens.
+    public var questionLocals: Int { questionLocalChunks ?? localChunks }
 
     /// These settings with the question window and the Self-Extend neighbour window lowered, where they
     /// exceed it, to what a model trained on `trainedContext` tokens can take (the presets ask for 8192).
@@ -214,10 +221,10 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         if questionScoring.usesRepresentatives, representatives == 0 {
             throw fail("question scoring '\(questionScoring.rawValue)' needs representative keys, but the document keeps none (representatives 0; an index built before they existed has none: rebuild it)")
         }
-        guard sinkChunks >= 0, localChunks >= 0 else { throw fail("sink and local chunk counts must not be negative") }
-        for (name, k) in [("attention length", slots), ("question attention length", questionSlots)] {
-            guard k >= sinkChunks + localChunks + 1 else {
-                throw fail("\(name) gives \(k) slots of \(chunkSize) tokens; at least \(sinkChunks + localChunks + 1) are needed for \(sinkChunks) sink chunk(s), \(localChunks) local chunk(s) and the current chunk")
+        guard sinkChunks >= 0, localChunks >= 0, questionLocals >= 0 else { throw fail("sink and local chunk counts must not be negative") }
+        for (name, k, locals) in [("attention length", slots, localChunks), ("question attention length", questionSlots, questionLocals)] {
+            guard k >= sinkChunks + locals + 1 else {
+                throw fail("\(name) gives \(k) slots of \(chunkSize) tokens; at least \(sinkChunks + locals + 1) are needed for \(sinkChunks) sink chunk(s), \(locals) local chunk(s) and the current chunk")
             }
         }
         for p in [positioning, questionPositioning ?? positioning] {
@@ -267,7 +274,7 @@ extension ChunkPositioning {
 extension LongHeadsSettings {
     private enum CodingKeys: String, CodingKey {
         case chunkSize, attentionLength, questionAttentionLength, granularity, selection, positioning,
-             questionPositioning, sinkChunks, localChunks, precision, scoring, questionScoring, questionSelectionPerKVHead,
+             questionPositioning, sinkChunks, localChunks, questionLocalChunks, precision, scoring, questionScoring, questionSelectionPerKVHead,
              questionGranularity, representatives
     }
 
@@ -286,6 +293,7 @@ extension LongHeadsSettings {
                   questionPositioning: try c.decodeIfPresent(ChunkPositioning.self, forKey: .questionPositioning),
                   sinkChunks: try c.decode(Int.self, forKey: .sinkChunks),
                   localChunks: try c.decode(Int.self, forKey: .localChunks),
+                  questionLocalChunks: try c.decodeIfPresent(Int.self, forKey: .questionLocalChunks),
                   precision: try c.decode(KVPrecision.self, forKey: .precision),
                   scoring: try c.decodeIfPresent(ChunkScoring.self, forKey: .scoring) ?? .summaries,
                   questionScoring: try c.decodeIfPresent(ChunkScoring.self, forKey: .questionScoring) ?? .summaries,

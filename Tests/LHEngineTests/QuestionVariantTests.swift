@@ -40,6 +40,9 @@ final class QuestionVariantTests: XCTestCase {
             s.questionGranularity = select
             out.append(s)
         }
+        var moreLocal = out[3]                // the standard reading with three local chunks for questions
+        moreLocal.questionLocalChunks = 3
+        out.append(moreLocal)
         return out
     }
 
@@ -66,6 +69,7 @@ final class QuestionVariantTests: XCTestCase {
         XCTAssertGreaterThan(relativeError(answers[1], answers[0]), 1e-3)
         XCTAssertGreaterThan(relativeError(answers[2], answers[1]), 1e-3)
         XCTAssertGreaterThan(relativeError(answers[5], answers[3]), 1e-4, "block question selection changes nothing")
+        XCTAssertGreaterThan(relativeError(answers[8], answers[3]), 1e-4, "question local chunks change nothing")
     }
 
     /// When the whole document fits the question window every chunk is selected, so the question's tokens
@@ -210,6 +214,7 @@ final class QuestionVariantTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(ChunkLayout.self, from: JSONSerialization.data(withJSONObject: layout)),
                        ChunkLayout(layers: 1, heads: 2, kvHeads: 1, headDimension: 8, chunkSize: 16, precision: .f16))
         var changed = LongHeadsSettings.standard
+        changed.questionLocalChunks = 2
         changed.questionScoring = .representatives
         changed.representatives = 8
         XCTAssertEqual(try JSONDecoder().decode(LongHeadsSettings.self, from: JSONEncoder().encode(changed)), changed)
