@@ -40,15 +40,14 @@ for step in $steps; do
       $bin perplexity "$text" --mode dense --ctx $ctx --windows $((65536 / ctx)) --json | tee -a "$out/perplexity.jsonl"
     done ;;
   prefill)   # document settings on the region [32k, 64k): read 64k at once against 4k windows (README)
-    for opts in "--variant paper-block" "--local 2" "--local 4" "--scoring quest --variant paper-block" \
-                "--attn-length 4096 --variant paper-block" "--attn-length 4096 --local 4" "--attn-length 4096 --local 8" "--attn-length 8192 --variant paper-block"; do
+    for opts in "--mode longheads --variant paper-block" "--mode longheads --local 2" "--mode longheads --local 4" \
+                "--mode longheads --scoring quest --variant paper-block" "--mode longheads --attn-length 4096 --variant paper-block" \
+                "--mode longheads --attn-length 4096 --local 4" "--mode longheads --attn-length 4096 --local 8" \
+                "--mode longheads --attn-length 8192 --variant paper-block" "--mode window"; do
       # shellcheck disable=SC2086
-      $bin perplexity "$text" --mode longheads $opts --ctx 65536 --windows 1 --json | tee -a "$out/prefill.jsonl"
+      $bin perplexity "$text" $opts --ctx 65536 --windows 1 --json | tee -a "$out/prefill.jsonl"
       # shellcheck disable=SC2086
-      $bin perplexity "$text" --mode longheads $opts --ctx 4096 --from-window 8 --windows 8 --json | tee -a "$out/prefill.jsonl"
-    done
-    for ctx in 65536 4096; do
-      $bin perplexity "$text" --mode window --ctx $ctx --from-window $((32768 / ctx)) --windows $((32768 / ctx > 1 ? 8 : 1)) --json | tee -a "$out/prefill.jsonl"
+      $bin perplexity "$text" $opts --ctx 4096 --from-window 8 --windows 8 --json | tee -a "$out/prefill.jsonl"
     done ;;
   kv)        # storage precisions: perplexity where every scored token reads stored blocks, and passkey
     for kv in f16 int8 k8v4; do

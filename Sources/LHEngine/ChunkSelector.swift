@@ -4,22 +4,22 @@ import LHModel
 
 /// Chunk selection and positioning, as pure functions of the settings and candidate scores.
 enum ChunkSelector {
-    /// The chunks a query in chunk `c` with `slots` window slots chooses among by score: sinks and the
-    /// `locals` most recent chunks are always taken, so the candidates are `sinks ..< c − locals`. Nil when
-    /// nothing is scored: every past chunk fits (c < slots, dense) or the selection is `.recent`.
-    static func candidates(c: Int, slots: Int, locals: Int, settings: LongHeadsSettings) -> Range<Int>? {
-        guard c > slots - 1, settings.selection == .summaries else { return nil }
-        return settings.sinkChunks..<(c - locals)
+    /// The chunks a query in chunk `c` reading with `reading` chooses among by score: sinks and the
+    /// `reading.locals` most recent chunks are always taken, so the candidates are `sinks ..< c − locals`.
+    /// Nil when nothing is scored: every past chunk fits (c < slots, dense) or the selection is `.recent`.
+    static func candidates(c: Int, reading: WindowReading, settings: LongHeadsSettings) -> Range<Int>? {
+        guard c > reading.slots - 1, settings.selection == .summaries else { return nil }
+        return settings.sinkChunks..<(c - reading.locals)
     }
 
-    /// The sorted past chunks (all < c) a query in chunk `c` attends to with `slots` window slots (the last
-    /// slot holds chunk c itself), `locals` of them the most recent. With c < slots every past chunk is
-    /// selected (dense).
-    /// - Parameter scores: (n) scores of `candidates(c:slots:locals:settings:)`, when that is not nil.
-    static func select(c: Int, slots: Int, locals: Int, settings: LongHeadsSettings, scores: UnsafePointer<Float>?) -> [Int] {
-        let past = slots - 1
+    /// The sorted past chunks (all < c) a query in chunk `c` attends to with `reading.slots` window slots (the
+    /// last slot holds chunk c itself), `reading.locals` of them the most recent. With c < slots every past
+    /// chunk is selected (dense).
+    /// - Parameter scores: (n) scores of `candidates(c:reading:settings:)`, when that is not nil.
+    static func select(c: Int, reading: WindowReading, settings: LongHeadsSettings, scores: UnsafePointer<Float>?) -> [Int] {
+        let past = reading.slots - 1
         if c <= past { return Array(0..<c) }
-        let sinks = settings.sinkChunks
+        let sinks = settings.sinkChunks, locals = reading.locals
         let k = past - sinks - locals                   // chunks chosen freely
         let lo = sinks, hi = c - locals                 // candidates lo ..< hi (hi − lo > k)
         let chosen: [Int]

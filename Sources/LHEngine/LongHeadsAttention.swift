@@ -154,9 +154,7 @@ public final class LongHeadsAttention: AttentionCache {
         var rows: Range<Int>
         var perToken: Bool
         var question: Bool
-        var slots: Int
-        var locals: Int
-        var positioning: ChunkPositioning
+        var reading: WindowReading
     }
 
     private func segments(n0: Int, m: Int) -> [Segment] {
@@ -170,10 +168,7 @@ public final class LongHeadsAttention: AttentionCache {
             var j = min(m, (chunk + 1) * w - n0)
             if !question, questionStart < n0 + j { j = questionStart - n0 }
             out.append(Segment(chunk: chunk, rows: i..<j, perToken: question ? decode || settings.questionGranularity == .token : settings.granularity == .token,
-                               question: question,
-                               slots: question ? settings.questionSlots : settings.slots,
-                               locals: question ? settings.questionLocals : settings.localChunks,
-                               positioning: question ? settings.questionPositioning ?? settings.positioning : settings.positioning))
+                               question: question, reading: settings.reading(question: question)))
             i = j
         }
         return out
@@ -187,10 +182,9 @@ public final class LongHeadsAttention: AttentionCache {
         let g = hs.lowerBound / c.groupSize, chunk = seg.chunk
         // Groups of rows sharing one selection, in order of first appearance.
         var groups: [(chunks: [Int], rows: [Int])] = []
-        if let candidates = ChunkSelector.candidates(c: chunk, slots: seg.slots, locals: seg.locals, settings: settings) {
+        if let candidates = ChunkSelector.candidates(c: chunk, reading: seg.reading, settings: settings) {
             let n = candidates.count
             // Every head of `hs` adds its scores (several only when selecting per KV head).
-            let scoring = seg.question ? settings.questionScoring : settings.scoring
             let rows = seg.perToken ? seg.rows.count : 1
             s.candidateScores.ensure(count: rows * n)
             let scores = s.candidateScores.pointer
@@ -205,7 +199,7 @@ public final class LongHeadsAttention: AttentionCache {
                     queries = UnsafePointer(qs)
                     ld = d
                 }
-                ChunkScorer.score(scoring, store: store, layer: layer, head: head, groupSize: c.groupSize,
+                ChunkScorer.score(seg.reading.scoring, store: store, layer: layer, head: head, groupSize: c.groupSize,
                                   queries: queries, ld: ld, m: rows, candidates: candidates, accumulate: j > 0,
                                   out: scores, scratch: s)
             }
@@ -215,11 +209,11 @@ public final class LongHeadsAttention: AttentionCache {
                 }
             }
             if !seg.perToken {
-                groups = [(ChunkSelector.select(c: chunk, slots: seg.slots, locals: seg.locals, settings: settings, scores: scores), Array(seg.rows))]
+                groups = [(ChunkSelector.select(c: chunk, reading: seg.reading, settings: settings, scores: scores), Array(seg.rows))]
             } else {
                 var index: [[Int]: Int] = [:]
                 for (r, i) in seg.rows.enumerated() {
-                    let sel = ChunkSelector.select(c: chunk, slots: seg.slots, locals: seg.locals, settings: settings, scores: scores + r * n)
+                    let sel = ChunkSelector.select(c: chunk, reading: seg.reading, settings: settings, scores: scores + r * n)
                     if let gi = index[sel] { groups[gi].rows.append(i) } else {
                         index[sel] = groups.count
                         groups.append((sel, [i]))
@@ -227,7 +221,7 @@ public final class LongHeadsAttention: AttentionCache {
                 }
             }
         } else {
-            groups = [(ChunkSelector.select(c: chunk, slots: seg.slots, locals: seg.locals, settings: settings, scores: nil), Array(seg.rows))]
+            groups = [(ChunkSelector.select(c: chunk, reading: seg.reading, settings: settings, scores: nil), Array(seg.rows))]
         }
         for (chunks, rows) in groups {
             // Queries (heads × rows, d): head k's rows at k·rows.count.
@@ -238,7 +232,7 @@ public final class LongHeadsAttention: AttentionCache {
             }
             let rowOffsets = rows.map { (n0 + $0) % w }
             let offsets = Array(hs.map { _ in rowOffsets }.joined())
-            let deltas = ChunkSelector.offsets(chunks: chunks, c: chunk, w: w, positioning: seg.positioning,
+            let deltas = ChunkSelector.offsets(chunks: chunks, c: chunk, w: w, positioning: seg.reading.positioning,
                                                trainedContext: c.contextLength)
             WindowAttention.attend(store: store, layer: layer, kvHead: g, m: mq, offsets: offsets, c: chunk,
                                    chunks: chunks, deltas: deltas, rope: rope, scratch: s)

@@ -68,6 +68,19 @@ public enum KVPrecision: String, Sendable, Codable, CaseIterable {
     case k8v4
 }
 
+/// The choices that differ between the document's tokens and the question's: window slots, local
+/// chunks always taken, where the chunks sit, and how candidates are scored.
+public struct WindowReading: Sendable, Equatable {
+    /// Window slots of w tokens (the last holds the query's own chunk).
+    public var slots: Int
+    /// Most recent complete chunks always selected.
+    public var locals: Int
+    /// Where the selected chunks sit in the window.
+    public var positioning: ChunkPositioning
+    /// How candidate chunks are scored.
+    public var scoring: ChunkScoring
+}
+
 /// The LongHeads configuration (DESIGN §2, §8). The paper's values are `LongHeadsSettings.paper`.
 public struct LongHeadsSettings: Sendable, Codable, Equatable {
     /// Chunk size w in tokens.
@@ -180,8 +193,14 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     public var slots: Int { attentionLength / chunkSize }
     /// Slots per window for question and generated tokens.
     public var questionSlots: Int { questionAttentionLength / chunkSize }
-    /// Local chunks for question and generated tokens.
-    public var questionLocals: Int { questionLocalChunks ?? localChunks }
+
+    /// How the tokens of one phase read the past: the document's own tokens while prefilling
+    /// (`question` false), or question and generated tokens.
+    public func reading(question: Bool) -> WindowReading {
+        question ? WindowReading(slots: questionSlots, locals: questionLocalChunks ?? localChunks,
+                                 positioning: questionPositioning ?? positioning, scoring: questionScoring)
+                 : WindowReading(slots: slots, locals: localChunks, positioning: positioning, scoring: scoring)
+    }
 
     /// These settings with the question window and the Self-Extend neighbour window lowered, where they
     /// exceed it, to what a model trained on `trainedContext` tokens can take (the presets ask for 8192).
@@ -221,14 +240,15 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         if questionScoring.usesRepresentatives, representatives == 0 {
             throw fail("question scoring '\(questionScoring.rawValue)' needs representative keys, but the document keeps none (representatives 0; an index built before they existed has none: rebuild it)")
         }
-        guard sinkChunks >= 0, localChunks >= 0, questionLocals >= 0 else { throw fail("sink and local chunk counts must not be negative") }
-        for (name, k, locals) in [("attention length", slots, localChunks), ("question attention length", questionSlots, questionLocals)] {
-            guard k >= sinkChunks + locals + 1 else {
-                throw fail("\(name) gives \(k) slots of \(chunkSize) tokens; at least \(sinkChunks + locals + 1) are needed for \(sinkChunks) sink chunk(s), \(locals) local chunk(s) and the current chunk")
+        let readings = [("attention length", reading(question: false)), ("question attention length", reading(question: true))]
+        guard sinkChunks >= 0, readings.allSatisfy({ $0.1.locals >= 0 }) else { throw fail("sink and local chunk counts must not be negative") }
+        for (name, r) in readings {
+            guard r.slots >= sinkChunks + r.locals + 1 else {
+                throw fail("\(name) gives \(r.slots) slots of \(chunkSize) tokens; at least \(sinkChunks + r.locals + 1) are needed for \(sinkChunks) sink chunk(s), \(r.locals) local chunk(s) and the current chunk")
             }
         }
-        for p in [positioning, questionPositioning ?? positioning] {
-            switch p {
+        for (_, r) in readings {
+            switch r.positioning {
             case let .selfExtend(n):
                 guard n >= 0, n + 2 * chunkSize <= trainedContext else {
                     throw fail("self-extend neighbour window \(n) must be in 0...\(trainedContext - 2 * chunkSize)")
