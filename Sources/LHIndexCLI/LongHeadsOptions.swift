@@ -13,14 +13,14 @@ enum LongHeadsOptions {
         OptionSpec("positioning", value: "P", help: "contiguous (paper), true, self-extend:N or clipped:N (default contiguous)."),
         OptionSpec("scoring", value: "S", help: "Chunk scoring while prefilling the document: summaries (paper), quest, max-key, reps or reps-mean (default summaries; see --question-scoring)."),
         OptionSpec("sinks", value: "N", help: "Leading chunks always attended (default 1)."),
-        OptionSpec("local", value: "N", help: "Most recent chunks always attended (default 1). 4 brings 64k perplexity within 2.5% of the 4k figure (1: +10.6%) but lost two pass-key prompts (README)."),
+        OptionSpec("local", value: "N", help: "Most recent chunks always attended while prefilling (standard: 4, fewer when --attn-length leaves too few slots; the paper: 1). 64k perplexity is within 2.5% of the 4k figure with 4, +10.6% with 1 (README)."),
         OptionSpec("kv", value: "f16|f32|int8|k8v4", help: "Key/value storage precision (default f16; int8: one f16 scale per row; k8v4: int8 keys and 4-bit values, about 0.4 of f16's size; see the README)."),
         OptionSpec("representatives", value: "R", help: "Representative keys kept per chunk and KV head for --question-scoring reps: the R keys that receive the most attention from the chunk's own queries (InfLLM; default 0 = none; measured no better than Quest)."),
     ]
 
     static let questionSpecs: [OptionSpec] = [
         OptionSpec("question-length", value: "A", help: "Attention length for question and answer tokens (standard: 8192, at most the trained context)."),
-        OptionSpec("question-local", value: "N", help: "Most recent chunks always attended by question and answer tokens (default: --local's)."),
+        OptionSpec("question-local", value: "N", help: "Most recent chunks always attended by question and answer tokens (standard: 1; the paper: --local's). 4 lost a 32k pass key that 1 answers (README)."),
         OptionSpec("question-positioning", value: "P", help: "Positioning for question and answer tokens: contiguous, true, self-extend:N, clipped:N (standard: self-extend:2048)."),
         OptionSpec("question-scoring", value: "S", help: "Chunk scoring for question and answer tokens: summaries (paper), max-key, quest, reps (max of q·k over the chunk's representative keys; needs --representatives > 0 when the document is prefilled) or reps-mean (their mean) (standard: quest)."),
         OptionSpec("question-per-kv-head", value: "yes|no", help: "Question and answer tokens select once per KV head, the group's query heads sharing chunks (standard: yes)."),
@@ -49,7 +49,12 @@ enum LongHeadsOptions {
         if let p = a.string("positioning") { s.positioning = try positioning(p, option: "positioning") }
         if let v = a.string("scoring") { s.scoring = try scoring(v, option: "scoring") }
         s.sinkChunks = try a.int("sinks", default: s.sinkChunks, in: 0...1024)
-        s.localChunks = try a.int("local", default: s.localChunks, in: 0...1024)
+        if a.string("local") != nil {
+            s.localChunks = try a.int("local", default: 0, in: 0...1024)
+        } else {
+            // A preset's local count shrinks with a smaller attention length rather than fill the window.
+            s.localChunks = min(s.localChunks, LongHeadsSettings.localChunks(fitting: s.slots, sinks: s.sinkChunks))
+        }
         s.representatives = try a.int("representatives", default: s.representatives, in: 0...65536)
         if let k = a.string("kv") {
             guard let v = KVPrecision(rawValue: k) else { throw UsageError("--kv must be f16, f32, int8 or k8v4, got '\(k)'") }

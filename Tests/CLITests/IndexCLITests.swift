@@ -73,6 +73,9 @@ final class IndexCLITests: XCTestCase {
         XCTAssertEqual(info.status, 0, info.err)
         let i = try JSONSerialization.jsonObject(with: Data(info.out.utf8)) as! [String: Any]
         XCTAssertEqual(i["model"] as? String, "tiny-test")
+        // The standard four local chunks do not fit 64/16 = 4 slots beside the sink and the current chunk:
+        // without --local they are lowered to leave one chunk chosen freely.
+        XCTAssertTrue((i["settings"] as? String ?? "").contains("sinks=1 local=1/1 "), "\(i["settings"] ?? "")")
         XCTAssertGreaterThan(i["tokens"] as! Int, 100)
         XCTAssertEqual(try run(["info", doc]).status, 0)
 

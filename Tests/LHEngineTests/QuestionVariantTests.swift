@@ -164,6 +164,7 @@ final class QuestionVariantTests: XCTestCase {
         var small = s
         small.chunkSize = 16
         small.attentionLength = 64
+        small.localChunks = 1
         XCTAssertThrowsError(try small.validate(trainedContext: 512))
         let f = small.fitted(trainedContext: 512)
         XCTAssertEqual(f.questionAttentionLength, 512)
