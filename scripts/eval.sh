@@ -27,6 +27,8 @@ for step in $steps; do
     $bin eval passkey --sweep scripts/sweeps/local4.txt --lengths 8k,16k,32k --trials 10 --seed 10 --trials-out "$out/passkey-more-seeds.jsonl"
     $bin eval passkey --sweep scripts/sweeps/local1-vs-local4.txt --lengths 64k --trials 5 --seed 5 --trials-out "$out/passkey-more-seeds.jsonl"
     $bin eval passkey --sweep scripts/sweeps/se512.txt --lengths 8k,16k,32k --trials 10 --trials-out "$out/passkey.jsonl"
+    $bin eval passkey --sweep scripts/sweeps/standard-se512.txt --lengths 16k,32k --trials 10 --trials-out "$out/passkey.jsonl"
+    $bin eval passkey --sweep scripts/sweeps/standard-se512.txt --lengths 64k,128k --trials 5 --trials-out "$out/passkey.jsonl"
     scripts/sweep-table.py "$out/passkey.jsonl"
     scripts/sweep-table.py "$out/passkey-more-seeds.jsonl" ;;
   needle)    # a fact planted in the Debian Policy Manual, asked as a chat question
