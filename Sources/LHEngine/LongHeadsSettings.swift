@@ -175,18 +175,8 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     /// chunk) is `LongHeadsSettings()`.
     public static let standard = LongHeadsSettings(questionAttentionLength: 8192,
                                                    questionPositioning: .selfExtend(neighborTokens: 2048),
-                                                   localChunks: standardLocalChunks, questionLocalChunks: 1,
+                                                   localChunks: 4, questionLocalChunks: 1,
                                                    questionScoring: .quest, questionSelectionPerKVHead: true)
-
-    /// The standard settings' local chunks while prefilling.
-    public static let standardLocalChunks = 4
-
-    /// The most local chunks that leave at least one freely chosen chunk in a window of `slots` slots
-    /// beside `sinks` sink chunks and the current one, but at least 1: what a preset's local count is
-    /// lowered to when a smaller attention length is asked for without a local count.
-    public static func localChunks(fitting slots: Int, sinks: Int) -> Int {
-        max(1, slots - sinks - 2)
-    }
 
     /// Where question-time selection starts for a prompt of `promptTokens` whose first `documentTokens`
     /// are the document: the chunk boundary at or before the question, so that the document part can be
@@ -206,6 +196,10 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     public var slots: Int { attentionLength / chunkSize }
     /// Slots per window for question and generated tokens.
     public var questionSlots: Int { questionAttentionLength / chunkSize }
+    /// The most local chunks that leave at least one freely chosen chunk in a prefill window beside the
+    /// sink chunks and the current one, but at least 1: what a preset's local count is lowered to when a
+    /// smaller attention length is asked for without a local count.
+    public var localChunksLeavingAChoice: Int { max(1, slots - sinkChunks - 2) }
 
     /// How the tokens of one phase read the past: the document's own tokens while prefilling
     /// (`question` false), or question and generated tokens.

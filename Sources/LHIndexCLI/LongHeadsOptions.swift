@@ -53,7 +53,7 @@ enum LongHeadsOptions {
             s.localChunks = try a.int("local", default: 0, in: 0...1024)
         } else {
             // A preset's local count shrinks with a smaller attention length rather than fill the window.
-            s.localChunks = min(s.localChunks, LongHeadsSettings.localChunks(fitting: s.slots, sinks: s.sinkChunks))
+            s.localChunks = min(s.localChunks, s.localChunksLeavingAChoice)
         }
         s.representatives = try a.int("representatives", default: s.representatives, in: 0...65536)
         if let k = a.string("kv") {
