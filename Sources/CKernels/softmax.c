@@ -4,8 +4,18 @@
 // long prompt; libm's scalar expf took ~28% of a 2048-token prefill. An AVX2 Cephes-style exp
 // (range reduction by log 2, degree-6 polynomial, exponent via integer add; max relative error ~2e-7
 // on [-87, 0]) is ~8x cheaper.
+//
+// No subnormal weights: a weight below FLT_MIN (a masked key, or one more than 87 nats below the row's
+// maximum) becomes exactly 0. Subnormal weights used to come out of every causally masked key (exp clamped
+// at -87 gives 1.6e-38, then divided by the sum), and the weights-times-values product multiplies them:
+// Intel cores take a microcode assist for each FMA with a subnormal operand (AMD Zen cores do not), which
+// made window attention in LongHeads prefill several times slower on Intel than on AMD.
 #include "lh_internal.h"
+#include <float.h>
 #include <math.h>
+
+/// p itself when it is a normal float (or larger), else exactly 0.
+static inline float normal_or_zero(float p) { return p >= FLT_MIN ? p : 0.0f; }
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -13,6 +23,7 @@
 __attribute__((target("avx2,fma")))
 static inline __m256 exp256(__m256 x) {
     const __m256 lo = _mm256_set1_ps(-87.0f), hi = _mm256_set1_ps(88.0f);
+    const __m256 representable = _mm256_cmp_ps(x, lo, _CMP_GE_OQ);   // exp(x) >= FLT_MIN; false for -inf and NaN
     x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
     // x = n·ln2 + r, |r| <= ln2/2
     __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
@@ -28,7 +39,7 @@ static inline __m256 exp256(__m256 x) {
     y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
     // multiply by 2^n
     __m256i n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(y, _mm256_castsi256_ps(n));
+    return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(n)), representable);
 }
 
 __attribute__((target("avx2,fma")))
@@ -52,9 +63,12 @@ static void softmax_avx2(float *x, int64_t n) {
     float sum = 0;
     for (int j = 0; j < 8; j++) sum += lanes[j];
     for (; i < n; i++) { x[i] = expf(x[i] - mx); sum += x[i]; }
-    const __m256 inv = _mm256_set1_ps(1.0f / sum);
-    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
-    for (; i < n; i++) x[i] *= 1.0f / sum;
+    const __m256 inv = _mm256_set1_ps(1.0f / sum), smallest = _mm256_set1_ps(FLT_MIN);
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 p = _mm256_mul_ps(_mm256_loadu_ps(x + i), inv);
+        _mm256_storeu_ps(x + i, _mm256_and_ps(p, _mm256_cmp_ps(p, smallest, _CMP_GE_OQ)));
+    }
+    for (; i < n; i++) x[i] = normal_or_zero(x[i] * (1.0f / sum));
 }
 #endif
 
@@ -62,7 +76,7 @@ static void softmax_scalar(float *x, int64_t n) {
     float mx = -INFINITY, sum = 0;
     for (int64_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
     for (int64_t i = 0; i < n; i++) { x[i] = expf(x[i] - mx); sum += x[i]; }
-    for (int64_t i = 0; i < n; i++) x[i] /= sum;
+    for (int64_t i = 0; i < n; i++) x[i] = normal_or_zero(x[i] / sum);
 }
 
 void lh_softmax_f32(float *x, int64_t n) {

@@ -453,4 +453,25 @@ final class SoftmaxKernelTests: XCTestCase {
             }
         }
     }
+
+    /// Masked keys (-inf) and keys far below the row's maximum get weight exactly 0, never a subnormal
+    /// (subnormal weights make every FMA of the weights-times-values product slow on Intel cores).
+    func testSoftmaxWeightsAreNormalOrZero() {
+        let n = 67
+        var x = (0..<n).map { Float($0 % 5) }
+        for i in stride(from: 3, to: n, by: 4) { x[i] = -.infinity }        // causally masked keys
+        // The row's maximum is 4. exp(-94) is subnormal; exp(-86.5) ≈ 2.7e-38 is normal, but not once divided
+        // by the row's sum (about 20).
+        for i in stride(from: 2, to: n, by: 9) { x[i] = 4 - 94 }
+        for i in stride(from: 6, to: n, by: 11) { x[i] = 4 - 86.5 }
+        for simd in [1, 0] {
+            var y = x
+            withSIMD(simd == 1) { y.withUnsafeMutableBufferPointer { lh_softmax_f32($0.baseAddress!, Int64(n)) } }
+            for i in 0..<n {
+                XCTAssertFalse(y[i].isSubnormal, "weight \(i) is subnormal (\(y[i])), simd \(simd)")
+                if x[i] <= 4 - 86 { XCTAssertEqual(y[i], 0, "weight \(i) of logit \(x[i]), simd \(simd)") }
+            }
+            XCTAssertEqual(Double(y.reduce(0, +)), 1, accuracy: 1e-5, "simd \(simd)")
+        }
+    }
 }

@@ -93,7 +93,7 @@ float lh_dot_f32(const float *a, const float *b, int64_t n);
 /// y[i] += a * x[i] for i in [0, n).
 void lh_axpy_f32(float a, const float *x, float *y, int64_t n);
 /// In-place softmax of n floats (subtracting the maximum first); the values sum to 1 afterwards.
-/// AVX2 uses a polynomial exp with relative error below 1e-6.
+/// AVX2 uses a polynomial exp with relative error below 1e-6. Weights below FLT_MIN are exactly 0 (never subnormal).
 void lh_softmax_f32(float *x, int64_t n);
 
 /// Convert n floats to IEEE half (round to nearest even; overflow gives infinity, NaN stays NaN).
