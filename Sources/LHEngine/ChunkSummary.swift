@@ -7,7 +7,8 @@ final class SummaryScratch {
     let queries = FloatBuffer(count: 0)   // (w, d) pre-RoPE queries of one head, then rotated in place
     let weights = FloatBuffer(count: 0)   // (w, w) in-chunk attention weights
     let outputs = FloatBuffer(count: 0)   // (w, d) in-chunk attention outputs o_t
-    let mean = FloatBuffer(count: 0)      // (d) q̄ = mean_t o_t
+    let mean = FloatBuffer(count: 0)      // (d) Σ_t o_t, then q̄ = mean_t o_t
+    let sum = FloatBuffer(count: 0)       // (d) a head's running Σ_t o_t while a chunk completes
     let scores = FloatBuffer(count: 0)    // (w) softmax(q̄ · k̃_t / √d)
     let kv = FloatBuffer(count: 0)        // (2, w, d) f32 keys and values of the block
 
@@ -16,12 +17,15 @@ final class SummaryScratch {
         weights.ensure(count: w * w)
         outputs.ensure(count: w * d)
         mean.ensure(count: d)
+        sum.ensure(count: d)
         scores.ensure(count: w)
         kv.ensure(count: 2 * w * d)
     }
 }
 
-/// Computes chunk summaries.
+/// Computes chunk summaries, whole or in parts: the outputs of a chunk's rows can be summed as they arrive
+/// (`addOutputs`), so a chunk left open by a document needs only that sum, not its queries, to be
+/// summarized once question tokens complete it.
 enum ChunkSummary {
     /// The summary s (d) of one complete chunk for one query head.
     /// - Parameters:
@@ -31,24 +35,45 @@ enum ChunkSummary {
     ///   - out: (d) the summary s = Σ_t softmax_t(q̄·k̃_t/√d)·k̃_t.
     static func compute(w: Int, d: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                         rope: RoPE, scratch s: SummaryScratch, out: UnsafeMutablePointer<Float>) {
+        let sum = s.sum.pointer
+        sum.update(repeating: 0, count: d)
+        addOutputs(rows: 0..<w, d: d, keys: keys, values: values, rope: rope, scratch: s, sum: sum)
+        finish(w: w, d: d, outputSum: sum, keys: keys, scratch: s, out: out)
+    }
+
+    /// Adds Σ_{t ∈ rows} o_t to `sum` (d), where o_t is the output of causal attention inside the chunk with
+    /// in-chunk positions (query R(t)·q_t over keys 0...t). Rows are added in order, so summing a chunk in
+    /// consecutive parts gives the same sum as one call over all its rows.
+    /// - Parameters:
+    ///   - queries: (rows.count, d) pre-RoPE queries of those rows for one head, in `scratch.queries`
+    ///     (rotated in place).
+    ///   - keys, values: (rows.upperBound, d) stored keys and values of the chunk's first rows.
+    static func addOutputs(rows: Range<Int>, d: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                           rope: RoPE, scratch s: SummaryScratch, sum: UnsafeMutablePointer<Float>) {
+        guard !rows.isEmpty else { return }
         let scale = 1 / Float(d).squareRoot()
+        let m = rows.count, n = rows.upperBound
         let q = s.queries.pointer, a = s.weights.pointer, o = s.outputs.pointer
-        // 1. Causal attention inside the chunk with in-chunk positions: queries R(t)q_t.
-        for t in 0..<w { rope.rotate(q + t * d, heads: 1, position: t) }
-        Gemm.nt(m: w, n: w, k: d, alpha: scale, a: q, lda: d, b: keys, ldb: d, beta: 0, c: a, ldc: w)
-        for t in 0..<w {
-            let row = a + t * w
+        for (i, t) in rows.enumerated() { rope.rotate(q + i * d, heads: 1, position: t) }
+        // a (m, n): weights of row t over keys 0...t; o (m, d) = a · values.
+        Gemm.nt(m: m, n: n, k: d, alpha: scale, a: q, lda: d, b: keys, ldb: d, beta: 0, c: a, ldc: n)
+        for (i, t) in rows.enumerated() {
+            let row = a + i * n
             TensorOps.softmax(row, count: t + 1)
-            if t + 1 < w { (row + t + 1).update(repeating: 0, count: w - t - 1) }
+            if t + 1 < n { (row + t + 1).update(repeating: 0, count: n - t - 1) }
         }
-        Gemm.nn(m: w, n: d, k: w, alpha: 1, a: a, lda: w, b: values, ldb: d, beta: 0, c: o, ldc: d)
-        // 2. q̄ = mean over the chunk of o_t.
+        Gemm.nn(m: m, n: d, k: n, alpha: 1, a: a, lda: n, b: values, ldb: d, beta: 0, c: o, ldc: d)
+        for i in 0..<m { for x in 0..<d { sum[x] += o[i * d + x] } }
+    }
+
+    /// The summary (d) from the chunk's summed outputs: q̄ = outputSum / w, s = Σ_t softmax_t(q̄·k̃_t/√d)·k̃_t.
+    /// - Parameter keys: (w, d) stored keys of the complete chunk.
+    static func finish(w: Int, d: Int, outputSum: UnsafePointer<Float>, keys: UnsafePointer<Float>,
+                       scratch s: SummaryScratch, out: UnsafeMutablePointer<Float>) {
+        let scale = 1 / Float(d).squareRoot()
         let mean = s.mean.pointer
-        mean.update(repeating: 0, count: d)
-        for t in 0..<w { for i in 0..<d { mean[i] += o[t * d + i] } }
         let inv = 1 / Float(w)
-        for i in 0..<d { mean[i] *= inv }
-        // 3. s = Σ_t softmax_t(q̄·k̃_t/√d)·k̃_t.
+        for i in 0..<d { mean[i] = outputSum[i] * inv }
         let sc = s.scores.pointer
         Gemm.nt(m: 1, n: w, k: d, alpha: scale, a: mean, lda: d, b: keys, ldb: d, beta: 0, c: sc, ldc: w)
         TensorOps.softmax(sc, count: w)

@@ -33,6 +33,7 @@ public final class LongHeadsAttention: AttentionCache {
     private let trace: UnsafeMutablePointer<[Int]?>           // (L·H) selections of `tracePosition`
     private let traceMass: UnsafeMutablePointer<[Float]?>     // (L·H) attention weight per selected chunk
     private let pendingQueries: [FloatBuffer]                  // per layer (w, H·d) pre-RoPE q of the open chunk
+    private let openOutputSums: [FloatBuffer]                  // per layer (H, d) Σ o_t over the open chunk's rows so far
     private let scratch: [WindowScratch]                       // per pool thread
 
     /// An empty cache for `model`.
@@ -58,32 +59,62 @@ public final class LongHeadsAttention: AttentionCache {
         traceMass = .allocate(capacity: traceCount)
         traceMass.initialize(repeating: nil, count: traceCount)
         pendingQueries = (0..<c.layerCount).map { _ in FloatBuffer(count: settings.chunkSize * c.embeddingLength) }
+        openOutputSums = (0..<c.layerCount).map { _ in FloatBuffer(count: c.embeddingLength) }
         scratch = (0..<max(Parallel.threadCount, 1)).map { _ in WindowScratch() }
     }
 
     /// A cache continuing over `store`, which already holds the keys, values and complete-chunk summaries of
-    /// `tokens` tokens (e.g. a stored index). `openChunkQueries` gives, per layer, the (tokens mod w, H·d)
-    /// pre-RoPE queries of the open chunk, needed to summarize it once later tokens complete it (nil or
-    /// empty when `tokens` is a chunk boundary).
+    /// `tokens` tokens (e.g. a stored index). `openChunk` is what `openChunkState` returned after those tokens
+    /// (nil when `tokens` is a chunk boundary); it lets the open chunk be summarized once later tokens
+    /// complete it, exactly as in one uninterrupted run.
+    /// - Throws: `LHError.invalidInput` when the settings are invalid or `openChunk` does not fit the model.
     public convenience init(model: LlamaModel, settings: LongHeadsSettings, store: ChunkStore, startingAt tokens: Int,
-                            openChunkQueries: [[Float]]?) throws {
+                            openChunk: OpenChunkState?) throws {
         try self.init(model: model, settings: settings, store: store)
-        let rows = tokens % settings.chunkSize, e = config.embeddingLength
-        if rows > 0 {
-            guard let q = openChunkQueries, q.count == config.layerCount, q.allSatisfy({ $0.count == rows * e }) else {
-                throw LHError.invalidInput("resuming at token \(tokens) needs \(config.layerCount) layers of \(rows)×\(e) open-chunk queries")
+        let rows = tokens % settings.chunkSize, e = config.embeddingLength, layers = config.layerCount
+        count = tokens
+        guard rows > 0 else { return }
+        let needsQueries = settings.representatives > 0
+        guard let open = openChunk, open.rows == rows,
+              open.outputSums != nil || open.queries != nil, !needsQueries || open.queries != nil else {
+            throw LHError.invalidInput("resuming at token \(tokens) needs the open chunk's \(rows) rows of state"
+                                       + (needsQueries ? " with their queries (representative keys)" : ""))
+        }
+        if let q = open.queries {
+            guard q.count == layers, q.allSatisfy({ $0.count == rows * e }) else {
+                throw LHError.invalidInput("open-chunk queries: expected \(layers) layers of \(rows)×\(e) floats")
             }
             for (l, rowsOfLayer) in q.enumerated() {
                 rowsOfLayer.withUnsafeBufferPointer { pendingQueries[l].pointer.update(from: $0.baseAddress!, count: rows * e) }
             }
         }
-        count = tokens
+        if let sums = open.outputSums {
+            guard sums.count == layers, sums.allSatisfy({ $0.count == e }) else {
+                throw LHError.invalidInput("open-chunk output sums: expected \(layers) layers of \(e) floats")
+            }
+            for (l, sum) in sums.enumerated() { sum.withUnsafeBufferPointer { openOutputSums[l].pointer.update(from: $0.baseAddress!, count: e) } }
+        } else {
+            // Older indexes kept only the queries: sum the open rows' outputs from them, as the build would have.
+            for l in 0..<layers {
+                openOutputSums[l].pointer.update(repeating: 0, count: e)
+                addOpenChunkOutputs(layer: l, chunk: tokens / settings.chunkSize, rows: 0..<rows, query: { t in UnsafePointer(self.pendingQueries[l].pointer + t * e) })
+            }
+        }
     }
 
-    /// Per layer, the (count mod w, H·d) pre-RoPE queries of the open chunk (what `init(…startingAt:…)` takes back).
+    /// Per layer, the (count mod w, H·d) pre-RoPE queries of the open chunk (what older indexes stored).
     public var openChunkQueries: [[Float]] {
         let rows = count % settings.chunkSize, e = config.embeddingLength
         return pendingQueries.map { Array(UnsafeBufferPointer(start: $0.pointer, count: rows * e)) }
+    }
+
+    /// What `init(…startingAt:openChunk:)` takes back to continue after the current tokens: the open chunk's
+    /// output sums, and its queries only when representative keys need them.
+    public var openChunkState: OpenChunkState {
+        let rows = count % settings.chunkSize, e = config.embeddingLength
+        let sums = openOutputSums.map { Array(UnsafeBufferPointer(start: $0.pointer, count: e)) }
+        return OpenChunkState(rows: rows, outputSums: rows > 0 ? sums : [],
+                              queries: settings.representatives > 0 ? openChunkQueries : nil)
     }
 
     deinit {
@@ -124,8 +155,18 @@ public final class LongHeadsAttention: AttentionCache {
         if settings.selection == .summaries {
             let completed = Array((n0 / w)..<(end / w)).filter { ($0 + 1) * w > n0 }
             summarize(layer: layer, chunks: completed, n0: n0, q: q)
+            // The open chunk's new rows: their outputs join its running sum (the summary's only need of them).
+            let open = end / w, openStart = open * w
+            let first = max(n0, openStart) - openStart
+            if end % w != 0 {
+                if first == 0 { openOutputSums[layer].pointer.update(repeating: 0, count: e) }
+                let batchRow = openStart - n0   // batch index of the open chunk's row 0 (negative when it began earlier)
+                addOpenChunkOutputs(layer: layer, chunk: open, rows: first..<(end - openStart)) { t in
+                    UnsafePointer(q + (batchRow + t) * e)
+                }
+            }
         }
-        // Keep the open chunk's queries for its summary once a later batch completes it.
+        // Keep the open chunk's queries (representative keys vote with them once a later batch completes it).
         let pending = pendingQueries[layer].pointer
         for i in 0..<m where (n0 + i) / w == (end - 1) / w {
             (pending + ((n0 + i) % w) * e).update(from: q + i * e, count: e)
@@ -269,12 +310,16 @@ public final class LongHeadsAttention: AttentionCache {
             let chunk = chunks[task / c.headCount], h = task % c.headCount
             let s = self.scratch[thread].summary
             s.ensure(w: w, d: d)
-            copyQueries(head: h, chunk: chunk, to: s.queries.pointer)
+            // Rows before this batch are in the open chunk's output sum; the batch's rows are added to it.
+            let first = max(0, n0 - chunk * w), sum = s.sum.pointer
+            if first > 0 { sum.update(from: self.openOutputSums[layer].pointer + h * d, count: d) } else { sum.update(repeating: 0, count: d) }
+            for t in first..<w { (s.queries.pointer + (t - first) * d).update(from: q + (chunk * w + t - n0) * e + h * d, count: d) }
             let blk = self.store.block(layer: layer, kvHead: h / c.groupSize, chunk: chunk, rows: w, scratch: s.kv.pointer)
             var summary = [Float](repeating: 0, count: 2 * d)     // room for the summary (d), then for the key bounds (2·d)
             summary.withUnsafeMutableBufferPointer { out in
-                ChunkSummary.compute(w: w, d: d, keys: blk.keys, values: blk.values, rope: self.rope, scratch: s,
-                                     out: out.baseAddress!)
+                ChunkSummary.addOutputs(rows: first..<w, d: d, keys: blk.keys, values: blk.values, rope: self.rope,
+                                        scratch: s, sum: sum)
+                ChunkSummary.finish(w: w, d: d, outputSum: sum, keys: blk.keys, scratch: s, out: out.baseAddress!)
                 self.store.setSummary(layer: layer, head: h, chunk: chunk, out.baseAddress!)
                 if h % c.groupSize == 0 {
                     // Quest's key bounds, once per KV head (the block is loaded already).
@@ -293,6 +338,23 @@ public final class LongHeadsAttention: AttentionCache {
                     RepresentativeKeys.select(r: r, m: m, w: w, d: d, keys: blk.keys, scratch: rs, out: out.baseAddress!)
                     self.store.setRepresentatives(layer: layer, kvHead: h / gs, chunk: chunk, out.baseAddress!)
                 }
+            }
+        }
+    }
+
+    /// Adds the in-chunk attention outputs of rows `rows` of the open chunk `chunk` (its keys and values of
+    /// rows 0 ..< rows.upperBound stored) to every head's running sum for `layer`; `query(t)` points at row
+    /// t's (H·d) pre-RoPE queries.
+    private func addOpenChunkOutputs(layer: Int, chunk: Int, rows: Range<Int>, query: (Int) -> UnsafePointer<Float>) {
+        let c = config, d = c.headDimension, w = settings.chunkSize
+        Parallel.forEach(c.kvHeadCount) { g, thread in
+            let s = self.scratch[thread].summary
+            s.ensure(w: w, d: d)
+            let blk = self.store.block(layer: layer, kvHead: g, chunk: chunk, rows: rows.upperBound, scratch: s.kv.pointer)
+            for h in (g * c.groupSize)..<((g + 1) * c.groupSize) {
+                for (i, t) in rows.enumerated() { (s.queries.pointer + i * d).update(from: query(t) + h * d, count: d) }
+                ChunkSummary.addOutputs(rows: rows, d: d, keys: blk.keys, values: blk.values, rope: self.rope,
+                                        scratch: s, sum: self.openOutputSums[layer].pointer + h * d)
             }
         }
     }

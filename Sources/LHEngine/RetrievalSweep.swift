@@ -107,7 +107,7 @@ public final class RetrievalSweep {
                 let t0 = Date()
                 // Question tokens overwrite the store's rows from `start` on, so each member starts clean.
                 let cache = try LongHeadsAttention(model: languageModel.model, settings: c.settings, store: prefill.store,
-                                                   startingAt: start, openChunkQueries: nil)
+                                                   startingAt: start, openChunk: nil)
                 cache.questionStart = start
                 cache.tracePosition = item.tokens.count - 1
                 if c.oracle { cache.oracleChunks = Array(item.needleChunks(chunkSize: document.chunkSize)) }

@@ -24,8 +24,16 @@ public enum BundleFormat {
     public static let headerBytes = 64
     /// Bytes of one kv.seek entry.
     public static let seekEntryBytes = 24
-    /// Extra summary, bound and representative rows preallocated past the document, for question and answer chunks at ask time.
+    /// Chunks a question and its answer may span at ask time (the room the block tail and rows grow to).
     public static let questionChunkRoom = 32
+
+    /// Rows per (layer, group) of summaries.f32, bounds.f32 and reps.f32 for a document of `documentChunks`
+    /// complete chunks: the document's, plus room for question and answer chunks, so a reader's private
+    /// map holds them without copying the file. The room is at most the document's own size (plus one), so
+    /// a short note does not carry 32 chunks of zeros; a question that outgrows it copies the (small) rows.
+    public static func rowCapacity(documentChunks: Int) -> Int {
+        documentChunks + min(questionChunkRoom, documentChunks + 1)
+    }
     /// Element type codes in kv.seek headers: 1 = f16, 2 = f32, 3 = int8 with f16 row scales, 4 = int8 keys and rotated int4 values with f16 row scales.
     public static func elementCode(_ p: KVPrecision) -> UInt32 {
         switch p {

@@ -88,7 +88,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         let seekFile = try PosixFile(path: directory + "/" + BundleFormat.seekFile, writable: true, create: true, truncate: true)
         try seekFile.truncate(to: seek.fileBytes)
         try seek.encoded().withUnsafeBytes { try seekFile.write($0, at: 0) }
-        let capacity = tokens / layout.chunkSize + BundleFormat.questionChunkRoom
+        let capacity = BundleFormat.rowCapacity(documentChunks: tokens / layout.chunkSize)
         let (sh, bh, rh) = rowsHeaders(layout: layout, capacity: capacity, documentChunks: tokens / layout.chunkSize)
         let kv = try PosixFile(path: directory + "/" + BundleFormat.kvFile, writable: true, create: true, truncate: true)
         return FileChunkStore(directory: directory, layout: layout, seekHeader: seek, building: true, codec: codec,

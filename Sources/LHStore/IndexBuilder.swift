@@ -103,7 +103,7 @@ public final class IndexBuilder {
             try db.setBuildState(BuildState(completeTokens: 0, kvBytes: 0, complete: false))
         }
         let engine = try EngineAdapter.make(model: languageModel.model, settings: settings, store: store, startingAt: start,
-                                            openChunkQueries: nil)
+                                            openChunk: nil)
         let forward = ForwardPass(model: languageModel.model, batchSize: batchTokens)
         let began = Date()
         var pos = start
@@ -141,14 +141,8 @@ public final class IndexBuilder {
 
     /// Writes tail.zst and the checksums, marks the build complete, and moves the bundle into place.
     private func finish(partial: String, db: IndexDatabase, store: FileChunkStore, engine: LongHeadsAttention, bundle: String) throws {
-        let queries = EngineAdapter.openChunkQueries(engine)
-        var payload = [Float]()
-        for q in queries { payload += q }
-        let frame = try payload.withUnsafeBytes { try Zstd(level: 1).compressed($0) }
-        let tailFile = try PosixFile(path: partial + "/" + BundleFormat.tailFile, writable: true, create: true, truncate: true)
-        try frame.withUnsafeBytes { try tailFile.write($0, at: 0) }
-        try tailFile.sync()
-        try db.setMeta(try BundleChecksums.compute(directory: partial).pairs)
+        let tailContent = try OpenChunkFile.write(engine.openChunkState, to: partial + "/" + BundleFormat.tailFile)
+        try db.setMeta([tailContent] + (try BundleChecksums.compute(directory: partial).pairs))
         try db.setBuildState(BuildState(completeTokens: store.seekHeader.tokens, kvBytes: store.kvBytes, complete: true))
         let fm = FileManager.default
         let old = bundle + ".old-\(getpid())"

@@ -41,7 +41,7 @@ public final class IndexReader {
     public let chunks: [ChunkSpan]
     public let store: FileChunkStore
     public let languageModel: LanguageModel
-    private let openChunkQueries: [[Float]]
+    private let openChunk: OpenChunkState
     private let forward: ForwardPass
     private var sourceBytes: [UInt8]?
 
@@ -73,7 +73,7 @@ public final class IndexReader {
         guard store.seekHeader.tokens == metadata.document.tokens, chunks.count == store.seekHeader.chunks else {
             throw LHError.badFile(path: directory + "/" + BundleFormat.seekFile, reason: "token or chunk count does not match index.sqlite")
         }
-        openChunkQueries = try Self.readTail(directory: directory, metadata: metadata)
+        openChunk = try OpenChunkFile.read(directory: directory, metadata: metadata, content: try db.meta()[OpenChunkFile.contentKey])
         forward = ForwardPass(model: languageModel.model)
         questionSettings = metadata.settings
     }
@@ -90,24 +90,6 @@ public final class IndexReader {
         }
         try s.validate(trainedContext: languageModel.model.config.contextLength)
         questionSettings = s
-    }
-
-    /// tail.zst: per layer the (tokens mod w, H·d) f32 queries of the document's open chunk.
-    static func readTail(directory: String, metadata: IndexMetadata) throws -> [[Float]] {
-        let path = directory + "/" + BundleFormat.tailFile
-        let file = try MappedFile(path: path)
-        let c = metadata.model.hyperparameters
-        let rows = metadata.document.tokens % metadata.settings.chunkSize
-        let perLayer = rows * c.embeddingLength
-        let bytes = try Zstd().decompressed(UnsafeRawBufferPointer(start: file.base, count: file.count), path: path,
-                                            limit: c.layerCount * perLayer * 4)
-        guard bytes.count == c.layerCount * perLayer * 4 else {
-            throw LHError.badFile(path: path, reason: "holds \(bytes.count) bytes, expected \(c.layerCount * perLayer * 4)")
-        }
-        return bytes.withUnsafeBytes { raw in
-            let f = raw.bindMemory(to: Float.self)
-            return (0..<c.layerCount).map { Array(f[($0 * perLayer)..<(($0 + 1) * perLayer)]) }
-        }
     }
 
     /// The source text's bytes (decompressed from source.zst on first use).
@@ -142,7 +124,7 @@ public final class IndexReader {
         try store.truncateToDocument()
         let n = metadata.document.tokens
         let engine = try EngineAdapter.make(model: languageModel.model, settings: questionSettings, store: store,
-                                            startingAt: n, openChunkQueries: openChunkQueries)
+                                            startingAt: n, openChunk: openChunk)
         engine.questionStart = n
         let q = questionTokens(question)
         // The question must fit one question window; question and answer together must fit the room the

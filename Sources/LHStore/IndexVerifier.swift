@@ -84,7 +84,7 @@ public enum IndexVerifier {
             fail(LHError.badFile(path: directory + "/" + BundleFormat.kvFile, reason: "frames cover \(frameBytes) of \(store.kvBytes) bytes"))
         }
         // The small compressed files decompress and match the metadata.
-        do { _ = try IndexReader.readTail(directory: directory, metadata: meta) } catch { fail(error) }
+        do { _ = try OpenChunkFile.read(directory: directory, metadata: meta, content: try db.meta()[OpenChunkFile.contentKey]) } catch { fail(error) }
         do {
             let path = directory + "/" + BundleFormat.sourceFile
             let file = try MappedFile(path: path)

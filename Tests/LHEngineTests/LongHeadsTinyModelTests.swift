@@ -158,7 +158,7 @@ extension LongHeadsTinyModelTests {
         let first = try LongHeadsAttention(model: Self.model, settings: Self.settings(.token))
         _ = ForwardPass(model: Self.model, batchSize: 50).run(Array(tokens.prefix(150)), cache: first, logitRows: [])
         let resumed = try LongHeadsAttention(model: Self.model, settings: Self.settings(.token), store: first.store,
-                                             startingAt: 150, openChunkQueries: first.openChunkQueries)
+                                             startingAt: 150, openChunk: first.openChunkState)
         let rest = ForwardPass(model: Self.model, batchSize: 50).run(Array(tokens.suffix(50)), cache: resumed, logitRows: Array(0..<50))
         XCTAssertLessThan(relativeError(rest, Array(whole.suffix(50 * Self.vocab))), 1e-5)
     }

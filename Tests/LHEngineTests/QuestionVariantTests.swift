@@ -59,7 +59,7 @@ final class QuestionVariantTests: XCTestCase {
             whole.questionStart = start
             let expected = Array(logits(tokens, cache: whole).suffix(10 * T.vocab))
             let resumed = try LongHeadsAttention(model: T.model, settings: s, store: document.store, startingAt: start,
-                                                 openChunkQueries: nil)
+                                                 openChunk: nil)
             resumed.questionStart = start
             let got = logits(Array(tokens.suffix(10)), cache: resumed)
             XCTAssertLessThan(relativeError(got, expected), 1e-5, "\(s)")

@@ -38,7 +38,7 @@ final class IndexTests: XCTestCase {
         }
         // The document's last chunk, completed by the question: its summaries need the stored queries.
         let c = doc.tokens.count / settings.chunkSize, d = lm.model.config.headDimension
-        if compareSummaries, EngineAdapter.restoresOpenChunkQueries, doc.tokens.count % settings.chunkSize != 0, lh.count >= (c + 1) * settings.chunkSize {
+        if compareSummaries, EngineAdapter.restoresOpenChunk, doc.tokens.count % settings.chunkSize != 0, lh.count >= (c + 1) * settings.chunkSize {
             for l in 0..<lm.model.config.layerCount { for h in 0..<lm.model.config.headCount {
                 XCTAssertEqual(Array(UnsafeBufferPointer(start: reader.store.summaries(layer: l, head: h) + c * d, count: d)),
                                Array(UnsafeBufferPointer(start: lh.store.summaries(layer: l, head: h) + c * d, count: d)),
@@ -133,6 +133,58 @@ final class IndexTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: withReps + "/" + BundleFormat.representativesFile))
         try FileManager.default.removeItem(atPath: withReps + "/" + BundleFormat.representativesFile)
         XCTAssertTrue(IndexVerifier.verify(directory: withReps).problems.joined().contains("reps.f32"))
+    }
+
+    /// The document's open last chunk is kept as per-head output sums (H·d floats per layer), not as its
+    /// queries (rows·H·d per layer), unless representative keys need the queries; either way a question that
+    /// completes the chunk gives it the summaries of one uninterrupted run.
+    func testOpenChunkIsKeptAsOutputSums() throws {
+        let c = lm.model.config
+        for reps in [0, 4] {
+            var settings = StoreFixture.settings(precision: .f16)
+            settings.representatives = reps
+            let text = StoreFixture.text(bytes: 835, seed: 3)
+            let (bundle, _) = try build(text, settings: settings)
+            let db = try IndexDatabase.open(path: bundle + "/" + BundleFormat.database)
+            let meta = try db.metadata()
+            let rows = meta.document.tokens % settings.chunkSize
+            XCTAssertGreaterThan(rows, 1)
+            let open = try OpenChunkFile.read(directory: bundle, metadata: meta, content: try db.meta()[OpenChunkFile.contentKey])
+            XCTAssertEqual(open.outputSums?.map(\.count), Array(repeating: c.embeddingLength, count: c.layerCount))
+            XCTAssertEqual(open.queries?.map(\.count), reps > 0 ? Array(repeating: rows * c.embeddingLength, count: c.layerCount) : nil)
+            let reader = try IndexReader(directory: bundle, languageModel: lm, cacheBytes: 64 << 20)
+            let q = "alpha beta gamma delta, and what else?"
+            let answer = try reader.ask(q, maxTokens: 40).answer   // leaves the completed chunk's summaries in the store
+            let expected = try inMemoryAnswer(text, q, settings: settings, n: 40, reader: reader, compareSummaries: true)
+            XCTAssertEqual(answer, lm.tokenizer.decode(expected), "representatives \(reps)")
+        }
+    }
+
+    /// An index from before the output sums (tail.zst holding the open chunk's queries, no `tail_content`)
+    /// opens, verifies and answers exactly as the same index with sums.
+    func testOlderIndexWithOpenChunkQueriesAnswersTheSame() throws {
+        var settings = StoreFixture.settings(precision: .f16)
+        settings.representatives = 0
+        let text = StoreFixture.text(bytes: 835, seed: 11)
+        let (bundle, _) = try build(text, settings: settings)
+        let questions = ["where is the key?", "alpha beta gamma delta, and what else?"]
+        let current = try IndexReader(directory: bundle, languageModel: lm)
+        let answers = try questions.map { try current.ask($0, maxTokens: 40).answer }
+        // The open chunk's queries, as the older builder wrote them: the document through the engine in builder batches.
+        let doc = TokenizedDocument(text: text, languageModel: lm)
+        let engine = try LongHeadsAttention(model: lm.model, settings: settings)
+        _ = ForwardPass(model: lm.model, batchSize: try StoreFixture.builder(settings).batchTokens).run(doc.tokens, cache: engine, logitRows: [])
+        let payload = engine.openChunkQueries.flatMap { $0 }
+        XCTAssertEqual(payload.count, lm.model.config.layerCount * (doc.tokens.count % settings.chunkSize) * lm.model.config.embeddingLength)
+        let older = try copyBundle(bundle)
+        let frame = try payload.withUnsafeBytes { try Zstd(level: 1).compressed($0) }
+        try Data(frame).write(to: URL(fileURLWithPath: older + "/" + BundleFormat.tailFile))
+        try SQLiteDatabase(path: older + "/" + BundleFormat.database).execute("DELETE FROM meta WHERE key = '\(OpenChunkFile.contentKey)'")
+        let db = try IndexDatabase.open(path: older + "/" + BundleFormat.database, writable: true)
+        try db.setMeta(try BundleChecksums.compute(directory: older).pairs)
+        XCTAssertTrue(IndexVerifier.verify(directory: older).ok, "\(IndexVerifier.verify(directory: older).problems)")
+        let reader = try IndexReader(directory: older, languageModel: lm)
+        XCTAssertEqual(try questions.map { try reader.ask($0, maxTokens: 40).answer }, answers)
     }
 
     func testCitationsPointIntoTheDocument() throws {

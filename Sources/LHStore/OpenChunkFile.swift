@@ -1,0 +1,56 @@
+// tail.zst: the open-chunk state of a document (FORMAT.md §5), written when a build completes and read by ask.
+import LHCore
+import LHEngine
+
+/// Reads and writes `tail.zst`, one zstd frame holding the `OpenChunkState` of the document's last,
+/// incomplete chunk.
+enum OpenChunkFile {
+    /// `meta` key naming the content of tail.zst; absent in older indexes, whose tail.zst holds only queries.
+    static let contentKey = "tail_content"
+    /// The content written now: per layer the (H·d) output sums, then the queries when representative keys need them.
+    static let outputSums = "output-sums"
+
+    /// Writes `state` to `path` (synced) and returns the `meta` pair that names its content.
+    static func write(_ state: OpenChunkState, to path: String) throws -> (String, String) {
+        var payload = [Float]()
+        for sum in state.outputSums ?? [] { payload += sum }
+        for q in state.queries ?? [] { payload += q }
+        let frame = try payload.withUnsafeBytes { try Zstd(level: 1).compressed($0) }
+        let file = try PosixFile(path: path, writable: true, create: true, truncate: true)
+        try frame.withUnsafeBytes { try file.write($0, at: 0) }
+        try file.sync()
+        return (contentKey, outputSums)
+    }
+
+    /// The open-chunk state of the index in `directory`; `content` is the index's `tail_content` value (nil
+    /// for older indexes).
+    /// - Throws: `LHError.badFile` when the frame does not hold exactly the floats the metadata implies.
+    static func read(directory: String, metadata: IndexMetadata, content: String?) throws -> OpenChunkState {
+        let path = directory + "/" + BundleFormat.tailFile
+        let c = metadata.model.hyperparameters
+        let rows = metadata.document.tokens % metadata.settings.chunkSize, e = c.embeddingLength, layers = c.layerCount
+        let hasSums: Bool, hasQueries: Bool
+        switch content {
+        case nil: (hasSums, hasQueries) = (false, true)
+        case outputSums?: (hasSums, hasQueries) = (true, metadata.settings.representatives > 0)
+        case let other?: throw LHError.badFile(path: path, reason: "unknown content '\(other)' (index.sqlite \(contentKey))")
+        }
+        let sumFloats = rows > 0 && hasSums ? layers * e : 0
+        let queryFloats = hasQueries ? layers * rows * e : 0
+        let expected = (sumFloats + queryFloats) * 4
+        let file = try MappedFile(path: path)
+        let bytes = try Zstd().decompressed(UnsafeRawBufferPointer(start: file.base, count: file.count), path: path,
+                                            limit: expected)
+        guard bytes.count == expected else {
+            throw LHError.badFile(path: path, reason: "holds \(bytes.count) bytes, expected \(expected)")
+        }
+        return bytes.withUnsafeBytes { raw in
+            let f = raw.bindMemory(to: Float.self)
+            func slices(from start: Int, each n: Int) -> [[Float]] {
+                (0..<layers).map { Array(f[(start + $0 * n)..<(start + ($0 + 1) * n)]) }
+            }
+            return OpenChunkState(rows: rows, outputSums: hasSums ? (rows > 0 ? slices(from: 0, each: e) : []) : nil,
+                                  queries: hasQueries ? slices(from: sumFloats, each: rows * e) : nil)
+        }
+    }
+}
