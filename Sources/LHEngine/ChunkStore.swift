@@ -254,6 +254,14 @@ public protocol ChunkStore: AnyObject {
     /// Representative keys of chunks `0..<n` of (layer, KV head): (n, r, d) row-major, valid for complete
     /// chunks. Only called when `layout.representatives` > 0.
     func representatives(layer: Int, kvHead: Int) -> UnsafePointer<Float>
+    /// Tokens in past chunk `chunk`: w, except for a chunk a document left open inside a corpus of documents
+    /// (`CorpusChunkStore`), whose later rows hold no token and take no attention.
+    func validRows(chunk: Int) -> Int
+}
+
+extension ChunkStore {
+    /// Every past chunk of one document is complete.
+    public func validRows(chunk: Int) -> Int { layout.chunkSize }
 }
 
 /// A `ChunkStore` in memory, growing by doubling.

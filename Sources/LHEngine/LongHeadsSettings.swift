@@ -161,6 +161,16 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         return s
     }
 
+    /// The first document setting (by its property name, with both values) in which `other` differs, or
+    /// nil when the two read documents alike (question-time settings aside), so their chunks can share windows.
+    public func firstDifference(from other: LongHeadsSettings) -> String? {
+        let mine = Mirror(reflecting: documentSettings).children, theirs = Mirror(reflecting: other.documentSettings).children
+        for (a, b) in zip(mine, theirs) where "\(a.value)" != "\(b.value)" {
+            return "\(a.label ?? "?") \(a.value) and \(b.value)"
+        }
+        return nil
+    }
+
     /// The paper's configuration: w = 256, A = 4096 (K = 16), per-token selection, contiguous slots,
     /// chunk 0 as sink, summaries. (The authors later advised A = 2048; set `attentionLength`.)
     public static let paper = LongHeadsSettings(chunkSize: 256, attentionLength: 4096, granularity: .token)

@@ -44,9 +44,11 @@ enum WindowAttention {
         var values: [UnsafePointer<Float>] = []
         var stored: [StoredRows] = []
         let fused = m <= fusedMaxQueries
+        // Tokens per slot: w, fewer for a chunk a document of a corpus left open (its other keys are masked).
+        let slotRows = (0...ns).map { $0 == ns ? cur : store.validRows(chunk: chunks[$0]) }
         for r in 0...ns {
             let current = r == ns
-            let rows = current ? cur : w
+            let rows = slotRows[r]
             let chunk = current ? c : chunks[r]
             let delta = current ? 0 : deltas[r]
             rot.update(from: q, count: m * d)
@@ -65,7 +67,10 @@ enum WindowAttention {
                         beta: 0, c: sc + r * w, ldc: n)
             }
         }
-        // Causal mask inside the current chunk, then one softmax over all selected keys.
+        // Rows of short chunks hold no token; causal mask inside the current chunk; one softmax over all keys.
+        for r in 0..<ns where slotRows[r] < w {
+            for i in 0..<m { (sc + i * n + r * w + slotRows[r]).update(repeating: -.infinity, count: w - slotRows[r]) }
+        }
         for i in 0..<m {
             let row = sc + i * n
             for t in (offsets[i] + 1)..<max(cur, offsets[i] + 1) { row[ns * w + t] = -.infinity }
@@ -76,7 +81,7 @@ enum WindowAttention {
             let out = s.out.pointer
             out.update(repeating: 0, count: m * d)
             for (r, st) in stored.enumerated() {
-                let rows = r == ns ? cur : w
+                let rows = slotRows[r]
                 for i in 0..<m {
                     lh_kv_accumulate(lay.valueKernelKind, st.values(lay), st.valueScales(lay), Int64(rows), Int64(d), sc + i * n + r * w,
                                      out + i * d)
@@ -87,7 +92,7 @@ enum WindowAttention {
             return
         }
         for r in 0...ns {
-            let rows = r == ns ? cur : w
+            let rows = slotRows[r]
             Gemm.nn(m: m, n: d, k: rows, alpha: 1, a: sc + r * w, lda: n, b: values[r], ldb: d,
                       beta: r == 0 ? 0 : 1, c: s.out.pointer, ldc: d)
         }

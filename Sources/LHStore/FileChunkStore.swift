@@ -22,6 +22,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     public let building: Bool
     /// Decompressed blocks.
     public let cache: BlockCache
+    /// The cache and the buffers behind it (shared by the documents of a corpus).
+    public let memory: BlockMemory
     let codec: FrameCodec
     private let seekMap: MemoryMap
     private let kvFile: PosixFile
@@ -40,6 +42,11 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     private var pinned: [CachedBlock] = []
     /// Recycled buffers of decompressed blocks (the cache's budget of them, plus room for blocks in use).
     private let blockPool: BufferPool
+    /// Added to every cache key, so stores sharing one cache (a corpus) never share a key.
+    private let cacheKeyBase: Int
+    /// Whether every chunk, the last partial one too, is read from kv.zst: a document of a corpus that
+    /// another document follows, so no question tokens ever continue it.
+    public let sealed: Bool
     /// Recycled buffers for reading compressed frames.
     private let framePool: BufferPool
     /// All-zero rows (zero in every precision) returned in place of a frame that failed to load.
@@ -48,16 +55,19 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     var path: (String) -> String { { self.directory + "/" + $0 } }
 
     private init(directory: String, layout: ChunkLayout, seekHeader: SeekHeader, building: Bool, codec: FrameCodecSettings,
-                 cacheBytes: Int, seekMap: MemoryMap, kvFile: PosixFile, summaries: MappedRows, bounds: MappedRows,
-                representatives: MappedRows?) {
+                 memory: BlockMemory, seekMap: MemoryMap, kvFile: PosixFile, summaries: MappedRows, bounds: MappedRows,
+                representatives: MappedRows?, cacheKeyBase: Int = 0, sealed: Bool = false) {
         self.directory = directory
         self.layout = layout
         self.seekHeader = seekHeader
         self.building = building
         self.codec = FrameCodec(settings: codec, sections: layout.sections, maxPayload: layout.blockBytes)
-        cache = BlockCache(capacityBytes: cacheBytes)
-        blockPool = BufferPool(bytes: layout.blockBytes, limit: cacheBytes / max(layout.blockBytes, 1) + 64)
-        framePool = BufferPool(bytes: Zstd.bound(layout.blockBytes) + 64, limit: 16)
+        self.memory = memory
+        cache = memory.cache
+        blockPool = memory.blockPool
+        framePool = memory.framePool
+        self.cacheKeyBase = cacheKeyBase
+        self.sealed = sealed
         self.seekMap = seekMap
         self.kvFile = kvFile
         summaryRows = summaries
@@ -92,7 +102,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         let (sh, bh, rh) = rowsHeaders(layout: layout, capacity: capacity, documentChunks: tokens / layout.chunkSize)
         let kv = try PosixFile(path: directory + "/" + BundleFormat.kvFile, writable: true, create: true, truncate: true)
         return FileChunkStore(directory: directory, layout: layout, seekHeader: seek, building: true, codec: codec,
-                              cacheBytes: cacheBytes, seekMap: try MemoryMap(file: seekFile, mode: .shared), kvFile: kv,
+                              memory: BlockMemory(layout: layout, cacheBytes: cacheBytes),
+                              seekMap: try MemoryMap(file: seekFile, mode: .shared), kvFile: kv,
                               summaries: try MappedRows.create(.summaries, directory: directory, header: sh),
                               bounds: try MappedRows.create(.bounds, directory: directory, header: bh),
                               representatives: try rh.map { try MappedRows.create(.representatives, directory: directory, header: $0) })
@@ -102,7 +113,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     /// `kvBytes` bytes of kv.zst were committed; later frames are discarded.
     public static func resume(directory: String, layout: ChunkLayout, codec: FrameCodecSettings, completeTokens: Int,
                               kvBytes: Int, cacheBytes: Int = BlockCache.defaultCapacityBytes) throws -> FileChunkStore {
-        let s = try open(directory: directory, layout: layout, codec: codec, cacheBytes: cacheBytes, building: true)
+        let s = try open(directory: directory, layout: layout, codec: codec, memory: BlockMemory(layout: layout, cacheBytes: cacheBytes),
+                         building: true)
         precondition(completeTokens % layout.chunkSize == 0, "resume point must be a chunk boundary")
         try s.kvFile.truncate(to: kvBytes)
         s.kvBytes = kvBytes
@@ -112,20 +124,29 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     }
 
     /// Opens a complete bundle for reading (asking questions). Checks both binary headers against
-    /// `layout`; the document's last partial chunk is loaded into memory.
+    /// `layout`; the document's last partial chunk is loaded into memory, unless `sealed`.
+    /// - Parameters:
+    ///   - memory: the block cache and buffers to use (shared by the documents of a corpus); nil for a new
+    ///     cache of `cacheBytes`.
+    ///   - cacheKeyBase: added to this store's cache keys (distinct per store sharing `memory`).
+    ///   - sealed: no question continues this document (a corpus's other documents): its partial last
+    ///     chunk is read from kv.zst through the cache like the others, and nothing is written.
     public static func openForReading(directory: String, layout: ChunkLayout, codec: FrameCodecSettings,
-                                      cacheBytes: Int = BlockCache.defaultCapacityBytes) throws -> FileChunkStore {
-        let s = try open(directory: directory, layout: layout, codec: codec, cacheBytes: cacheBytes, building: false)
+                                      cacheBytes: Int = BlockCache.defaultCapacityBytes, memory: BlockMemory? = nil,
+                                      cacheKeyBase: Int = 0, sealed: Bool = false) throws -> FileChunkStore {
+        let s = try open(directory: directory, layout: layout, codec: codec,
+                         memory: memory ?? BlockMemory(layout: layout, cacheBytes: cacheBytes), building: false,
+                         cacheKeyBase: cacheKeyBase, sealed: sealed)
         // Frames are read with pread, not through a map: mapped file pages would count toward the
         // process's resident memory (measured: +220 MB at 32k tokens), page-cache pages do not.
         s.kvBytes = try s.kvFile.size()
-        s.diskChunks = s.seekHeader.tokens / layout.chunkSize
-        try s.resetTail()
+        s.diskChunks = sealed ? s.seekHeader.chunks : s.seekHeader.tokens / layout.chunkSize
+        if !sealed { try s.resetTail() }
         return s
     }
 
-    private static func open(directory: String, layout: ChunkLayout, codec: FrameCodecSettings, cacheBytes: Int,
-                             building: Bool) throws -> FileChunkStore {
+    private static func open(directory: String, layout: ChunkLayout, codec: FrameCodecSettings, memory: BlockMemory,
+                             building: Bool, cacheKeyBase: Int = 0, sealed: Bool = false) throws -> FileChunkStore {
         let seekPath = directory + "/" + BundleFormat.seekFile
         let seekFile = try PosixFile(path: seekPath, writable: building)
         let seekMap = try MemoryMap(file: seekFile, mode: building ? .shared : .readOnly)
@@ -138,10 +159,11 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         let (sh, bh, rh) = rowsHeaders(layout: layout, capacity: 0, documentChunks: seek.tokens / layout.chunkSize)
         let kv = try PosixFile(path: directory + "/" + BundleFormat.kvFile, writable: building)
         return FileChunkStore(directory: directory, layout: layout, seekHeader: seek, building: building, codec: codec,
-                              cacheBytes: cacheBytes, seekMap: seekMap, kvFile: kv,
+                              memory: memory, seekMap: seekMap, kvFile: kv,
                               summaries: try MappedRows.open(.summaries, directory: directory, expected: sh, building: building),
                               bounds: try MappedRows.open(.bounds, directory: directory, expected: bh, building: building),
-                              representatives: try rh.map { try MappedRows.open(.representatives, directory: directory, expected: $0, building: building) })
+                              representatives: try rh.map { try MappedRows.open(.representatives, directory: directory, expected: $0, building: building) },
+                              cacheKeyBase: cacheKeyBase, sealed: sealed)
     }
 
     // MARK: Seek entries
@@ -237,6 +259,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     /// last partial chunk again, and question-time summaries, bounds and representative keys are cleared.
     public func truncateToDocument() throws {
         precondition(!building, "truncateToDocument on a store opened for building")
+        guard !sealed else { return }
         try resetTail()
         for rows in rowFiles { rows.clear(from: diskChunks) }
     }
@@ -297,7 +320,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         if chunk >= diskChunks {
             return StoredRows(base: tail.base(layer, kvHead, chunk), stride: layout.chunkSize)
         }
-        let key = seekHeader.entry(layer: layer, kvHead: kvHead, chunk: chunk)
+        let key = cacheKeyBase + seekHeader.entry(layer: layer, kvHead: kvHead, chunk: chunk)
         do {
             let b = try cache.block(key) {
                 // The ask path relies on zstd's content checksum; `verify` also checks each frame's CRC-32.
@@ -352,5 +375,23 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     public func representatives(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
         guard let repRows else { preconditionFailure("the index keeps no representative keys") }
         return UnsafePointer(repRows.row(layer * layout.kvHeads + kvHead, 0))
+    }
+}
+
+/// The decompressed-block cache of a reader and the recycled buffers behind it: one budget, shared by the
+/// stores of every document of a corpus.
+public final class BlockMemory: @unchecked Sendable {
+    /// Decompressed blocks, least recently used evicted first.
+    public let cache: BlockCache
+    /// Buffers of whole decompressed blocks (the cache's budget of them, plus room for blocks in use).
+    let blockPool: BufferPool
+    /// Buffers for reading compressed frames.
+    let framePool: BufferPool
+
+    /// A cache of `cacheBytes` for blocks of `layout`.
+    public init(layout: ChunkLayout, cacheBytes: Int = BlockCache.defaultCapacityBytes) {
+        cache = BlockCache(capacityBytes: cacheBytes)
+        blockPool = BufferPool(bytes: layout.blockBytes, limit: cacheBytes / max(layout.blockBytes, 1) + 64)
+        framePool = BufferPool(bytes: Zstd.bound(layout.blockBytes) + 64, limit: 16)
     }
 }

@@ -6,7 +6,9 @@ import LHModel
 
 /// A document span that received attention while answering.
 public struct Citation: Codable, Equatable, Sendable {
-    /// Chunk index.
+    /// The document: its path relative to the corpus, without `.lhx`.
+    public var document: String
+    /// Chunk index in the document.
     public var chunk: Int
     /// 1-based first and last line of the span in the source.
     public var firstLine: Int
@@ -33,49 +35,64 @@ public struct AnswerResult: Codable, Sendable {
     public var citations: [Citation]?
 }
 
-/// A bundle opened for asking. Questions reuse the mapped files and the block cache; each starts from
-/// the document state (question tokens of one never reach the next).
+/// One bundle, or a corpus of bundles, opened for asking. Questions reuse the mapped files and the block
+/// cache; each starts from the documents' state (question tokens of one never reach the next).
+///
+/// A corpus's documents are laid end to end in the order given (`CorpusChunkStore`): every head of every
+/// question and answer token selects its chunks among all of theirs, and the question continues the last
+/// document. All must share the model and the document settings.
 public final class IndexReader {
-    public let directory: String
-    public let metadata: IndexMetadata
-    public let chunks: [ChunkSpan]
-    public let store: FileChunkStore
+    /// The documents, in corpus order.
+    public let documents: [IndexedDocument]
+    /// The keys, values and summaries questions read: the single document's store, or the corpus's.
+    public let store: any AnswerStore
     public let languageModel: LanguageModel
-    private let openChunk: OpenChunkState
+    /// Tokens before the question: the document's, or the corpus's chunks laid end to end.
+    public let tokens: Int
     private let forward: ForwardPass
-    private var sourceBytes: [UInt8]?
+
+    /// The first document's directory.
+    public var directory: String { documents[0].directory }
+    /// The first document's metadata (model and settings are every document's).
+    public var metadata: IndexMetadata { documents[0].metadata }
+    /// The first document's chunk table.
+    public var chunks: [ChunkSpan] { documents[0].chunks }
 
     /// Opens `directory` (a `.lhx` bundle) for `languageModel`.
     /// - Throws: `LHError` naming the file and the problem: not an index, unsupported version, incomplete,
     ///   built with another model, corrupt headers.
-    public init(directory: String, languageModel: LanguageModel, cacheBytes: Int = BlockCache.defaultCapacityBytes) throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
-            throw LHError.io(path: directory, call: "open", errno: ENOENT)
+    public convenience init(directory: String, languageModel: LanguageModel, cacheBytes: Int = BlockCache.defaultCapacityBytes) throws {
+        let name = ((directory as NSString).lastPathComponent as NSString).deletingPathExtension
+        try self.init(bundles: [(directory, name)], languageModel: languageModel, cacheBytes: cacheBytes)
+    }
+
+    /// Opens `bundles` (directory and citation name each) as one corpus, in that order, sharing one block
+    /// cache of `cacheBytes`.
+    /// - Throws: `LHError` as `init(directory:…)`, or `.invalidInput` naming two bundles whose settings differ.
+    public init(bundles: [(directory: String, name: String)], languageModel: LanguageModel,
+                cacheBytes: Int = BlockCache.defaultCapacityBytes) throws {
+        guard !bundles.isEmpty else { throw LHError.invalidInput("no index to open") }
+        var docs: [IndexedDocument] = []
+        var memory: BlockMemory?
+        for (i, b) in bundles.enumerated() {
+            let doc = try IndexedDocument(directory: b.directory, name: b.name, languageModel: languageModel,
+                                          memory: memory, cacheBytes: cacheBytes, cacheKeyBase: i << 40, sealed: i < bundles.count - 1)
+            memory = memory ?? doc.store.memory
+            if let first = docs.first, let field = first.metadata.settings.firstDifference(from: doc.metadata.settings) {
+                throw LHError.invalidInput("\(first.directory) and \(doc.directory) were built with different settings (\(field)); rebuild one of them with the other's options")
+            }
+            docs.append(doc)
         }
-        guard isDir.boolValue else { throw LHError.badFile(path: directory, reason: "not an index (a .lhx bundle is a directory)") }
-        self.directory = directory
-        let db = try IndexDatabase.open(path: directory + "/" + BundleFormat.database)
-        guard let state = try db.buildState(), state.complete else {
-            throw LHError.badFile(path: db.path, reason: "the index build is not complete; rerun 'lhindex build'")
-        }
-        metadata = try db.metadata()
-        chunks = try db.chunks()
-        let m = metadata.model
-        let file = languageModel.model.gguf.file
-        guard ModelFingerprint.fingerprint(file) == m.fingerprint, languageModel.model.config == m.hyperparameters else {
-            throw LHError.invalidInput("\(directory): built with model '\(m.name)' (sha256 \(m.sha256.prefix(12))…), not \(file.path); pass that model with -m or rebuild the index")
-        }
-        try metadata.settings.validate(trainedContext: languageModel.model.config.contextLength)
+        documents = docs
         self.languageModel = languageModel
-        store = try FileChunkStore.openForReading(directory: directory, layout: metadata.layout, codec: metadata.codec,
-                                                  cacheBytes: cacheBytes)
-        guard store.seekHeader.tokens == metadata.document.tokens, chunks.count == store.seekHeader.chunks else {
-            throw LHError.badFile(path: directory + "/" + BundleFormat.seekFile, reason: "token or chunk count does not match index.sqlite")
+        if docs.count == 1 {
+            store = docs[0].store
+        } else {
+            store = try CorpusChunkStore(documents: docs.map(\.store), openChunks: docs.map(\.openChunk), model: languageModel.model)
         }
-        openChunk = try OpenChunkFile.read(directory: directory, metadata: metadata, content: try db.meta()[OpenChunkFile.contentKey])
+        tokens = (store as? CorpusChunkStore)?.tokens ?? docs[0].metadata.document.tokens
         forward = ForwardPass(model: languageModel.model)
-        questionSettings = metadata.settings
+        questionSettings = docs[0].metadata.settings
     }
 
     /// Settings for questions and answers: the index's, unless changed with `setQuestionSettings`.
@@ -92,20 +109,6 @@ public final class IndexReader {
         questionSettings = s
     }
 
-    /// The source text's bytes (decompressed from source.zst on first use).
-    public func source() throws -> [UInt8] {
-        if let s = sourceBytes { return s }
-        let path = directory + "/" + BundleFormat.sourceFile
-        let file = try MappedFile(path: path)
-        let s = try Zstd().decompressed(UnsafeRawBufferPointer(start: file.base, count: file.count), path: path,
-                                        limit: metadata.document.sourceBytes)
-        guard s.count == metadata.document.sourceBytes else {
-            throw LHError.badFile(path: path, reason: "holds \(s.count) bytes, the index says \(metadata.document.sourceBytes)")
-        }
-        sourceBytes = s
-        return s
-    }
-
     /// Tokens appended after the document for `question`: the question as plain text (never control
     /// tokens), then the template's assistant opener.
     public func questionTokens(_ question: String) -> [Int32] {
@@ -120,11 +123,11 @@ public final class IndexReader {
     public func ask(_ question: String, maxTokens: Int, sampling: SamplingOptions = SamplingOptions(temperature: 0),
                     cite: Bool = false, citationCount: Int = 3, onText: (String) -> Void = { _ in }) throws -> AnswerResult {
         let began = Date()
-        let before = store.cache.statistics
+        let before = store.cacheStatistics
         try store.truncateToDocument()
-        let n = metadata.document.tokens
+        let n = tokens
         let engine = try EngineAdapter.make(model: languageModel.model, settings: questionSettings, store: store,
-                                            startingAt: n, openChunk: openChunk)
+                                            startingAt: n, openChunk: documents[documents.count - 1].openChunk)
         engine.questionStart = n
         let q = questionTokens(question)
         // The question must fit one question window; question and answer together must fit the room the
@@ -137,7 +140,8 @@ public final class IndexReader {
         guard q.count + maxTokens <= room else {
             throw LHError.invalidInput("the question (\(q.count) tokens) and up to \(maxTokens) answer tokens exceed the \(room) tokens an index reserves after the document; lower -n")
         }
-        var weights = [Double](repeating: 0, count: chunks.count)
+        let documentChunks = (n + questionSettings.chunkSize - 1) / questionSettings.chunkSize
+        var weights = [Double](repeating: 0, count: documentChunks)
         // Attention mass per document chunk: for the last question token and every answer token, the
         // weight each (layer, head) gave each document chunk of its window, summed over heads and tokens.
         // The sink chunks are left out: every window holds them and the first tokens take weight whatever
@@ -147,7 +151,7 @@ public final class IndexReader {
             for (layerSel, layerMass) in zip(engine.tracedSelections, engine.tracedAttentionMass) {
                 for (sel, mass) in zip(layerSel, layerMass) {
                     guard let sel, let mass else { continue }
-                    for (j, m) in zip(sel, mass) where j >= st.sinkChunks && j < chunks.count { weights[j] += Double(m) }
+                    for (j, m) in zip(sel, mass) where j >= st.sinkChunks && j < documentChunks { weights[j] += Double(m) }
                 }
             }
         }
@@ -180,23 +184,42 @@ public final class IndexReader {
         let end = Date()
         return AnswerResult(question: question, answer: text, tokens: out.count, seconds: end.timeIntervalSince(began),
                             firstTokenSeconds: (firstTokenAt ?? end).timeIntervalSince(began),
-                            cache: store.cache.statistics.since(before),
+                            cache: store.cacheStatistics.since(before),
                             citations: cite ? try citations(weights: weights, count: citationCount) : nil)
     }
 
-    /// The `count` chunks with the largest weights, as line spans with excerpts.
+    /// The `count` chunks with the largest weights, as line spans with excerpts naming their document.
     func citations(weights: [Double], count: Int) throws -> [Citation] {
         let total = weights.reduce(0, +)
         guard total > 0 else { return [] }
-        let src = try source()
+        let first = (store as? CorpusChunkStore)?.firstChunks ?? [0]
         let top = weights.indices.filter { weights[$0] > 0 }.sorted { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && $0 < $1) }.prefix(count)
-        return top.sorted().map { c in
-            let s = chunks[c]
+        return try top.sorted().map { c in
+            let i = first.lastIndex { $0 <= c }!
+            let doc = documents[i], s = doc.chunks[c - first[i]]
+            let src = try doc.source()
             let bytes = src[min(s.byteStart, src.count)..<min(s.byteEnd, src.count)]
             let lines = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             let text = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
-            return Citation(chunk: c, firstLine: s.firstLine, lastLine: s.firstLine + max(0, lines - (bytes.last == 0x0A ? 1 : 0)),
+            return Citation(document: doc.name, chunk: c - first[i], firstLine: s.firstLine,
+                            lastLine: s.firstLine + max(0, lines - (bytes.last == 0x0A ? 1 : 0)),
                             weight: weights[c] / total, excerpt: String(text.prefix(160)))
         }
     }
 }
+
+/// A store questions can be asked of: one document's (`FileChunkStore`) or a corpus's (`CorpusChunkStore`).
+public protocol AnswerStore: ChunkStore {
+    /// Restores the documents' state after a question.
+    func truncateToDocument() throws
+    /// The first error a block read met since the last call (reads cannot throw), cleared.
+    func takeError() -> LHError?
+    /// Counters of the block cache.
+    var cacheStatistics: CacheStatistics { get }
+}
+
+extension FileChunkStore: AnswerStore {
+    public var cacheStatistics: CacheStatistics { cache.statistics }
+}
+
+extension CorpusChunkStore: AnswerStore {}

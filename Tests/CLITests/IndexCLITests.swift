@@ -38,6 +38,43 @@ final class IndexCLITests: XCTestCase {
     let tiny = try! TinyModel.write(seed: 11)
     let small = ["--chunk-size", "16", "--attn-length", "64"]
 
+    /// `ask` takes a corpus directory, several bundles, or one: a corpus of one document answers exactly as
+    /// that bundle; the arguments after the last index are questions (they used to be asked of the first
+    /// bundle as questions); citations name the document.
+    func testAskACorpus() throws {
+        let dir = try corpus()
+        XCTAssertEqual(try run(["build", dir, "-m", tiny] + small).status, 0)
+        let out = dir + ".lhindex", q = "What is the pass key?"
+        let one = TestTemporary.path("one")
+        try FileManager.default.createDirectory(atPath: one, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: out + "/sub/b.md.lhx", toPath: one + "/b.md.lhx")
+        let bundle = try run(["ask", one + "/b.md.lhx", q, "-m", tiny, "-n", "12", "--json", "--cite"])
+        let corpusOfOne = try run(["ask", one, q, "-m", tiny, "-n", "12", "--json", "--cite"])
+        XCTAssertEqual(bundle.status, 0, bundle.err)
+        /// The answer object without its timings and cache counters (two threads may both miss one block).
+        func untimed(_ json: String) throws -> NSDictionary {
+            let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            return o.filter { !$0.key.contains("seconds") && $0.key != "cache" } as NSDictionary
+        }
+        XCTAssertEqual(try untimed(corpusOfOne.out), try untimed(bundle.out))
+        // The whole corpus, as a directory and as its bundles one by one (the shell's expansion of *.lhx).
+        let whole = try run(["ask", out, q, "Where is the river?", "-m", tiny, "-n", "12", "--json", "--cite"])
+        XCTAssertEqual(whole.status, 0, whole.err)
+        let answers = whole.out.split(separator: "\n")
+        XCTAssertEqual(answers.count, 2, whole.out)
+        XCTAssertTrue(whole.out.contains("\"document\":\""), whole.out)
+        let listed = try run(["ask", out + "/a.txt.lhx", out + "/sub/b.md.lhx", q, "Where is the river?", "-m", tiny, "-n", "12", "--json", "--cite"])
+        XCTAssertEqual(listed.status, 0, listed.err)
+        XCTAssertEqual(listed.out.split(separator: "\n").count, 2, listed.out)
+        XCTAssertFalse(listed.out.contains("\"question\":\"\(out)"), listed.out)
+        // A directory without bundles is a one-line error.
+        let none = TestTemporary.path("none")
+        try FileManager.default.createDirectory(atPath: none, withIntermediateDirectories: true)
+        let r = try run(["ask", none, q, "-m", tiny])
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("no .lhx index found"), r.err)
+    }
+
     func testBuildAskInfoVerify() throws {
         let dir = try corpus()
         let b = try run(["build", dir, "-m", tiny] + small)

@@ -1,4 +1,4 @@
-// `lhindex ask`: answers questions about one indexed document, reloading only the chunks each head selects.
+// `lhindex ask`: answers questions about an indexed document or a corpus of them, reloading only the chunks each head selects.
 import Foundation
 import LHCore
 import LHModel
@@ -7,11 +7,15 @@ import LHStore
 /// Asks questions of a `.lhx` index.
 struct AskCommand: Command {
     static let name = "ask"
-    static let abstract = "Answer questions about an indexed document (.lhx), streamed."
-    static let usage = "DOC.lhx [QUESTION...] [-f FILE] [-n N] [--temp T] [--seed S] [--json] [--cite] [-m MODEL.gguf]"
+    static let abstract = "Answer questions about indexed documents (.lhx, or a corpus directory), streamed."
+    static let usage = "INDEX... [QUESTION...] [-f FILE] [-n N] [--temp T] [--seed S] [--json] [--cite] [-m MODEL.gguf]"
     static let discussion = """
-    Opens the index by mapping it, appends "Question: ..." and the model's assistant opener after the
-    document, and streams the answer. Several questions (arguments, lines of -f FILE, or lines of
+    INDEX is a .lhx bundle or a directory searched for them (what 'lhindex build' wrote, e.g.
+    corpus.lhindex); the arguments after the last INDEX are questions. Several bundles are asked as one
+    corpus: every head of every question and answer token picks its chunks among all the documents'
+    chunks, and the question follows the last document (bundles in the order given, a directory's
+    sorted by path). They must share the model and the document settings. The index is mapped, not
+    read; "Question: ..." and the model's assistant opener follow the document, and the answer streams. Several questions (arguments, lines of -f FILE, or lines of
     standard input; an interactive prompt on a terminal) reuse the loaded index and its block cache;
     each starts from the document alone. --cite lists the document spans (line numbers, share of
     the attention and an excerpt) that received the most attention weight across all heads and
@@ -30,7 +34,8 @@ struct AskCommand: Command {
         OptionSpec("verbose", short: "v", help: "Print timing and cache statistics to standard error."),
     ] + SamplingArguments.specs + LongHeadsOptions.questionSpecs
 
-    let index: String
+    /// The bundles to ask, with the names citations give them.
+    let bundles: [(directory: String, name: String)]
     let questions: [String]
     let questionFile: String?
     let modelPath: String?
@@ -44,9 +49,16 @@ struct AskCommand: Command {
     let questionOptions: ParsedArguments
 
     init(arguments a: ParsedArguments) throws {
-        guard let first = a.positional.first else { throw UsageError("missing DOC.lhx") }
-        index = first.count > 1 && first.hasSuffix("/") ? String(first.dropLast()) : first
-        questions = Array(a.positional.dropFirst())
+        guard let first = a.positional.first else { throw UsageError("missing INDEX (a .lhx bundle or a directory of them)") }
+        // Paths while they name directories (the first always counts, so a missing one is reported); then questions.
+        var paths = [first]
+        for p in a.positional.dropFirst() {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue else { break }
+            paths.append(p)
+        }
+        bundles = try CorpusPaths.bundles(paths)
+        questions = Array(a.positional.dropFirst(paths.count))
         questionFile = a.string("file")
         modelPath = a.string("model")
         maxTokens = try a.int("n-predict", default: 128, in: 1...100_000)
@@ -75,11 +87,14 @@ struct AskCommand: Command {
         let header = !interactive && (qs.count > 1 || qs.isEmpty)
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
         let opened = Date()
-        let reader = try IndexReader(directory: index, languageModel: lm, cacheBytes: cacheBytes)
+        let reader = try IndexReader(bundles: bundles, languageModel: lm, cacheBytes: cacheBytes)
         var settings = reader.questionSettings
         try LongHeadsOptions.applyQuestionOptions(questionOptions, to: &settings)
         if settings != reader.questionSettings { try reader.setQuestionSettings(settings) }
-        if verbose { io.err(String(format: "opened %@ (%d tokens) in %.3f s\n", index, reader.metadata.document.tokens, Date().timeIntervalSince(opened))) }
+        if verbose {
+            io.err(String(format: "opened %d document(s) (%d tokens) in %.3f s\n", reader.documents.count, reader.tokens,
+                          Date().timeIntervalSince(opened)))
+        }
         func answer(_ q: String) throws {
             let trimmed = q.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty else { return }
@@ -100,7 +115,7 @@ struct AskCommand: Command {
                 io.out("\n")
                 for c in r.citations ?? [] {
                     let lines = c.firstLine == c.lastLine ? "line \(c.firstLine)" : "lines \(c.firstLine)-\(c.lastLine)"
-                    io.out(String(format: "  [%@, %.0f%%] %@\n", lines, 100 * c.weight, c.excerpt))
+                    io.out(String(format: "  [%@ %@, %.0f%%] %@\n", c.document, lines, 100 * c.weight, c.excerpt))
                 }
             }
             if verbose {

@@ -1,0 +1,140 @@
+// A corpus of bundles asked as one: its chunks laid end to end, checked against an in-memory store built from the bundles.
+import Foundation
+import XCTest
+import LHCore
+import LHEngine
+import LHModel
+import LHTestSupport
+@testable import LHStore
+
+final class CorpusTests: XCTestCase {
+    let lm = StoreFixture.languageModel
+
+    /// A text of the fixture's words whose tokens (template prefix included) fill whole chunks of `w` iff
+    /// `aligned`, found by lengthening the text.
+    func text(seed: UInt64, bytes: Int, w: Int, aligned: Bool) -> String {
+        var n = bytes
+        while true {
+            let t = StoreFixture.text(bytes: n, seed: seed)
+            if (TokenizedDocument(text: t, languageModel: lm).tokens.count % w == 0) == aligned { return t }
+            n += 1
+        }
+    }
+
+    func build(_ text: String, name: String, settings: LongHeadsSettings, dir: String) throws -> String {
+        let bundle = dir + "/" + name + ".lhx"
+        _ = try StoreFixture.builder(settings).build(text: text, sourcePath: name, bundle: bundle) { _ in true }
+        return bundle
+    }
+
+    /// Greedy answer tokens over `store`, which holds `tokens` tokens, the last document's open chunk `open`.
+    func answer(_ question: [Int32], store: ChunkStore, tokens: Int, open: OpenChunkState, settings: LongHeadsSettings, n: Int) throws -> [Int32] {
+        let engine = try LongHeadsAttention(model: lm.model, settings: settings, store: store, startingAt: tokens, openChunk: open)
+        engine.questionStart = tokens
+        let forward = ForwardPass(model: lm.model)
+        var logits = forward.runLast(question, cache: engine)
+        var out: [Int32] = []
+        while out.count < n {
+            let t = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
+            if lm.tokenizer.isEndOfGeneration(t) { break }
+            out.append(t)
+            logits = forward.runLast([t], cache: engine)
+        }
+        return out
+    }
+
+    /// The corpus of two bundles answers exactly as one in-memory store holding the first bundle's chunks
+    /// and then the second's (keys, values, summaries, bounds, representative keys copied from the files),
+    /// for every question setting that reads them differently.
+    func testCorpusEqualsTheDocumentsLaidEndToEnd() throws {
+        let base = StoreFixture.settings(precision: .f32)
+        let w = base.chunkSize, dir = StoreFixture.tempDir()
+        let first = try build(text(seed: 21, bytes: 500, w: w, aligned: true), name: "a", settings: base, dir: dir)
+        let second = try build(text(seed: 22, bytes: 420, w: w, aligned: false), name: "b", settings: base, dir: dir)
+        let reader = try IndexReader(bundles: [(first, "a"), (second, "b")], languageModel: lm, cacheBytes: 64 << 20)
+        XCTAssertTrue(reader.store is CorpusChunkStore)
+        // The reference: one in-memory store, the second document's chunks after the first's.
+        let layout = reader.store.layout, d = layout.headDimension, r = layout.representatives
+        let reference = InMemoryChunkStore(layout: layout)
+        var offset = 0
+        for doc in reader.documents {
+            let s = try FileChunkStore.openForReading(directory: doc.directory, layout: layout, codec: doc.metadata.codec)
+            let tokens = doc.metadata.document.tokens, complete = tokens / w
+            reference.reserve(tokens: offset + tokens)
+            var scratch = [Float](repeating: 0, count: 2 * w * d)
+            for l in 0..<layout.layers {
+                for g in 0..<layout.kvHeads {
+                    for c in 0..<((tokens + w - 1) / w) {
+                        let rows = min(w, tokens - c * w)
+                        let blk = scratch.withUnsafeMutableBufferPointer { s.block(layer: l, kvHead: g, chunk: c, rows: rows, scratch: $0.baseAddress!) }
+                        for t in 0..<rows {
+                            reference.write(layer: l, kvHead: g, position: offset + c * w + t, key: blk.keys + t * d, value: blk.values + t * d)
+                        }
+                        guard c < complete else { continue }
+                        reference.setKeyBounds(layer: l, kvHead: g, chunk: offset / w + c, s.keyBounds(layer: l, kvHead: g) + c * 2 * d)
+                        reference.setRepresentatives(layer: l, kvHead: g, chunk: offset / w + c, s.representatives(layer: l, kvHead: g) + c * r * d)
+                    }
+                }
+                for h in 0..<layout.heads {
+                    for c in 0..<complete { reference.setSummary(layer: l, head: h, chunk: offset / w + c, s.summaries(layer: l, head: h) + c * d) }
+                }
+            }
+            offset += tokens
+        }
+        XCTAssertEqual(reader.tokens, offset)
+        for (scoring, perKV) in [(ChunkScoring.quest, true), (.summaries, false), (.representatives, true)] {
+            var q = base
+            q.questionScoring = scoring
+            q.questionSelectionPerKVHead = perKV
+            q.questionPositioning = .selfExtend(neighborTokens: 32)
+            try reader.setQuestionSettings(q)
+            let question = "where is the key?"
+            let got = try reader.ask(question, maxTokens: 40)
+            let expected = try answer(reader.questionTokens(question), store: reference, tokens: offset,
+                                      open: reader.documents[1].openChunk, settings: q, n: 40)
+            XCTAssertEqual(got.answer, lm.tokenizer.decode(expected), "\(scoring)")
+            XCTAssertGreaterThan(got.tokens, 4)
+        }
+    }
+
+    /// A document that does not fill its last chunk, followed by another: that chunk is a past chunk of fewer
+    /// tokens, given key bounds and summaries over its rows, and the corpus answers and cites both documents.
+    func testShortLastChunkOfAnEarlierDocument() throws {
+        let settings = StoreFixture.settings(precision: .f16)
+        let w = settings.chunkSize, dir = StoreFixture.tempDir()
+        let first = try build(text(seed: 23, bytes: 600, w: w, aligned: false), name: "a", settings: settings, dir: dir)
+        let second = try build(text(seed: 24, bytes: 600, w: w, aligned: false), name: "sub/b", settings: settings, dir: dir)
+        let reader = try IndexReader(bundles: [(first, "a"), (second, "sub/b")], languageModel: lm)
+        let corpus = try XCTUnwrap(reader.store as? CorpusChunkStore)
+        let a = reader.documents[0].metadata.document.tokens, short = a / w
+        XCTAssertEqual(corpus.firstChunks, [0, short + 1])
+        XCTAssertEqual(corpus.validRows(chunk: short), a % w)
+        XCTAssertEqual(corpus.validRows(chunk: short - 1), w)
+        XCTAssertEqual(reader.tokens, (short + 1) * w + reader.documents[1].metadata.document.tokens)
+        let d = corpus.layout.headDimension
+        for l in 0..<corpus.layout.layers {
+            let bounds = Array(UnsafeBufferPointer(start: corpus.keyBounds(layer: l, kvHead: 0) + short * 2 * d, count: 2 * d))
+            XCTAssertTrue(zip(bounds.prefix(d), bounds.suffix(d)).allSatisfy { $0 <= $1 } && bounds.contains { $0 != 0 }, "layer \(l)")
+            XCTAssertTrue(UnsafeBufferPointer(start: corpus.summaries(layer: l, head: 0) + short * d, count: d).contains { $0 != 0 })
+        }
+        let r = try reader.ask("alpha beta river?", maxTokens: 24, cite: true, citationCount: 8)
+        XCTAssertGreaterThan(r.tokens, 0)
+        XCTAssertEqual(Set(try XCTUnwrap(r.citations).map(\.document)), ["a", "sub/b"])
+        // The same again: every question starts from the corpus alone.
+        XCTAssertEqual(try reader.ask("alpha beta river?", maxTokens: 24).answer, r.answer)
+    }
+
+    /// Bundles read with other document settings cannot share windows: one line names both and the setting.
+    func testBundlesWithOtherSettingsAreRefused() throws {
+        let dir = StoreFixture.tempDir()
+        var other = StoreFixture.settings()
+        other.localChunks = 2
+        let a = try build(StoreFixture.text(bytes: 300, seed: 2), name: "a", settings: StoreFixture.settings(), dir: dir)
+        let b = try build(StoreFixture.text(bytes: 300, seed: 3), name: "b", settings: other, dir: dir)
+        XCTAssertThrowsError(try IndexReader(bundles: [(a, "a"), (b, "b")], languageModel: lm)) {
+            let m = "\($0)"
+            XCTAssertTrue(m.contains("a.lhx") && m.contains("b.lhx") && m.contains("localChunks"), m)
+            XCTAssertFalse(m.contains("\n"), m)
+        }
+    }
+}
