@@ -166,8 +166,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         guard e.rows == expectedRows, e.rawSize == layout.payloadBytes(rows: e.rows) else {
             throw LHError.badFile(path: seekPath, reason: "entry of layer \(layer), KV head \(kvHead), chunk \(chunk) is missing or inconsistent")
         }
-        guard e.offset >= 0, e.compressedSize > 0, e.offset + e.compressedSize <= kvBytes else {
-            throw LHError.badFile(path: kvPath, reason: "truncated: frame of layer \(layer), KV head \(kvHead), chunk \(chunk) ends at \(e.offset + e.compressedSize), the file at \(kvBytes)")
+        guard e.offset >= 0, e.compressedSize > 0, e.offset <= kvBytes, e.compressedSize <= kvBytes - e.offset else {
+            throw LHError.badFile(path: kvPath, reason: "truncated: frame of layer \(layer), KV head \(kvHead), chunk \(chunk) lies at \(e.offset) (\(e.compressedSize) bytes), the file ends at \(kvBytes)")
         }
         let block = CachedBlock(count: e.rawSize, rows: e.rows, pool: blockPool)
         func decode(_ frame: UnsafeRawBufferPointer) throws {

@@ -62,10 +62,10 @@ public enum IndexVerifier {
         if h.tokens != meta.document.tokens || chunks.count != h.chunks {
             fail(LHError.badFile(path: directory + "/" + BundleFormat.seekFile, reason: "\(h.tokens) tokens in \(h.chunks) chunks, index.sqlite says \(meta.document.tokens) tokens in \(chunks.count) chunks"))
         }
-        for (i, c) in chunks.enumerated() where c.chunk != i || c.tokenStart != i * h.chunkSize || c.tokenEnd != min(h.tokens, (i + 1) * h.chunkSize) {
-            fail(LHError.badFile(path: db.path, reason: "chunk table row \(i) has token range \(c.tokenStart)..<\(c.tokenEnd)"))
-            break
-        }
+        do {
+            try ChunkSpan.validate(chunks, tokens: meta.document.tokens, chunkSize: meta.settings.chunkSize,
+                                   sourceBytes: meta.document.sourceBytes, path: db.path)
+        } catch { fail(error) }
         var frameBytes = 0
         for l in 0..<h.layers {
             for g in 0..<h.kvHeads {
