@@ -13,8 +13,8 @@ struct BuildCommand: Command {
     static let discussion = """
     PATH is a file or a directory (searched recursively; hidden files, .lhx bundles and .lhindex
     directories are ignored). Every UTF-8 text file becomes DIR/RELATIVE-PATH.lhx, where DIR is
-    -o or, by default, PATH.lhindex next to PATH. Binary, non-UTF-8 and empty files are skipped with
-    a one-line reason. A document whose index is current (same content, model and settings) is
+    -o or, by default, PATH.lhindex next to PATH. Binary, non-UTF-8 and empty files, and entries that
+    are not regular files (FIFOs, sockets, devices), are skipped with a one-line reason. A document whose index is current (same content, model and settings) is
     skipped; an interrupted build (NAME.lhx.partial) resumes from its last committed batch. The
     document is read as text: control tokens written in it are never recognised. Exit status 1 when
     a document could not be indexed.
@@ -47,42 +47,53 @@ struct BuildCommand: Command {
     /// A document to index: its path, and the bundle path it gets.
     struct Job { let source: String; let display: String; let bundle: String }
 
-    /// Documents under `paths`, with their bundle paths, in a stable order.
-    func findDocuments() throws -> [Job] {
+    /// Documents under `paths`, with their bundle paths, in a stable order, and one line per entry of a
+    /// directory that is skipped because it is not a regular file (a FIFO would block the build forever).
+    /// - Throws: `LHError` when a given path is missing or is neither a directory nor a regular file.
+    func findDocuments() throws -> (jobs: [Job], skipped: [String]) {
         let fm = FileManager.default
-        var jobs: [Job] = []
+        var jobs: [Job] = [], skipped: [String] = []
         for p in paths {
             let root = p.count > 1 && p.hasSuffix("/") ? String(p.dropLast()) : p
             let outDir = output ?? root + ".lhindex"
-            var isDir: ObjCBool = false
-            guard fm.fileExists(atPath: root, isDirectory: &isDir) else { throw LHError.io(path: root, call: "stat", errno: ENOENT) }
-            if !isDir.boolValue {
+            switch RegularFile.kind(of: root) {
+            case let .missing(code):
+                throw LHError.io(path: root, call: "stat", errno: code)
+            case let .other(kind):
+                throw LHError.badFile(path: root, reason: "not a regular file (\(kind))")
+            case .regular:
                 let name = (root as NSString).lastPathComponent
                 jobs.append(Job(source: root, display: root, bundle: outDir + "/" + name + ".lhx"))
                 continue
+            case .directory:
+                break
             }
             guard let e = fm.enumerator(atPath: root) else { throw LHError.io(path: root, call: "opendir", errno: EACCES) }
             var rels: [String] = []
             while let rel = e.nextObject() as? String {
                 let last = (rel as NSString).lastPathComponent
                 let full = root + "/" + rel
-                var d: ObjCBool = false
-                _ = fm.fileExists(atPath: full, isDirectory: &d)
+                let kind = RegularFile.kind(of: full)
                 if last.hasPrefix(".") || last.hasSuffix(".lhx") || last.hasSuffix(".lhindex") || last.hasSuffix(".partial") {
-                    if d.boolValue { e.skipDescendants() }
+                    if kind == .directory { e.skipDescendants() }
                     continue
                 }
-                if !d.boolValue { rels.append(rel) }
+                switch kind {
+                case .regular: rels.append(rel)
+                case .directory, .missing: break
+                case let .other(what): skipped.append("skip \(full): not a regular file (\(what))")
+                }
             }
             for rel in rels.sorted() {
                 jobs.append(Job(source: root + "/" + rel, display: root + "/" + rel, bundle: outDir + "/" + rel + ".lhx"))
             }
         }
-        return jobs
+        return (jobs, skipped.sorted())
     }
 
     func run(_ io: TerminalIO) throws -> Int32 {
-        let jobs = try findDocuments()
+        let (jobs, skipped) = try findDocuments()
+        for line in skipped { io.err(line + "\n") }
         // Validate every document first (skips are reported once, before the long work).
         var texts: [(Job, String)] = []
         for j in jobs {
