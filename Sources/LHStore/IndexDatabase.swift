@@ -101,9 +101,16 @@ public final class IndexDatabase {
                 throw LHError.badFile(path: path, reason: "metadata key '\(k)' is not valid: \(error)")
             }
         }
+        let hyperparameters = try decode("hyperparameters", LlamaConfig.self)
+        do {
+            try hyperparameters.checkBounds(path: path) { "hyperparameters.\($0)" }
+            try hyperparameters.validate(path: path)
+        } catch let LHError.unsupportedModel(_, reason) {
+            throw LHError.badFile(path: path, reason: "metadata key 'hyperparameters' is not valid: \(reason)")
+        }
         let model = ModelIdentity(name: try text("model_name"), sha256: try text("model_sha256"),
                                   fingerprint: try text("model_fingerprint"), bytes: try int("model_bytes"),
-                                  hyperparameters: try decode("hyperparameters", LlamaConfig.self))
+                                  hyperparameters: hyperparameters)
         let doc = DocumentIdentity(sourcePath: try text("source_path"), sourceBytes: try int("source_bytes"),
                                    sha256: try text("source_sha256"), tokens: try int("tokens"),
                                    prefixTokens: try int("prefix_tokens"), templatePrefix: try text("template_prefix"))
