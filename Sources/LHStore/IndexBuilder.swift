@@ -90,9 +90,7 @@ public final class IndexBuilder {
             db = d; store = s; start = state.completeTokens
         } else {
             try? fm.removeItem(atPath: partial)
-            do { try fm.createDirectory(atPath: partial, withIntermediateDirectories: true) } catch {
-                throw LHError.invalidInput("\(partial): cannot create the index directory (\(error.localizedDescription))")
-            }
+            try Directory.create(partial)
             db = try IndexDatabase.create(path: partial + "/" + BundleFormat.database)
             try db.write(meta)
             var source = text

@@ -12,11 +12,13 @@ struct BinaryRun {
 }
 
 enum BinaryRunner {
-    /// Runs `lhindex args` with standard input `stdin` (closed after writing), stopping it after `timeout` seconds.
-    static func run(_ args: [String], stdin: String? = nil, timeout: Double = 120) throws -> BinaryRun {
+    /// Runs `lhindex args` (in `directory` when given) with standard input `stdin` (closed after writing),
+    /// stopping it after `timeout` seconds.
+    static func run(_ args: [String], stdin: String? = nil, directory: String? = nil, timeout: Double = 120) throws -> BinaryRun {
         let p = Process()
-        p.executableURL = CLITests.binary
+        p.executableURL = CLITests.binary.standardizedFileURL
         p.arguments = args
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out
         p.standardError = err

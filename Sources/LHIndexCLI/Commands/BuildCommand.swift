@@ -16,8 +16,9 @@ struct BuildCommand: Command {
     -o or, by default, PATH.lhindex next to PATH. Binary, non-UTF-8 and empty files, and entries that
     are not regular files (FIFOs, sockets, devices), are skipped with a one-line reason. A document whose index is current (same content, model and settings) is
     skipped; an interrupted build (NAME.lhx.partial) resumes from its last committed batch. The
-    document is read as text: control tokens written in it are never recognised. Exit status 1 when
-    a document could not be indexed.
+    document is read as text: control tokens written in it are never recognised. A document that
+    fails is reported in one line and the others are still built; exit status 1 when a document
+    could not be indexed or none was found.
     """
     static let options: [OptionSpec] = [
         OptionSpec("output", short: "o", value: "DIR", help: "Output directory (default: PATH.lhindex for each PATH)."),
@@ -55,7 +56,7 @@ struct BuildCommand: Command {
         var jobs: [Job] = [], skipped: [String] = []
         for p in paths {
             let root = p.count > 1 && p.hasSuffix("/") ? String(p.dropLast()) : p
-            let outDir = output ?? root + ".lhindex"
+            let outDir = try output ?? Self.defaultOutput(root)
             switch RegularFile.kind(of: root) {
             case let .missing(code):
                 throw LHError.io(path: root, call: "stat", errno: code)
@@ -91,6 +92,18 @@ struct BuildCommand: Command {
         return (jobs, skipped.sorted())
     }
 
+    /// PATH.lhindex next to PATH; for a path ending in `.` or `..` (such as `build .`), the name comes from
+    /// the absolute path, so `build .` in /data/corpus writes /data/corpus.lhindex, never `..lhindex`.
+    static func defaultOutput(_ root: String) throws -> String {
+        let last = (root as NSString).lastPathComponent
+        guard last == "." || last == ".." || last == "/" || last.isEmpty else { return root + ".lhindex" }
+        let absolute = URL(fileURLWithPath: root).standardizedFileURL.path
+        guard absolute != "/", !absolute.isEmpty else {
+            throw LHError.invalidInput("\(root): cannot name an output directory after the root directory; give -o DIR")
+        }
+        return absolute + ".lhindex"
+    }
+
     func run(_ io: TerminalIO) throws -> Int32 {
         let (jobs, skipped) = try findDocuments()
         for line in skipped { io.err(line + "\n") }
@@ -101,7 +114,7 @@ struct BuildCommand: Command {
                 io.err("skip \(j.display): \(Self.reason(e, path: j.source))\n")
             }
         }
-        guard !texts.isEmpty else { io.err("lhindex build: no text documents found\n"); return jobs.isEmpty ? 1 : 0 }
+        guard !texts.isEmpty else { io.err("lhindex build: no text documents found\n"); return 1 }
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
         let identity = ModelFingerprint.identity(of: lm)
         let settings = self.settings.fitted(trainedContext: lm.model.config.contextLength)
@@ -113,8 +126,7 @@ struct BuildCommand: Command {
         for (i, (job, text)) in texts.enumerated() {
             let bytes = text.utf8.count
             do {
-                try FileManager.default.createDirectory(atPath: (job.bundle as NSString).deletingLastPathComponent,
-                                                        withIntermediateDirectories: true)
+                try Directory.create((job.bundle as NSString).deletingLastPathComponent)
                 let outcome = try builder.build(text: text, sourcePath: job.source, bundle: job.bundle, force: force) { p in
                     progress.update(name: job.display, index: i + 1, count: texts.count, bytes: bytes, done: p.doneTokens,
                                     total: p.totalTokens, resumed: p.resumedTokens, seconds: p.seconds)
@@ -130,12 +142,14 @@ struct BuildCommand: Command {
                 case .interrupted:
                     break
                 }
-            } catch let e as LHError {
+            } catch {
+                // Reported, and the next document is built all the same; the exit status says one failed.
                 failures += 1
-                progress.log("error \(job.display): \(e.description)")
+                progress.log("error \(job.display): \((error as? LHError)?.description ?? error.localizedDescription)")
             }
             progress.finish(bytes: bytes)
         }
+        if failures > 0 { progress.log("\(failures) of \(texts.count) document(s) could not be indexed") }
         return failures == 0 ? 0 : 1
     }
 
