@@ -63,3 +63,29 @@ final class BuildOutputTests: XCTestCase {
         XCTAssertTrue(r.err.contains("skip \(dir)/empty.txt: the file is empty"), r.err)
     }
 }
+
+final class BundleNamingTests: XCTestCase {
+    let tiny = try! TinyModel.write(seed: 11)
+    let small = ["--chunk-size", "16", "--attn-length", "64"]
+
+    func testTwoSourcesWithOneBundleNameAreRefused() throws {
+        let dir = TestTemporary.path("dups")
+        for (sub, text) in [("x", "alpha beta river stone"), ("y", "north light gamma delta")] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/\(sub)/dup.txt"))
+        }
+        let r = try BinaryRunner.run(["build", dir + "/x/dup.txt", dir + "/y/dup.txt", "-o", dir + "/out", "-m", tiny] + small, timeout: 60)
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertEqual(r.err, "lhindex: \(dir)/x/dup.txt and \(dir)/y/dup.txt would both be indexed as \(dir)/out/dup.txt.lhx; build them with different -o directories\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out/dup.txt.lhx"))
+        // A directory and a file inside it with -o: the file's bundle name collides with nothing here,
+        // but the same document named twice (as a file and through its directory) is built once.
+        let twice = try BinaryRunner.run(["build", dir + "/x/dup.txt", dir + "/x/../x/dup.txt", "-o", dir + "/out2", "-m", tiny] + small, timeout: 60)
+        XCTAssertEqual(twice.status, 0, twice.err)
+        XCTAssertEqual(twice.err.components(separatedBy: "built ").count - 1, 1, twice.err)
+        // Two directories with -o whose files share a relative path collide as well.
+        let dirs = try BinaryRunner.run(["build", dir + "/x", dir + "/y", "-o", dir + "/out3", "-m", tiny] + small, timeout: 60)
+        XCTAssertEqual(dirs.status, 1, dirs.err)
+        XCTAssertTrue(dirs.err.contains("\(dir)/x/dup.txt and \(dir)/y/dup.txt would both be indexed as \(dir)/out3/dup.txt.lhx"), dirs.err)
+    }
+}

@@ -16,7 +16,9 @@ struct BuildCommand: Command {
     -o or, by default, PATH.lhindex next to PATH. Binary, non-UTF-8 and empty files, and entries that
     are not regular files (FIFOs, sockets, devices), are skipped with a one-line reason. A document whose index is current (same content, model and settings) is
     skipped; an interrupted build (NAME.lhx.partial) resumes from its last committed batch. The
-    document is read as text: control tokens written in it are never recognised. A document that
+    document is read as text: control tokens written in it are never recognised. Two different
+    documents that would get the same DIR/NAME.lhx are refused before anything is built (give them
+    different -o directories); the same document given twice is built once. A document that
     fails is reported in one line and the others are still built; exit status 1 when a document
     could not be indexed or none was found.
     """
@@ -89,7 +91,33 @@ struct BuildCommand: Command {
                 jobs.append(Job(source: root + "/" + rel, display: root + "/" + rel, bundle: outDir + "/" + rel + ".lhx"))
             }
         }
-        return (jobs, skipped.sorted())
+        return (try Self.distinct(jobs), skipped.sorted())
+    }
+
+    /// `jobs` with a source given twice kept once, after checking that no two distinct sources share a
+    /// bundle path (`x/dup.txt y/dup.txt -o out` would both be `out/dup.txt.lhx`: the second would
+    /// overwrite the first and both would be reported built).
+    /// - Throws: `LHError.invalidInput` naming both sources and the bundle.
+    static func distinct(_ jobs: [Job]) throws -> [Job] {
+        func canonical(_ p: String) -> String {
+            guard let r = realpath(p, nil) else { return URL(fileURLWithPath: p).standardizedFileURL.path }
+            defer { free(r) }
+            return String(cString: r)
+        }
+        var owner: [String: (job: Job, source: String)] = [:]
+        var out: [Job] = []
+        for j in jobs {
+            let bundle = URL(fileURLWithPath: j.bundle).standardizedFileURL.path, source = canonical(j.source)
+            if let first = owner[bundle] {
+                guard first.source == source else {
+                    throw LHError.invalidInput("\(first.job.display) and \(j.display) would both be indexed as \(j.bundle); build them with different -o directories")
+                }
+                continue
+            }
+            owner[bundle] = (j, source)
+            out.append(j)
+        }
+        return out
     }
 
     /// PATH.lhindex next to PATH; for a path ending in `.` or `..` (such as `build .`), the name comes from
