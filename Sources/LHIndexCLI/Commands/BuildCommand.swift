@@ -12,20 +12,23 @@ struct BuildCommand: Command {
     static let usage = "PATH... [-o DIR] [-m MODEL.gguf] [--chunk-size W] [--attn-length A] [--select token|block] [--kv f16|f32|int8|k8v4] [--force]"
     static let discussion = """
     PATH is a file or a directory (searched recursively; hidden files, .lhx bundles and .lhindex
-    directories are ignored). Every UTF-8 text file becomes DIR/RELATIVE-PATH.lhx, where DIR is
-    -o or, by default, PATH.lhindex next to PATH. Binary, non-UTF-8 and empty files, and entries that
-    are not regular files (FIFOs, sockets, devices), are skipped with a one-line reason. A document whose index is current (same content, model and settings) is
+    directories are ignored). Every UTF-8 text file becomes DIR/RELATIVE-PATH.lhx (a file given
+    itself: DIR/NAME.lhx), where DIR is -o or, by default, PATH.lhindex next to PATH. Binary,
+    non-UTF-8 and empty files, and entries that are not regular files (FIFOs, sockets, devices),
+    are skipped with a one-line reason. Two different documents that would get the same bundle are
+    refused before anything is built (give them different -o directories); the same document given
+    twice is built once. A document whose index is current (same content, model and settings) is
     skipped; an interrupted build (NAME.lhx.partial) resumes from its last committed batch. The
-    document is read as text: control tokens written in it are never recognised. Two different
-    documents that would get the same DIR/NAME.lhx are refused before anything is built (give them
-    different -o directories); the same document given twice is built once. A document that
-    fails is reported in one line and the others are still built; exit status 1 when a document
-    could not be indexed or none was found.
+    document is read as text: control tokens written in it are never recognised. A build locks
+    each output directory (DIR/.lock): a second build of it exits 1 naming the first, or waits for
+    it with --wait. A document that fails is reported in one line and the others are still built;
+    exit status 1 when a document could not be indexed or none was found.
     """
     static let options: [OptionSpec] = [
         OptionSpec("output", short: "o", value: "DIR", help: "Output directory (default: PATH.lhindex for each PATH)."),
         ModelLocator.option,
         OptionSpec("force", help: "Rebuild even when an index is current."),
+        OptionSpec("wait", help: "Wait for another build writing the same output directory instead of exiting."),
         OptionSpec("level", value: "N", help: "zstd level of the key/value frames (default 1)."),
         OptionSpec("no-shuffle", help: "Do not byte-shuffle frames before compression."),
     ] + LongHeadsOptions.specs
@@ -34,6 +37,7 @@ struct BuildCommand: Command {
     let output: String?
     let modelPath: String?
     let force: Bool
+    let wait: Bool
     let settings: LongHeadsSettings
     let codec: FrameCodecSettings
 
@@ -43,12 +47,13 @@ struct BuildCommand: Command {
         output = a.string("output")
         modelPath = a.string("model")
         force = a.flag("force")
+        wait = a.flag("wait")
         settings = try LongHeadsOptions.parse(a)
         codec = FrameCodecSettings(level: Int32(try a.int("level", default: 1, in: 1...19)), shuffle: !a.flag("no-shuffle"))
     }
 
     /// A document to index: its path, and the bundle path it gets.
-    struct Job { let source: String; let display: String; let bundle: String }
+    struct Job { let source: String; let display: String; let bundle: String; let outDir: String }
 
     /// Documents under `paths`, with their bundle paths, in a stable order, and one line per entry of a
     /// directory that is skipped because it is not a regular file (a FIFO would block the build forever).
@@ -66,7 +71,7 @@ struct BuildCommand: Command {
                 throw LHError.badFile(path: root, reason: "not a regular file (\(kind))")
             case .regular:
                 let name = (root as NSString).lastPathComponent
-                jobs.append(Job(source: root, display: root, bundle: outDir + "/" + name + ".lhx"))
+                jobs.append(Job(source: root, display: root, bundle: outDir + "/" + name + ".lhx", outDir: outDir))
                 continue
             case .directory:
                 break
@@ -88,7 +93,7 @@ struct BuildCommand: Command {
                 }
             }
             for rel in rels.sorted() {
-                jobs.append(Job(source: root + "/" + rel, display: root + "/" + rel, bundle: outDir + "/" + rel + ".lhx"))
+                jobs.append(Job(source: root + "/" + rel, display: root + "/" + rel, bundle: outDir + "/" + rel + ".lhx", outDir: outDir))
             }
         }
         return (try Self.distinct(jobs), skipped.sorted())
@@ -143,6 +148,20 @@ struct BuildCommand: Command {
             }
         }
         guard !texts.isEmpty else { io.err("lhindex build: no text documents found\n"); return 1 }
+        // One build per output directory at a time: lock them all (in order) before writing anything.
+        // A directory that cannot be created fails its documents, not the others.
+        var locks: [OutputLock] = [], lockErrors: [String: Error] = [:]
+        for dir in Set(texts.map { $0.0.outDir }).sorted() {
+            do {
+                locks.append(try OutputLock(directory: dir, wait: wait) { holder in
+                    io.err("waiting for \(dir): another build is writing there (\(holder))\n")
+                })
+            } catch let e as LHError {
+                if case .invalidInput = e { throw e }          // held by another build: nothing is built
+                lockErrors[dir] = e
+            }
+        }
+        defer { withExtendedLifetime(locks) {} }
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
         let identity = ModelFingerprint.identity(of: lm)
         let settings = self.settings.fitted(trainedContext: lm.model.config.contextLength)
@@ -154,6 +173,7 @@ struct BuildCommand: Command {
         for (i, (job, text)) in texts.enumerated() {
             let bytes = text.utf8.count
             do {
+                if let e = lockErrors[job.outDir] { throw e }
                 try Directory.create((job.bundle as NSString).deletingLastPathComponent)
                 let outcome = try builder.build(text: text, sourcePath: job.source, bundle: job.bundle, force: force) { p in
                     progress.update(name: job.display, index: i + 1, count: texts.count, bytes: bytes, done: p.doneTokens,
