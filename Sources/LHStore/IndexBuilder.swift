@@ -22,6 +22,8 @@ public enum BuildOutcome: Equatable, Sendable {
     case built(tokens: Int, resumedFrom: Int, seconds: Double)
     /// The bundle was current already.
     case upToDate(tokens: Int)
+    /// A complete `.partial` of the same inputs, left by a run killed just before moving it into place, was published.
+    case published(tokens: Int)
     /// The progress callback asked to stop; the partial bundle stays for a later run.
     case interrupted(completeTokens: Int)
 }
@@ -73,16 +75,24 @@ public final class IndexBuilder {
     }
 
     /// Builds `bundle` (a path ending in `.lhx`) for `text`. Skips a current bundle unless `force`; resumes
-    /// `bundle.partial` when it holds an interrupted build of the same inputs. `progress` is called after
+    /// `bundle.partial` when it holds an interrupted build of the same inputs, and publishes it when that
+    /// build was complete. Callers hold the output directory's lock (no other build writes these paths). `progress` is called after
     /// every committed batch; returning false stops the build (the partial bundle stays).
     public func build(text: String, sourcePath: String, bundle: String, force: Bool = false,
                       progress: (BuildProgress) -> Bool = { _ in true }) throws -> BuildOutcome {
         let tokenized = TokenizedDocument(text: text, languageModel: languageModel)
         let meta = metadata(text: text, sourcePath: sourcePath, tokenized: tokenized)
         let n = tokenized.tokens.count
+        let partial = Self.partialPath(bundle)
+        // What a run killed while publishing left: a complete `.partial` goes into place, `.old-PID` goes away.
+        if isCompleteAndIntact(partial: partial, metadata: meta) {
+            try BundlePublisher.publish(partial: partial, bundle: bundle)
+            BundlePublisher.removeStaleOldBundles(of: bundle)
+            return .published(tokens: n)
+        }
+        BundlePublisher.removeStaleOldBundles(of: bundle)
         if !force, isCurrent(bundle: bundle, metadata: meta) { return .upToDate(tokens: n) }
         let fm = FileManager.default
-        let partial = Self.partialPath(bundle)
         let layout = meta.layout
         var start = 0
         let db: IndexDatabase, store: FileChunkStore
@@ -119,6 +129,15 @@ public final class IndexBuilder {
         return .built(tokens: n, resumedFrom: start, seconds: Date().timeIntervalSince(began))
     }
 
+    /// Whether `partial` holds a complete build of these inputs whose recorded whole-file checksums still hold.
+    func isCompleteAndIntact(partial: String, metadata m: IndexMetadata) -> Bool {
+        guard RegularFile.kind(of: partial) == .directory,
+              let db = try? IndexDatabase.open(path: partial + "/" + BundleFormat.database),
+              let state = try? db.buildState(), state.complete, let old = try? db.metadata(), old.isCurrent(for: m),
+              let recorded = try? db.meta(), let now = try? BundleChecksums.compute(directory: partial) else { return false }
+        return now.values.allSatisfy { recorded[$0.key] == $0.value }
+    }
+
     /// Opens an interrupted build of the same inputs, or returns nil.
     private func reopen(partial: String, metadata m: IndexMetadata) throws -> (IndexDatabase, FileChunkStore, BuildState)? {
         let db = try IndexDatabase.open(path: partial + "/" + BundleFormat.database, writable: true)
@@ -148,10 +167,6 @@ public final class IndexBuilder {
         try tailFile.sync()
         try db.setMeta(try BundleChecksums.compute(directory: partial).pairs)
         try db.setBuildState(BuildState(completeTokens: store.seekHeader.tokens, kvBytes: store.kvBytes, complete: true))
-        let fm = FileManager.default
-        let old = bundle + ".old-\(getpid())"
-        if fm.fileExists(atPath: bundle) { try fm.moveItem(atPath: bundle, toPath: old) }
-        guard rename(partial, bundle) == 0 else { throw LHError.io(path: bundle, call: "rename", errno: errno) }
-        try? fm.removeItem(atPath: old)
+        try BundlePublisher.publish(partial: partial, bundle: bundle)
     }
 }

@@ -185,6 +185,8 @@ struct BuildCommand: Command {
                     let rate = Double(tokens - resumed) / max(seconds, 1e-9)
                     progress.log("built \(job.bundle): \(tokens) tokens in \(String(format: "%.1f", seconds)) s (\(String(format: "%.0f", rate)) tok/s)"
                                  + (resumed > 0 ? ", resumed at token \(resumed)" : ""))
+                case let .published(tokens):
+                    progress.log("built \(job.bundle): \(tokens) tokens, completed by an interrupted run and now moved into place")
                 case let .upToDate(tokens):
                     progress.log("current \(job.bundle): \(tokens) tokens, unchanged")
                 case .interrupted:
