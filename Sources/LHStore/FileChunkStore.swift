@@ -104,6 +104,14 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
                               kvBytes: Int, cacheBytes: Int = BlockCache.defaultCapacityBytes) throws -> FileChunkStore {
         let s = try open(directory: directory, layout: layout, codec: codec, cacheBytes: cacheBytes, building: true)
         precondition(completeTokens % layout.chunkSize == 0, "resume point must be a chunk boundary")
+        // Extending a short kv.zst with zeros would leave committed frames unreadable for every later run.
+        let size = try s.kvFile.size()
+        guard size >= kvBytes else {
+            throw LHError.badFile(path: s.path(BundleFormat.kvFile), reason: "\(size) bytes, shorter than the \(kvBytes) bytes the build state commits")
+        }
+        guard s.seekHeader.tokens >= completeTokens else {
+            throw LHError.badFile(path: s.path(BundleFormat.seekFile), reason: "holds \(s.seekHeader.tokens) tokens, fewer than the \(completeTokens) the build state commits")
+        }
         try s.kvFile.truncate(to: kvBytes)
         s.kvBytes = kvBytes
         s.diskChunks = completeTokens / layout.chunkSize

@@ -42,6 +42,8 @@ public final class IndexBuilder {
     public var cacheBytes = BlockCache.defaultCapacityBytes
     /// Program name recorded as the writer.
     public var writer = "lhindex"
+    /// Receives one-line notes about what a build did besides building (an interrupted build restarted).
+    public var note: (String) -> Void = { _ in }
 
     /// - Throws: `LHError.invalidInput` when the settings do not fit the model.
     public init(languageModel: LanguageModel, model: ModelIdentity, settings: LongHeadsSettings,
@@ -92,11 +94,36 @@ public final class IndexBuilder {
         }
         BundlePublisher.removeStaleOldBundles(of: bundle)
         if !force, isCurrent(bundle: bundle, metadata: meta) { return .upToDate(tokens: n) }
+        let exists = RegularFile.kind(of: partial) == .directory
+        do {
+            return try run(tokenized: tokenized, text: text, metadata: meta, partial: partial, bundle: bundle,
+                           resume: !force && exists, progress: progress)
+        } catch let e as LHError where !force && exists && Self.names(e, inside: partial) {
+            // An interrupted build that cannot go on (a file shorter than its committed size, a damaged
+            // or missing file) would fail the same way on every later run: start this document again.
+            note("\(bundle): restarting the interrupted build from the start: \(e.description)")
+            return try run(tokenized: tokenized, text: text, metadata: meta, partial: partial, bundle: bundle,
+                           resume: false, progress: progress)
+        }
+    }
+
+    /// Whether `e` is about a file inside `directory`.
+    static func names(_ e: LHError, inside directory: String) -> Bool {
+        switch e {
+        case let .badFile(path, _), let .io(path, _, _): return path.hasPrefix(directory + "/")
+        case .unsupportedModel, .invalidInput: return false
+        }
+    }
+
+    /// Builds into `partial` (resuming it when `resume` and it holds a build of the same inputs) and publishes it.
+    private func run(tokenized: TokenizedDocument, text: String, metadata meta: IndexMetadata, partial: String, bundle: String,
+                     resume: Bool, progress: (BuildProgress) -> Bool) throws -> BuildOutcome {
+        let n = tokenized.tokens.count
         let fm = FileManager.default
         let layout = meta.layout
         var start = 0
         let db: IndexDatabase, store: FileChunkStore
-        if !force, let (d, s, state) = try? reopen(partial: partial, metadata: meta) {
+        if resume, let (d, s, state) = try reopen(partial: partial, metadata: meta) {
             db = d; store = s; start = state.completeTokens
         } else {
             try? fm.removeItem(atPath: partial)
@@ -139,9 +166,11 @@ public final class IndexBuilder {
     }
 
     /// Opens an interrupted build of the same inputs, or returns nil.
+    /// Errors of the partial's files (`LHError.badFile` naming one of them) propagate, and `build` restarts.
     private func reopen(partial: String, metadata m: IndexMetadata) throws -> (IndexDatabase, FileChunkStore, BuildState)? {
-        let db = try IndexDatabase.open(path: partial + "/" + BundleFormat.database, writable: true)
-        guard try db.metadata().isCurrent(for: m), let state = try db.buildState(), !state.complete,
+        guard let db = try? IndexDatabase.open(path: partial + "/" + BundleFormat.database, writable: true),
+              let old = try? db.metadata() else { return nil }
+        guard old.isCurrent(for: m), let state = try db.buildState(), !state.complete,
               state.completeTokens % settings.chunkSize == 0, state.completeTokens % batchTokens == 0 else { return nil }
         let store = try FileChunkStore.resume(directory: partial, layout: m.layout, codec: codec,
                                               completeTokens: state.completeTokens, kvBytes: state.kvBytes, cacheBytes: cacheBytes)

@@ -168,6 +168,7 @@ struct BuildCommand: Command {
         let builder = try IndexBuilder(languageModel: lm, model: identity, settings: settings, codec: codec)
         builder.writer = "lhindex \(LHIndexCLI.version)"
         let progress = BuildProgressReporter(io: io, totalBytes: texts.reduce(0) { $0 + $1.1.utf8.count })
+        builder.note = { progress.log("note: " + $0) }
         progress.log("building \(texts.count) document(s) with \(identity.name): \(LongHeadsOptions.describe(settings))")
         var failures = 0
         for (i, (job, text)) in texts.enumerated() {
