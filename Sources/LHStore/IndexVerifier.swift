@@ -33,6 +33,12 @@ public enum IndexVerifier {
         let meta: IndexMetadata, db: IndexDatabase, chunks: [ChunkSpan]
         do {
             db = try IndexDatabase.open(path: directory + "/" + BundleFormat.database)
+            let check = try db.db.query("PRAGMA integrity_check").compactMap { $0.first?.text }
+            if check != ["ok"] {
+                // SQLite's report spans lines; the problem stays one line.
+                let lines = check.flatMap { $0.split(whereSeparator: \.isNewline) }.filter { !$0.hasPrefix("***") }
+                throw LHError.badFile(path: db.path, reason: "SQLite integrity check failed: " + lines.prefix(3).joined(separator: "; "))
+            }
             meta = try db.metadata()
             chunks = try db.chunks()
             guard let s = try db.buildState(), s.complete else {
