@@ -28,7 +28,12 @@ public enum RegularFile {
     /// - Throws: `LHError.io` when `open` fails, `LHError.badFile` when the path is not a regular file.
     public static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> Int32 {
         let fd = Glibc.open(path, flags | O_CLOEXEC | O_NONBLOCK, mode)
-        guard fd >= 0 else { throw LHError.io(path: path, call: "open", errno: errno) }
+        guard fd >= 0 else {
+            let code = errno
+            // A FIFO opened for writing without a reader fails (ENXIO) rather than blocking: say what it is.
+            if case let .other(kind) = kind(of: path) { throw LHError.badFile(path: path, reason: "not a regular file (\(kind))") }
+            throw LHError.io(path: path, call: "open", errno: code)
+        }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
             let e = errno

@@ -35,6 +35,7 @@ final class NonRegularFileTests: XCTestCase {
         assertOneLineRefusal(try BinaryRunner.run(["build", fifo, "-m", tiny] + small, timeout: 30), fifo)
         assertOneLineRefusal(try BinaryRunner.run(["generate", "-m", fifo, "-p", "abc", "-n", "2"], timeout: 30), fifo)
         assertOneLineRefusal(try BinaryRunner.run(["perplexity", fifo, "-m", tiny], timeout: 30), fifo)
+        assertOneLineRefusal(try BinaryRunner.run(["eval", "passkey", "-m", tiny, "--lengths", "256", "--trials", "1", "--trials-out", fifo] + small, timeout: 30), fifo)
         let dir = TestTemporary.path("model-dir")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         assertOneLineRefusal(try BinaryRunner.run(["generate", "-m", dir, "-p", "abc", "-n", "2"], timeout: 30), dir, "a directory")
