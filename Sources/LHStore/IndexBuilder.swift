@@ -78,8 +78,9 @@ public final class IndexBuilder {
 
     /// Builds `bundle` (a path ending in `.lhx`) for `text`. Skips a current bundle unless `force`; resumes
     /// `bundle.partial` when it holds an interrupted build of the same inputs, and publishes it when that
-    /// build was complete. Callers hold the output directory's lock (no other build writes these paths). `progress` is called after
-    /// every committed batch; returning false stops the build (the partial bundle stays).
+    /// build was complete; restarts it (calling `note`) when it cannot be resumed. Callers hold the output
+    /// directory's lock (no other build writes these paths). `progress` is called after every committed
+    /// batch; returning false stops the build (the partial bundle stays).
     public func build(text: String, sourcePath: String, bundle: String, force: Bool = false,
                       progress: (BuildProgress) -> Bool = { _ in true }) throws -> BuildOutcome {
         let tokenized = TokenizedDocument(text: text, languageModel: languageModel)
