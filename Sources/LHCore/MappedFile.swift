@@ -17,17 +17,14 @@ public final class MappedFile: @unchecked Sendable {
     public let base: UnsafeRawPointer
 
     /// Maps `path` read-only.
-    /// - Throws: `LHError.io` naming the path and the failing call.
+    /// - Throws: `LHError.io` naming the path and the failing call; `LHError.badFile` when the path is not a
+    ///   regular file (a FIFO is refused, never waited on).
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw LHError.io(path: path, call: "open", errno: errno) }
+        let fd = try RegularFile.open(path, flags: O_RDONLY)
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw LHError.io(path: path, call: "fstat", errno: errno) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw LHError.invalidInput("\(path): not a regular file")
-        }
         count = Int(st.st_size)
         if count == 0 {
             base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64))

@@ -319,23 +319,38 @@ extension LongHeadsSettings {
     /// default to the paper's choices when absent. `representatives`, added later still, defaults to 0
     /// when absent: settings written before it existed describe documents prefilled without them; so does
     /// the document `scoring` (summaries, the only prefill scoring before it was a setting).
+    /// A key that is present must decode (a `null` or a value of the wrong type is an error, never the
+    /// default), and a key this version does not know is an error: settings written by a newer lhindex
+    /// must not be read as different settings.
     public init(from decoder: Decoder) throws {
+        struct AnyKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+        for key in try decoder.container(keyedBy: AnyKey.self).allKeys where CodingKeys(stringValue: key.stringValue) == nil {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [key], debugDescription: "is not a setting this lhindex knows"))
+        }
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        func optional<T: Decodable>(_ t: T.Type, _ key: CodingKeys) throws -> T? {
+            c.contains(key) ? try c.decode(t, forKey: key) : nil
+        }
         self.init(chunkSize: try c.decode(Int.self, forKey: .chunkSize),
                   attentionLength: try c.decode(Int.self, forKey: .attentionLength),
                   questionAttentionLength: try c.decode(Int.self, forKey: .questionAttentionLength),
                   granularity: try c.decode(SelectionGranularity.self, forKey: .granularity),
                   selection: try c.decode(ChunkSelection.self, forKey: .selection),
                   positioning: try c.decode(ChunkPositioning.self, forKey: .positioning),
-                  questionPositioning: try c.decodeIfPresent(ChunkPositioning.self, forKey: .questionPositioning),
+                  questionPositioning: try optional(ChunkPositioning.self, .questionPositioning),
                   sinkChunks: try c.decode(Int.self, forKey: .sinkChunks),
                   localChunks: try c.decode(Int.self, forKey: .localChunks),
-                  questionLocalChunks: try c.decodeIfPresent(Int.self, forKey: .questionLocalChunks),
+                  questionLocalChunks: try optional(Int.self, .questionLocalChunks),
                   precision: try c.decode(KVPrecision.self, forKey: .precision),
-                  scoring: try c.decodeIfPresent(ChunkScoring.self, forKey: .scoring) ?? .summaries,
-                  questionScoring: try c.decodeIfPresent(ChunkScoring.self, forKey: .questionScoring) ?? .summaries,
-                  questionSelectionPerKVHead: try c.decodeIfPresent(Bool.self, forKey: .questionSelectionPerKVHead) ?? false,
-                  questionGranularity: try c.decodeIfPresent(SelectionGranularity.self, forKey: .questionGranularity) ?? .token,
-                  representatives: try c.decodeIfPresent(Int.self, forKey: .representatives) ?? 0)
+                  scoring: try optional(ChunkScoring.self, .scoring) ?? .summaries,
+                  questionScoring: try optional(ChunkScoring.self, .questionScoring) ?? .summaries,
+                  questionSelectionPerKVHead: try optional(Bool.self, .questionSelectionPerKVHead) ?? false,
+                  questionGranularity: try optional(SelectionGranularity.self, .questionGranularity) ?? .token,
+                  representatives: try optional(Int.self, .representatives) ?? 0)
     }
 }

@@ -45,6 +45,18 @@ public enum BundleFormat {
     }
     /// Flag bit 0 of kv.seek: frame payloads are byte-plane shuffled.
     public static let flagShuffled: UInt32 = 1
+
+    /// The product of sizes read from disk, or nil when it overflows `Int` (a corrupt header must not wrap
+    /// around to a plausible file size in a build without overflow checks).
+    static func product(_ factors: [Int]) -> Int? {
+        var p = 1
+        for f in factors {
+            let (r, overflow) = p.multipliedReportingOverflow(by: f)
+            guard !overflow, f >= 0 else { return nil }
+            p = r
+        }
+        return p
+    }
 }
 
 /// Little-endian field access in a byte buffer.
@@ -135,13 +147,17 @@ public struct SeekHeader: Equatable, Sendable {
         guard b.get32(40) == UInt32(BundleFormat.seekEntryBytes) else {
             throw LHError.badFile(path: path, reason: "entry size \(b.get32(40)) is not \(BundleFormat.seekEntryBytes)")
         }
-        tokens = Int(b.get64(44))
         guard b.get64(52) == 0 else { throw LHError.badFile(path: path, reason: "reserved header bytes are not zero") }
+        // Every product below stays far from overflow: N < 2^40 and the entry count is checked against the file size.
+        guard b.get64(44) < 1 << 40 else { throw LHError.badFile(path: path, reason: "token count \(b.get64(44)) is impossible") }
+        tokens = Int(b.get64(44))
         guard layers > 0, kvHeads > 0, headDimension > 0, chunkSize > 0, chunks == (tokens + chunkSize - 1) / chunkSize else {
             throw LHError.badFile(path: path, reason: "inconsistent header dimensions")
         }
-        guard raw.count == fileBytes else {
-            throw LHError.badFile(path: path, reason: "truncated or padded: \(raw.count) bytes, the header says \(fileBytes)")
+        guard let entries = BundleFormat.product([layers, kvHeads, chunks, BundleFormat.seekEntryBytes]),
+              raw.count - BundleFormat.headerBytes == entries else {
+            let says = BundleFormat.product([layers, kvHeads, chunks, BundleFormat.seekEntryBytes]).map { "\($0 + BundleFormat.headerBytes)" } ?? "more than can exist"
+            throw LHError.badFile(path: path, reason: "truncated or padded: \(raw.count) bytes, the header says \(says)")
         }
     }
 }
@@ -170,7 +186,8 @@ public struct SeekEntry: Equatable, Sendable {
     /// Reads entry bytes (little-endian u64 offset, u32 compressed, u32 raw, u32 crc, u32 rows).
     @inline(__always)
     public init(at p: UnsafeRawPointer) {
-        offset = Int(UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)))
+        // Read from disk: an offset past Int.max becomes negative, which `loadFrame` rejects (no trap).
+        offset = Int(truncatingIfNeeded: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)))
         compressedSize = Int(UInt32(littleEndian: (p + 8).loadUnaligned(as: UInt32.self)))
         rawSize = Int(UInt32(littleEndian: (p + 12).loadUnaligned(as: UInt32.self)))
         crc = UInt32(littleEndian: (p + 16).loadUnaligned(as: UInt32.self))
@@ -261,8 +278,10 @@ public struct RowsHeader: Equatable, Sendable {
         guard layers > 0, groups > 0, width > 0, documentChunks <= capacityChunks else {
             throw LHError.badFile(path: path, reason: "inconsistent header dimensions")
         }
-        guard raw.count == fileBytes else {
-            throw LHError.badFile(path: path, reason: "truncated or padded: \(raw.count) bytes, the header says \(fileBytes)")
+        guard let floats = BundleFormat.product([layers, groups, capacityChunks, width, 4]),
+              raw.count - BundleFormat.headerBytes == floats else {
+            let says = BundleFormat.product([layers, groups, capacityChunks, width, 4]).map { "\($0 + BundleFormat.headerBytes)" } ?? "more than can exist"
+            throw LHError.badFile(path: path, reason: "truncated or padded: \(raw.count) bytes, the header says \(says)")
         }
     }
 }

@@ -116,6 +116,14 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         let s = try open(directory: directory, layout: layout, codec: codec, memory: BlockMemory(layout: layout, cacheBytes: cacheBytes),
                          building: true)
         precondition(completeTokens % layout.chunkSize == 0, "resume point must be a chunk boundary")
+        // Extending a short kv.zst with zeros would leave committed frames unreadable for every later run.
+        let size = try s.kvFile.size()
+        guard size >= kvBytes else {
+            throw LHError.badFile(path: s.path(BundleFormat.kvFile), reason: "\(size) bytes, shorter than the \(kvBytes) bytes the build state commits")
+        }
+        guard s.seekHeader.tokens >= completeTokens else {
+            throw LHError.badFile(path: s.path(BundleFormat.seekFile), reason: "holds \(s.seekHeader.tokens) tokens, fewer than the \(completeTokens) the build state commits")
+        }
         try s.kvFile.truncate(to: kvBytes)
         s.kvBytes = kvBytes
         s.diskChunks = completeTokens / layout.chunkSize
@@ -188,8 +196,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         guard e.rows == expectedRows, e.rawSize == layout.payloadBytes(rows: e.rows) else {
             throw LHError.badFile(path: seekPath, reason: "entry of layer \(layer), KV head \(kvHead), chunk \(chunk) is missing or inconsistent")
         }
-        guard e.offset >= 0, e.compressedSize > 0, e.offset + e.compressedSize <= kvBytes else {
-            throw LHError.badFile(path: kvPath, reason: "truncated: frame of layer \(layer), KV head \(kvHead), chunk \(chunk) ends at \(e.offset + e.compressedSize), the file at \(kvBytes)")
+        guard e.offset >= 0, e.compressedSize > 0, e.offset <= kvBytes, e.compressedSize <= kvBytes - e.offset else {
+            throw LHError.badFile(path: kvPath, reason: "truncated: frame of layer \(layer), KV head \(kvHead), chunk \(chunk) lies at \(e.offset) (\(e.compressedSize) bytes), the file ends at \(kvBytes)")
         }
         let block = CachedBlock(count: e.rawSize, rows: e.rows, pool: blockPool)
         func decode(_ frame: UnsafeRawBufferPointer) throws {

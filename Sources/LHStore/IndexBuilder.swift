@@ -22,6 +22,8 @@ public enum BuildOutcome: Equatable, Sendable {
     case built(tokens: Int, resumedFrom: Int, seconds: Double)
     /// The bundle was current already.
     case upToDate(tokens: Int)
+    /// A complete `.partial` of the same inputs, left by a run killed just before moving it into place, was published.
+    case published(tokens: Int)
     /// The progress callback asked to stop; the partial bundle stays for a later run.
     case interrupted(completeTokens: Int)
 }
@@ -40,6 +42,8 @@ public final class IndexBuilder {
     public var cacheBytes = BlockCache.defaultCapacityBytes
     /// Program name recorded as the writer.
     public var writer = "lhindex"
+    /// Receives one-line notes about what a build did besides building (an interrupted build restarted).
+    public var note: (String) -> Void = { _ in }
 
     /// - Throws: `LHError.invalidInput` when the settings do not fit the model.
     public init(languageModel: LanguageModel, model: ModelIdentity, settings: LongHeadsSettings,
@@ -73,26 +77,58 @@ public final class IndexBuilder {
     }
 
     /// Builds `bundle` (a path ending in `.lhx`) for `text`. Skips a current bundle unless `force`; resumes
-    /// `bundle.partial` when it holds an interrupted build of the same inputs. `progress` is called after
-    /// every committed batch; returning false stops the build (the partial bundle stays).
+    /// `bundle.partial` when it holds an interrupted build of the same inputs, and publishes it when that
+    /// build was complete; restarts it (calling `note`) when it cannot be resumed. Callers hold the output
+    /// directory's lock (no other build writes these paths). `progress` is called after every committed
+    /// batch; returning false stops the build (the partial bundle stays).
     public func build(text: String, sourcePath: String, bundle: String, force: Bool = false,
                       progress: (BuildProgress) -> Bool = { _ in true }) throws -> BuildOutcome {
         let tokenized = TokenizedDocument(text: text, languageModel: languageModel)
         let meta = metadata(text: text, sourcePath: sourcePath, tokenized: tokenized)
         let n = tokenized.tokens.count
-        if !force, isCurrent(bundle: bundle, metadata: meta) { return .upToDate(tokens: n) }
-        let fm = FileManager.default
         let partial = Self.partialPath(bundle)
+        // What a run killed while publishing left: a complete `.partial` goes into place, `.old-PID` goes away.
+        if isCompleteAndIntact(partial: partial, metadata: meta) {
+            try BundlePublisher.publish(partial: partial, bundle: bundle)
+            BundlePublisher.removeStaleOldBundles(of: bundle)
+            return .published(tokens: n)
+        }
+        BundlePublisher.removeStaleOldBundles(of: bundle)
+        if !force, isCurrent(bundle: bundle, metadata: meta) { return .upToDate(tokens: n) }
+        let exists = RegularFile.kind(of: partial) == .directory
+        do {
+            return try run(tokenized: tokenized, text: text, metadata: meta, partial: partial, bundle: bundle,
+                           resume: !force && exists, progress: progress)
+        } catch let e as LHError where !force && exists && Self.names(e, inside: partial) {
+            // An interrupted build that cannot go on (a file shorter than its committed size, a damaged
+            // or missing file) would fail the same way on every later run: start this document again.
+            note("\(bundle): restarting the interrupted build from the start: \(e.description)")
+            return try run(tokenized: tokenized, text: text, metadata: meta, partial: partial, bundle: bundle,
+                           resume: false, progress: progress)
+        }
+    }
+
+    /// Whether `e` is about a file inside `directory`.
+    static func names(_ e: LHError, inside directory: String) -> Bool {
+        switch e {
+        case let .badFile(path, _), let .io(path, _, _): return path.hasPrefix(directory + "/")
+        case .unsupportedModel, .invalidInput: return false
+        }
+    }
+
+    /// Builds into `partial` (resuming it when `resume` and it holds a build of the same inputs) and publishes it.
+    private func run(tokenized: TokenizedDocument, text: String, metadata meta: IndexMetadata, partial: String, bundle: String,
+                     resume: Bool, progress: (BuildProgress) -> Bool) throws -> BuildOutcome {
+        let n = tokenized.tokens.count
+        let fm = FileManager.default
         let layout = meta.layout
         var start = 0
         let db: IndexDatabase, store: FileChunkStore
-        if !force, let (d, s, state) = try? reopen(partial: partial, metadata: meta) {
+        if resume, let (d, s, state) = try reopen(partial: partial, metadata: meta) {
             db = d; store = s; start = state.completeTokens
         } else {
             try? fm.removeItem(atPath: partial)
-            do { try fm.createDirectory(atPath: partial, withIntermediateDirectories: true) } catch {
-                throw LHError.invalidInput("\(partial): cannot create the index directory (\(error.localizedDescription))")
-            }
+            try Directory.create(partial)
             db = try IndexDatabase.create(path: partial + "/" + BundleFormat.database)
             try db.write(meta)
             var source = text
@@ -121,10 +157,21 @@ public final class IndexBuilder {
         return .built(tokens: n, resumedFrom: start, seconds: Date().timeIntervalSince(began))
     }
 
+    /// Whether `partial` holds a complete build of these inputs whose recorded whole-file checksums still hold.
+    func isCompleteAndIntact(partial: String, metadata m: IndexMetadata) -> Bool {
+        guard RegularFile.kind(of: partial) == .directory,
+              let db = try? IndexDatabase.open(path: partial + "/" + BundleFormat.database),
+              let state = try? db.buildState(), state.complete, let old = try? db.metadata(), old.isCurrent(for: m),
+              let recorded = try? db.meta(), let now = try? BundleChecksums.compute(directory: partial) else { return false }
+        return now.values.allSatisfy { recorded[$0.key] == $0.value }
+    }
+
     /// Opens an interrupted build of the same inputs, or returns nil.
+    /// Errors of the partial's files (`LHError.badFile` naming one of them) propagate, and `build` restarts.
     private func reopen(partial: String, metadata m: IndexMetadata) throws -> (IndexDatabase, FileChunkStore, BuildState)? {
-        let db = try IndexDatabase.open(path: partial + "/" + BundleFormat.database, writable: true)
-        guard try db.metadata().isCurrent(for: m), let state = try db.buildState(), !state.complete,
+        guard let db = try? IndexDatabase.open(path: partial + "/" + BundleFormat.database, writable: true),
+              let old = try? db.metadata() else { return nil }
+        guard old.isCurrent(for: m), let state = try db.buildState(), !state.complete,
               state.completeTokens % settings.chunkSize == 0, state.completeTokens % batchTokens == 0 else { return nil }
         let store = try FileChunkStore.resume(directory: partial, layout: m.layout, codec: codec,
                                               completeTokens: state.completeTokens, kvBytes: state.kvBytes, cacheBytes: cacheBytes)
@@ -144,10 +191,6 @@ public final class IndexBuilder {
         let tailContent = try OpenChunkFile.write(engine.openChunkState, to: partial + "/" + BundleFormat.tailFile)
         try db.setMeta([tailContent] + (try BundleChecksums.compute(directory: partial).pairs))
         try db.setBuildState(BuildState(completeTokens: store.seekHeader.tokens, kvBytes: store.kvBytes, complete: true))
-        let fm = FileManager.default
-        let old = bundle + ".old-\(getpid())"
-        if fm.fileExists(atPath: bundle) { try fm.moveItem(atPath: bundle, toPath: old) }
-        guard rename(partial, bundle) == 0 else { throw LHError.io(path: bundle, call: "rename", errno: errno) }
-        try? fm.removeItem(atPath: old)
+        try BundlePublisher.publish(partial: partial, bundle: bundle)
     }
 }

@@ -32,6 +32,7 @@ public final class IndexDatabase {
     /// Opens an existing database and checks that it is an index of a supported version.
     public static func open(path: String, writable: Bool = false) throws -> IndexDatabase {
         guard FileManager.default.fileExists(atPath: path) else { throw LHError.io(path: path, call: "open", errno: ENOENT) }
+        if !writable { try rollBackHotJournal(path) }
         let db = try SQLiteDatabase(path: path, readOnly: !writable)
         let app: Int?
         do { app = try db.scalarInt("PRAGMA application_id") } catch {
@@ -44,7 +45,35 @@ public final class IndexDatabase {
         guard version == BundleFormat.formatVersion else {
             throw LHError.badFile(path: path, reason: "index format version \(version) is not supported (this lhindex reads version \(BundleFormat.formatVersion)); rebuild the index")
         }
+        let expected = "lhx \(BundleFormat.formatVersion)"
+        let format: String?
+        do { format = try db.query("SELECT value FROM meta WHERE key = 'format'").first?.first?.text } catch {
+            throw LHError.badFile(path: path, reason: "no metadata table (\(error))")
+        }
+        guard let format else { throw LHError.badFile(path: path, reason: "metadata key 'format' is missing (expected '\(expected)')") }
+        guard format == expected else {
+            throw LHError.badFile(path: path, reason: "index format '\(format)' is not supported (this lhindex reads '\(expected)'); rebuild the index")
+        }
         return IndexDatabase(db: db)
+    }
+
+    /// A database left with a hot journal (a write interrupted mid-transaction: `index.sqlite-journal`)
+    /// cannot be read through a read-only connection, which cannot roll it back. Opening it once for
+    /// writing lets SQLite roll the interrupted write back, as any writer would.
+    /// - Throws: `LHError.badFile` when the journal cannot be rolled back (no write permission, ...).
+    static func rollBackHotJournal(_ path: String) throws {
+        let journal = path + "-journal"
+        guard RegularFile.kind(of: journal) != .missing(ENOENT) else { return }
+        try RegularFile.checkIfExists(journal)
+        do {
+            let db = try SQLiteDatabase(path: path)
+            _ = try db.scalarInt("PRAGMA application_id")      // the first read rolls a hot journal back
+        } catch {
+            let reason = (error as? LHError).map { e -> String in
+                if case let .badFile(_, r) = e { return r } else { return e.description }
+            } ?? "\(error)"
+            throw LHError.badFile(path: path, reason: "an interrupted write left \((journal as NSString).lastPathComponent), and rolling it back failed (\(reason)); open the index once with write permission")
+        }
     }
 
     // MARK: Key/value metadata
@@ -98,17 +127,39 @@ public final class IndexDatabase {
         }
         func decode<T: Decodable>(_ k: String, _ t: T.Type) throws -> T {
             do { return try JSONDecoder().decode(t, from: Data(try text(k).utf8)) } catch let e as LHError { throw e } catch {
-                throw LHError.badFile(path: path, reason: "metadata key '\(k)' is not valid: \(error)")
+                throw LHError.badFile(path: path, reason: "metadata key '\(k)' is not valid: \(Self.describe(error))")
             }
+        }
+        let hyperparameters = try decode("hyperparameters", LlamaConfig.self)
+        do {
+            try hyperparameters.checkBounds(path: path) { "hyperparameters.\($0)" }
+            try hyperparameters.validate(path: path)
+        } catch let LHError.unsupportedModel(_, reason) {
+            throw LHError.badFile(path: path, reason: "metadata key 'hyperparameters' is not valid: \(reason)")
         }
         let model = ModelIdentity(name: try text("model_name"), sha256: try text("model_sha256"),
                                   fingerprint: try text("model_fingerprint"), bytes: try int("model_bytes"),
-                                  hyperparameters: try decode("hyperparameters", LlamaConfig.self))
+                                  hyperparameters: hyperparameters)
         let doc = DocumentIdentity(sourcePath: try text("source_path"), sourceBytes: try int("source_bytes"),
                                    sha256: try text("source_sha256"), tokens: try int("tokens"),
                                    prefixTokens: try int("prefix_tokens"), templatePrefix: try text("template_prefix"))
         return IndexMetadata(model: model, settings: try decode("settings", LongHeadsSettings.self),
                              codec: try decode("compression", FrameCodecSettings.self), document: doc, writer: try text("writer"))
+    }
+
+    /// A decoding error in one line: which field and what is wrong with it.
+    static func describe(_ error: Error) -> String {
+        func at(_ c: DecodingError.Context) -> String {
+            let p = c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            return p.isEmpty ? "" : "'\(p)' "
+        }
+        switch error as? DecodingError {
+        case let .keyNotFound(key, c)?: return "\(at(c))'\(key.stringValue)' is missing"
+        case let .valueNotFound(_, c)?: return "\(at(c))has no value"
+        case let .typeMismatch(type, c)?: return "\(at(c))is not a \(type)"
+        case let .dataCorrupted(c)?: return "\(at(c))\(c.debugDescription)"
+        default: return "\(error)"
+        }
     }
 
     // MARK: Chunks

@@ -43,6 +43,8 @@ public final class IndexedDocument {
         }
         metadata = try db.metadata()
         chunks = try db.chunks()
+        try ChunkSpan.validate(chunks, tokens: metadata.document.tokens, chunkSize: metadata.settings.chunkSize,
+                               sourceBytes: metadata.document.sourceBytes, path: db.path)
         let m = metadata.model
         let file = languageModel.model.gguf.file
         guard ModelFingerprint.fingerprint(file) == m.fingerprint, languageModel.model.config == m.hyperparameters else {

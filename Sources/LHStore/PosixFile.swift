@@ -12,13 +12,13 @@ public final class PosixFile: @unchecked Sendable {
     public let fd: Int32
 
     /// Opens `path` for reading, or for reading and writing (creating it when `create`).
+    /// - Throws: `LHError.io` when `open` fails; `LHError.badFile` when the path is not a regular file.
     public init(path: String, writable: Bool = false, create: Bool = false, truncate: Bool = false) throws {
         self.path = path
-        var flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC
+        var flags = writable ? O_RDWR : O_RDONLY
         if create { flags |= O_CREAT }
         if truncate { flags |= O_TRUNC }
-        fd = open(path, flags, 0o644)
-        guard fd >= 0 else { throw LHError.io(path: path, call: "open", errno: errno) }
+        fd = try RegularFile.open(path, flags: flags)
     }
 
     deinit { close(fd) }

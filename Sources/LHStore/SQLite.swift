@@ -11,6 +11,7 @@ public final class SQLiteDatabase {
     /// Opens (or with `create`, creates) the database at `path`.
     public init(path: String, create: Bool = false, readOnly: Bool = false) throws {
         self.path = path
+        try RegularFile.checkIfExists(path)     // SQLite would block opening a FIFO
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0))
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK else {

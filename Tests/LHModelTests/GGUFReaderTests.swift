@@ -63,6 +63,17 @@ final class GGUFReaderTests: XCTestCase {
         expectError(try temp(w.encoded()), contains: "type Q6_K")
     }
 
+    /// Dimensions whose product wraps around Int would pass the bounds check with a tiny size in a build
+    /// without overflow checks: 2^32 · 2^32 elements of f32.
+    func testTensorDimensionsWhoseProductOverflowsAreRefused() throws {
+        var w = GGUFWriter()
+        w.set("general.architecture", .string("llama"))
+        w.add("some.weight", dims: [1 << 32, 1 << 32], type: 0, data: Data(count: 32))
+        XCTAssertThrowsError(try GGUFFile(path: try temp(w.encoded()))) {
+            XCTAssertTrue("\($0)".contains("tensor 'some.weight' has dimensions [4294967296, 4294967296], more elements than any file can hold"), "\($0)")
+        }
+    }
+
     func testMetadataValuesRoundTrip() throws {
         let g = try GGUFFile(path: try TinyModel.write())
         XCTAssertEqual(g.version, 3)

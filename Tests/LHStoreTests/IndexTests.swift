@@ -268,6 +268,48 @@ final class IndexTests: XCTestCase {
         expectFailure(b, naming: "summaries.f32", "missing")
     }
 
+    /// Chunk table rows are read from disk and index the source text: a byte range outside the source or
+    /// backwards, a wrong token range or a line number below 1 is a one-line error from ask and from verify.
+    func testBadChunkTableRowsAreRefusedNotRead() throws {
+        let (bundle, _) = try build(StoreFixture.text(bytes: 700, seed: 5))
+        XCTAssertTrue(IndexVerifier.verify(directory: bundle).ok)
+        for (update, fragment) in [
+            ("byte_end = byte_start - 1 WHERE chunk = 20", "row 20 has byte range"),
+            ("byte_start = -200 WHERE chunk = 0", "row 0 has byte range"),
+            ("byte_end = 1000000 WHERE chunk = 30", "row 30 has byte range"),
+            ("first_line = 0 WHERE chunk = 0", "row 0 has first line"),
+            ("token_end = 9999 WHERE chunk = 2", "row 2 has token range"),
+        ] {
+            let b = try copyBundle(bundle)
+            try SQLiteDatabase(path: b + "/index.sqlite").execute("UPDATE chunks SET " + update)
+            let r = IndexVerifier.verify(directory: b)
+            XCTAssertTrue(r.problems.contains { $0.contains("index.sqlite") && $0.contains(fragment) }, "\(update): \(r.problems)")
+            XCTAssertThrowsError(try IndexReader(directory: b, languageModel: lm).ask("river?", maxTokens: 4, cite: true), update) {
+                XCTAssertTrue("\($0)".contains(b + "/index.sqlite: chunk table " + fragment), "\($0)")
+                XCTAssertFalse("\($0)".contains("\n"))
+            }
+        }
+        // A missing row.
+        let b = try copyBundle(bundle)
+        try SQLiteDatabase(path: b + "/index.sqlite").execute("DELETE FROM chunks WHERE chunk = 3")
+        XCTAssertThrowsError(try IndexReader(directory: b, languageModel: lm)) { XCTAssertTrue("\($0)".contains("chunk table"), "\($0)") }
+        XCTAssertFalse(IndexVerifier.verify(directory: b).ok)
+    }
+
+    /// A seek entry whose offset is near Int.max must not wrap around the bounds check.
+    func testSeekEntryWithAnOffsetPastTheFileIsRefused() throws {
+        let (bundle, _) = try build(StoreFixture.text(bytes: 300, seed: 6))
+        for offset in [UInt64(Int.max) - 8, UInt64.max - 8] {
+            let b = try copyBundle(bundle)
+            let url = URL(fileURLWithPath: b + "/kv.seek")
+            var seek = try Data(contentsOf: url)
+            withUnsafeBytes(of: offset.littleEndian) { seek.replaceSubrange(64..<72, with: $0) }   // entry 0: layer 0, KV head 0, chunk 0
+            try seek.write(to: url)
+            let r = IndexVerifier.verify(directory: b)
+            XCTAssertTrue(r.problems.contains { $0.contains("kv.zst: truncated: frame of layer 0, KV head 0, chunk 0") }, "\(r.problems)")
+        }
+    }
+
     func testAnotherModelIsRejected() throws {
         let (bundle, _) = try build(StoreFixture.text(bytes: 300, seed: 6))
         let other = try LanguageModel(path: try TinyModel.write(seed: 12))

@@ -27,9 +27,11 @@ public enum TinyModel {
         ["attn_q": 1, "attn_k": 30, "attn_v": 0, "attn_output": 2, "ffn_gate": 8, "ffn_up": 1, "ffn_down": 30],
     ]
 
-    /// Writes the tiny model to a temporary file and returns its path.
+    /// Writes the tiny model to a temporary file and returns its path. `overrides` replace (or add) metadata
+    /// values, for deliberately broken files.
     public static func write(seed: UInt64 = 7, architecture: String = "llama", embeddingType: UInt32 = 8,
-                      file name: String = "tiny-\(UUID().uuidString).gguf") throws -> String {
+                      file name: String = "tiny-\(UUID().uuidString).gguf",
+                      overrides: [String: GGUFWriter.Value] = [:]) throws -> String {
         let c = config
         var rng = SplitMix64(seed: seed)
         func random(_ n: Int, scale: Float) -> [Float] {
@@ -77,6 +79,9 @@ public enum TinyModel {
             add("blk.\(l).ffn_down.weight", rows: e, cols: f, type: t["ffn_down"]!, scale: 0.15)
         }
         w.add("output_norm.weight", dims: [e], type: 0, data: TestQuant.encode([Float](repeating: 1, count: e), type: 0))
+        for (key, value) in overrides.sorted(by: { $0.key < $1.key }) {
+            if let i = w.metadata.firstIndex(where: { $0.0 == key }) { w.metadata[i].1 = value } else { w.set(key, value) }
+        }
         let url = URL(fileURLWithPath: TestTemporary.directory + "/" + name)
         try w.write(to: url)
         return url.path

@@ -181,10 +181,8 @@ struct EvalCommand: Command {
         return 0
     }
 
+    /// `path` opened for appending (created if missing); a FIFO or other non-regular file is refused, not waited on.
     static func appendHandle(_ path: String) throws -> FileHandle {
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw LHError.io(path: path, call: "open", errno: EACCES) }
-        h.seekToEndOfFile()
-        return h
+        FileHandle(fileDescriptor: try RegularFile.open(path, flags: O_WRONLY | O_CREAT | O_APPEND), closeOnDealloc: true)
     }
 }

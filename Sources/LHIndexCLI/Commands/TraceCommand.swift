@@ -70,7 +70,8 @@ struct TraceCommand: Command {
 
     /// Token ids from a JSON file: an array of integers or an object with a "tokens" array.
     static func readTokens(_ path: String) throws -> [Int32] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let file = try MappedFile(path: path)
+        let data = Data(UnsafeRawBufferPointer(start: file.base, count: file.count))
         let any = try? JSONSerialization.jsonObject(with: data)
         let list = (any as? [Any]) ?? ((any as? [String: Any])?["tokens"] as? [Any])
         guard let list, let ids = list.map({ ($0 as? NSNumber)?.int32Value }) as? [Int32] else {

@@ -117,7 +117,15 @@ public final class GGUFFile: @unchecked Sendable {
             guard let blockElems = type.blockElements, let blockBytes = type.blockBytes else {
                 throw LHError.unsupportedModel(path: path, reason: "tensor '\(name)' has type \(type.name); supported types are \(GGMLType.supportedNames)")
             }
-            let elements = dims.reduce(1, *)
+            // Dimensions come from disk: their product must not wrap around (no overflow checks in release builds).
+            var elements = 1
+            for d in dims {
+                let (p, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow, p < 1 << 48 else {
+                    throw LHError.badFile(path: path, reason: "tensor '\(name)' has dimensions \(dims), more elements than any file can hold")
+                }
+                elements = p
+            }
             guard dims[0] % blockElems == 0 else {
                 throw LHError.badFile(path: path, reason: "tensor '\(name)' row of \(dims[0]) elements is not a multiple of the \(type.name) block size \(blockElems)")
             }

@@ -16,6 +16,10 @@ public final class LanguageModel: @unchecked Sendable {
         let gguf = try GGUFFile(path: path)
         model = try LlamaModel(gguf: gguf)
         tokenizer = try Tokenizer(gguf: gguf)
+        // Token ids index the embedding: a vocabulary larger than its rows would read past the tensor.
+        guard tokenizer.vocabularySize <= model.config.vocabularySize else {
+            throw LHError.badFile(path: path, reason: "\(GGUFKey.tokenizerTokens) has \(tokenizer.vocabularySize) tokens, expected at most the \(model.config.vocabularySize) rows of \(GGUFTensorName.tokenEmbedding)")
+        }
         chatTemplate = ChatTemplate(templateText: gguf.string(GGUFKey.chatTemplate))
     }
 

@@ -58,24 +58,31 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
             throw LHError.unsupportedModel(path: path, reason: "architecture '\(arch)' (expected llama)")
         }
         func required(_ key: String) throws -> Int {
-            guard let v = gguf.int(key), v > 0 else {
-                throw LHError.unsupportedModel(path: path, reason: "missing or invalid \(key)")
+            guard let v = gguf.int(key) else {
+                throw LHError.unsupportedModel(path: path, reason: "\(key) is missing or not an integer that fits")
             }
             return v
+        }
+        func real(_ key: String, default d: Float) throws -> Float {
+            guard gguf.metadata[key] != nil else { return d }
+            guard let v = gguf.float(key) else { throw LHError.unsupportedModel(path: path, reason: "\(key) is not a number") }
+            return Float(v)
         }
         layerCount = try required(GGUFKey.blockCount(arch))
         embeddingLength = try required(GGUFKey.embeddingLength(arch))
         headCount = try required(GGUFKey.headCount(arch))
-        kvHeadCount = gguf.int(GGUFKey.headCountKV(arch)) ?? headCount
+        kvHeadCount = gguf.metadata[GGUFKey.headCountKV(arch)] == nil ? headCount : try required(GGUFKey.headCountKV(arch))
         feedForwardLength = try required(GGUFKey.feedForwardLength(arch))
         contextLength = try required(GGUFKey.contextLength(arch))
-        ropeBase = Float(gguf.float(GGUFKey.ropeFreqBase(arch)) ?? 10000)
-        rmsEpsilon = Float(gguf.float(GGUFKey.rmsEpsilon(arch)) ?? 1e-5)
+        ropeBase = try real(GGUFKey.ropeFreqBase(arch), default: 10000)
+        rmsEpsilon = try real(GGUFKey.rmsEpsilon(arch), default: 1e-5)
         if let embd = gguf.tensorsByName[GGUFTensorName.tokenEmbedding], embd.dims.count == 2 {
             vocabularySize = embd.dims[1]
         } else {
             throw LHError.unsupportedModel(path: path, reason: "tensor \(GGUFTensorName.tokenEmbedding) is missing")
         }
+        // Bounds before anything is sized by them (weights per layer, RoPE tables), named by GGUF key.
+        try checkBounds(path: path) { Self.ggufKey($0, arch) }
         if let scaling = gguf.string(GGUFKey.ropeScalingType(arch)), scaling != "none" {
             throw LHError.unsupportedModel(path: path, reason: "RoPE scaling '\(scaling)' is not supported")
         }
@@ -85,8 +92,53 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         }
     }
 
-    /// Checks the relations between the sizes.
+    /// The GGUF key a field is read from (for messages).
+    static func ggufKey(_ field: String, _ arch: String) -> String {
+        switch field {
+        case "layerCount": return GGUFKey.blockCount(arch)
+        case "embeddingLength": return GGUFKey.embeddingLength(arch)
+        case "headCount": return GGUFKey.headCount(arch)
+        case "kvHeadCount": return GGUFKey.headCountKV(arch)
+        case "feedForwardLength": return GGUFKey.feedForwardLength(arch)
+        case "vocabularySize": return GGUFTensorName.tokenEmbedding + " rows"
+        case "contextLength": return GGUFKey.contextLength(arch)
+        case "ropeBase": return GGUFKey.ropeFreqBase(arch)
+        case "rmsEpsilon": return GGUFKey.rmsEpsilon(arch)
+        default: return field
+        }
+    }
+
+    /// Sane bounds of every size: far above any LLaMA-family model, far below what would exhaust memory
+    /// when a table is sized by them (a one-byte change of a header must not abort the process).
+    public static let integerBounds: [(field: String, range: ClosedRange<Int>)] = [
+        ("layerCount", 1...1024), ("embeddingLength", 1...65536), ("headCount", 1...1024), ("kvHeadCount", 1...1024),
+        ("feedForwardLength", 1...1 << 20), ("vocabularySize", 1...1 << 24), ("contextLength", 1...1 << 24),
+    ]
+    /// Bounds of the RoPE frequency base, (1, 10¹²], and of the RMSNorm epsilon, (0, 1]; NaN and infinities are out.
+    public static let realBounds: [(field: String, contains: @Sendable (Float) -> Bool, expected: String)] = [
+        ("ropeBase", { $0 > 1 && $0 <= 1e12 }, "a number in (1, 1e12]"),
+        ("rmsEpsilon", { $0 > 0 && $0 <= 1 }, "a number in (0, 1]"),
+    ]
+
+    /// Checks every field against its bounds; `key` names a field for messages (the GGUF key, or the JSON
+    /// field of an index's metadata).
+    /// - Throws: `LHError.unsupportedModel` naming `path`, the key, the value found and the range expected.
+    public func checkBounds(path: String, key: (String) -> String = { $0 }) throws {
+        let values = ["layerCount": layerCount, "embeddingLength": embeddingLength, "headCount": headCount,
+                      "kvHeadCount": kvHeadCount, "feedForwardLength": feedForwardLength,
+                      "vocabularySize": vocabularySize, "contextLength": contextLength]
+        for (field, range) in Self.integerBounds where !range.contains(values[field]!) {
+            throw LHError.unsupportedModel(path: path, reason: "\(key(field)) is \(values[field]!), expected \(range.lowerBound)...\(range.upperBound)")
+        }
+        let reals = ["ropeBase": ropeBase, "rmsEpsilon": rmsEpsilon]
+        for (field, contains, expected) in Self.realBounds where !contains(reals[field]!) {
+            throw LHError.unsupportedModel(path: path, reason: "\(key(field)) is \(reals[field]!), expected \(expected)")
+        }
+    }
+
+    /// Checks the bounds and the relations between the sizes.
     public func validate(path: String) throws {
+        try checkBounds(path: path)
         func fail(_ why: String) -> LHError { .unsupportedModel(path: path, reason: why) }
         guard embeddingLength % headCount == 0 else { throw fail("embedding length \(embeddingLength) is not a multiple of \(headCount) heads") }
         guard kvHeadCount > 0, headCount % kvHeadCount == 0 else { throw fail("\(headCount) heads are not a multiple of \(kvHeadCount) KV heads") }

@@ -80,6 +80,14 @@ public final class Tokenizer: Sendable {
             idOfText[tokenTexts[i]] = Int32(i)
         }
 
+        // A special token id outside the vocabulary is a damaged file, not a default to fall back on.
+        for key in [GGUFKey.tokenizerBOS, GGUFKey.tokenizerEOS, GGUFKey.tokenizerEOT, GGUFKey.tokenizerPadding]
+        where gguf.metadata[key] != nil {
+            guard let v = gguf.int(key), (0..<n).contains(v) else {
+                let found = gguf.int(key).map(String.init) ?? "not an integer that fits"
+                throw LHError.badFile(path: path, reason: "\(key) is \(found), expected a token id in 0..<\(n)")
+            }
+        }
         let info = SpecialTokenInfo(gguf: gguf, texts: tokenTexts, idOfText: idOfText, attrs: &attrs)
         vocabularySize = n
         bosToken = info.bos
