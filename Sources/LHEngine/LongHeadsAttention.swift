@@ -33,7 +33,11 @@ public final class LongHeadsAttention: AttentionCache {
     private let trace: UnsafeMutablePointer<[Int]?>           // (L·H) selections of `tracePosition`
     private let traceMass: UnsafeMutablePointer<[Float]?>     // (L·H) attention weight per selected chunk
     private let pendingQueries: [FloatBuffer]                  // per layer (w, H·d) pre-RoPE q of the open chunk
-    private let openOutputSums: [FloatBuffer]                  // per layer (H, d) Σ o_t over the open chunk's rows so far
+    private let openOutputSums: [FloatBuffer]                  // per layer (H, d) Σ o_t over the open chunk's folded rows
+    /// Per layer, the open chunk's rows not yet in `openOutputSums`, in the batches that brought them (their
+    /// queries are in `pendingQueries`). Folding waits until the chunk completes or its state is exported,
+    /// so a decode step does no summary work; folding batch by batch keeps every sum the same, whenever done.
+    private var unfoldedRows: [[Range<Int>]]
     private let scratch: [WindowScratch]                       // per pool thread
 
     /// An empty cache for `model`.
@@ -60,6 +64,7 @@ public final class LongHeadsAttention: AttentionCache {
         traceMass.initialize(repeating: nil, count: traceCount)
         pendingQueries = (0..<c.layerCount).map { _ in FloatBuffer(count: settings.chunkSize * c.embeddingLength) }
         openOutputSums = (0..<c.layerCount).map { _ in FloatBuffer(count: c.embeddingLength) }
+        unfoldedRows = Array(repeating: [], count: c.layerCount)
         scratch = (0..<max(Parallel.threadCount, 1)).map { _ in WindowScratch() }
     }
 
@@ -94,10 +99,10 @@ public final class LongHeadsAttention: AttentionCache {
             }
             for (l, sum) in sums.enumerated() { sum.withUnsafeBufferPointer { openOutputSums[l].pointer.update(from: $0.baseAddress!, count: e) } }
         } else {
-            // Older indexes kept only the queries: sum the open rows' outputs from them, as the build would have.
+            // Older indexes kept only the queries: their outputs are summed when needed, as the build's would be.
             for l in 0..<layers {
                 openOutputSums[l].pointer.update(repeating: 0, count: e)
-                addOpenChunkOutputs(layer: l, chunk: tokens / settings.chunkSize, rows: 0..<rows, query: { t in UnsafePointer(self.pendingQueries[l].pointer + t * e) })
+                unfoldedRows[l] = [0..<rows]
             }
         }
     }
@@ -112,6 +117,7 @@ public final class LongHeadsAttention: AttentionCache {
     /// output sums, and its queries only when representative keys need them.
     public var openChunkState: OpenChunkState {
         let rows = count % settings.chunkSize, e = config.embeddingLength
+        foldOpenChunk()
         let sums = openOutputSums.map { Array(UnsafeBufferPointer(start: $0.pointer, count: e)) }
         return OpenChunkState(rows: rows, outputSums: rows > 0 ? sums : [],
                               queries: settings.representatives > 0 ? openChunkQueries : nil)
@@ -159,11 +165,11 @@ public final class LongHeadsAttention: AttentionCache {
             let open = end / w, openStart = open * w
             let first = max(n0, openStart) - openStart
             if end % w != 0 {
-                if first == 0 { openOutputSums[layer].pointer.update(repeating: 0, count: e) }
-                let batchRow = openStart - n0   // batch index of the open chunk's row 0 (negative when it began earlier)
-                addOpenChunkOutputs(layer: layer, chunk: open, rows: first..<(end - openStart)) { t in
-                    UnsafePointer(q + (batchRow + t) * e)
+                if first == 0 {
+                    openOutputSums[layer].pointer.update(repeating: 0, count: e)
+                    unfoldedRows[layer] = []
                 }
+                unfoldedRows[layer].append(first..<(end - openStart))
             }
         }
         // Keep the open chunk's queries (representative keys vote with them once a later batch completes it).
@@ -310,11 +316,19 @@ public final class LongHeadsAttention: AttentionCache {
             let chunk = chunks[task / c.headCount], h = task % c.headCount
             let s = self.scratch[thread].summary
             s.ensure(w: w, d: d)
-            // Rows before this batch are in the open chunk's output sum; the batch's rows are added to it.
+            // Rows before this batch: the open chunk's output sum, then its unfolded rows batch by batch; then
+            // this batch's rows.
             let first = max(0, n0 - chunk * w), sum = s.sum.pointer
-            if first > 0 { sum.update(from: self.openOutputSums[layer].pointer + h * d, count: d) } else { sum.update(repeating: 0, count: d) }
-            for t in first..<w { (s.queries.pointer + (t - first) * d).update(from: q + (chunk * w + t - n0) * e + h * d, count: d) }
             let blk = self.store.block(layer: layer, kvHead: h / c.groupSize, chunk: chunk, rows: w, scratch: s.kv.pointer)
+            sum.update(repeating: 0, count: d)
+            if first > 0 {
+                sum.update(from: self.openOutputSums[layer].pointer + h * d, count: d)
+                for rows in self.unfoldedRows[layer] {
+                    for t in rows { (s.queries.pointer + (t - rows.lowerBound) * d).update(from: pending + t * e + h * d, count: d) }
+                    ChunkSummary.addOutputs(rows: rows, d: d, keys: blk.keys, values: blk.values, rope: self.rope, scratch: s, sum: sum)
+                }
+            }
+            for t in first..<w { (s.queries.pointer + (t - first) * d).update(from: q + (chunk * w + t - n0) * e + h * d, count: d) }
             var summary = [Float](repeating: 0, count: 2 * d)     // room for the summary (d), then for the key bounds (2·d)
             summary.withUnsafeMutableBufferPointer { out in
                 ChunkSummary.addOutputs(rows: first..<w, d: d, keys: blk.keys, values: blk.values, rope: self.rope,
@@ -342,20 +356,25 @@ public final class LongHeadsAttention: AttentionCache {
         }
     }
 
-    /// Adds the in-chunk attention outputs of rows `rows` of the open chunk `chunk` (its keys and values of
-    /// rows 0 ..< rows.upperBound stored) to every head's running sum for `layer`; `query(t)` points at row
-    /// t's (H·d) pre-RoPE queries.
-    private func addOpenChunkOutputs(layer: Int, chunk: Int, rows: Range<Int>, query: (Int) -> UnsafePointer<Float>) {
-        let c = config, d = c.headDimension, w = settings.chunkSize
-        Parallel.forEach(c.kvHeadCount) { g, thread in
-            let s = self.scratch[thread].summary
-            s.ensure(w: w, d: d)
-            let blk = self.store.block(layer: layer, kvHead: g, chunk: chunk, rows: rows.upperBound, scratch: s.kv.pointer)
-            for h in (g * c.groupSize)..<((g + 1) * c.groupSize) {
-                for (i, t) in rows.enumerated() { (s.queries.pointer + i * d).update(from: query(t) + h * d, count: d) }
-                ChunkSummary.addOutputs(rows: rows, d: d, keys: blk.keys, values: blk.values, rope: self.rope,
-                                        scratch: s, sum: self.openOutputSums[layer].pointer + h * d)
+    /// Adds the outputs of the open chunk's unfolded rows to its output sums, batch by batch, for every layer.
+    private func foldOpenChunk() {
+        let c = config, d = c.headDimension, e = c.embeddingLength, w = settings.chunkSize
+        let chunk = count / w
+        for layer in 0..<c.layerCount where !unfoldedRows[layer].isEmpty {
+            let pending = pendingQueries[layer].pointer, batches = unfoldedRows[layer]
+            Parallel.forEach(c.kvHeadCount) { g, thread in
+                let s = self.scratch[thread].summary
+                s.ensure(w: w, d: d)
+                for rows in batches {
+                    let blk = self.store.block(layer: layer, kvHead: g, chunk: chunk, rows: rows.upperBound, scratch: s.kv.pointer)
+                    for h in (g * c.groupSize)..<((g + 1) * c.groupSize) {
+                        for t in rows { (s.queries.pointer + (t - rows.lowerBound) * d).update(from: pending + t * e + h * d, count: d) }
+                        ChunkSummary.addOutputs(rows: rows, d: d, keys: blk.keys, values: blk.values, rope: self.rope,
+                                                scratch: s, sum: self.openOutputSums[layer].pointer + h * d)
+                    }
+                }
             }
+            unfoldedRows[layer] = []
         }
     }
 }
