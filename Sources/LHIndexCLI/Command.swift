@@ -19,17 +19,26 @@ public protocol Command {
 }
 
 extension Command {
-    /// The full help screen.
-    public static var helpText: String {
-        var s = "\(abstract)\n\nUSAGE: lhindex \(name) \(usage)\n"
-        if !discussion.isEmpty { s += "\n\(discussion)\n" }
+    /// The full help screen, wrapped to the terminal (`HelpLayout.width`).
+    public static var helpText: String { helpText(width: HelpLayout.width) }
+
+    /// The full help screen wrapped to `width` columns.
+    public static func helpText(width: Int) -> String {
+        var s = HelpLayout.wrap(abstract, width: width) + "\n\n"
+        s += HelpLayout.wrap(usage, width: width, first: "USAGE: lhindex \(name) ", indent: 4) + "\n"
+        if !discussion.isEmpty { s += "\n" + HelpLayout.reflow(discussion, width: width) + "\n" }
         let opts = options + [OptionSpec("help", short: "h", help: "Show this help.")]
         s += "\nOPTIONS:\n"
         for o in opts {
             var left = "  " + (o.short.map { "-\($0), " } ?? "    ") + "--\(o.long)"
             if let v = o.valueName { left += " \(v)" }
-            let pad = max(1, 28 - left.count)
-            s += left + String(repeating: " ", count: pad) + o.help + "\n"
+            let column = 28   // option help starts here, or on the next line after a long option
+            if left.count >= column - 1 {
+                s += left + "\n"
+                left = ""
+            }
+            left += String(repeating: " ", count: column - left.count)
+            s += HelpLayout.wrap(o.help, width: width, first: left, indent: column) + "\n"
         }
         return s
     }

@@ -9,24 +9,16 @@ public enum LHIndexCLI {
     nonisolated(unsafe) static let commands: [any Command.Type] = [BuildCommand.self, AskCommand.self, InfoCommand.self, VerifyCommand.self, GenerateCommand.self, PerplexityCommand.self, EvalCommand.self, BenchCommand.self, TraceCommand.self]
 
     static var rootHelp: String {
-        var s = """
-        lhindex: ask questions of documents far longer than a small language model's window, on a CPU.
-
-        USAGE: lhindex COMMAND [OPTIONS]
-
-        COMMANDS:
-
-        """
-        for c in commands { s += "  " + c.name.padding(toLength: 13, withPad: " ", startingAt: 0) + c.abstract + "\n" }
-        s += """
-
-          help COMMAND  Show the help of a command.
-
-        Run 'lhindex help COMMAND' for a command's options. The model is found through -m,
-        then $LHINDEX_MODEL, then the cache that 'make model' fills ($LHINDEX_HOME/models,
-        default ~/.cache/lhindex/models).
-
-        """
+        let width = HelpLayout.width
+        var s = HelpLayout.wrap("lhindex: ask questions of documents far longer than a small language model's window, on a CPU.",
+                                width: width) + "\n\nUSAGE: lhindex COMMAND [OPTIONS]\n\nCOMMANDS:\n"
+        for c in commands {
+            s += HelpLayout.wrap(c.abstract, width: width, first: "  " + c.name.padding(toLength: 13, withPad: " ", startingAt: 0), indent: 15) + "\n"
+        }
+        s += "\n  help COMMAND  Show the help of a command.\n\n"
+        s += HelpLayout.wrap("Run 'lhindex help COMMAND' for a command's options. The model is found through -m, then $LHINDEX_MODEL, "
+                             + "then the cache that 'make model' fills ($LHINDEX_HOME/models, default ~/.cache/lhindex/models).",
+                             width: width) + "\n"
         return s
     }
 

@@ -43,6 +43,17 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try run(["--version"]).out, "lhindex 0.1.0\n")
     }
 
+    /// Help is wrapped: 80 columns when standard output is not a terminal, whatever COLUMNS says.
+    func testEveryHelpScreenFitsEightyColumns() throws {
+        for args in [["--help"], ["help", "build"], ["help", "ask"], ["help", "info"], ["help", "verify"], ["help", "generate"],
+                     ["help", "perplexity"], ["help", "eval"], ["help", "bench"], ["help", "trace"]] {
+            let r = try run(args)
+            XCTAssertEqual(r.status, 0, "\(args)")
+            let wide = r.out.split(separator: "\n").filter { $0.count > 80 }
+            XCTAssertEqual(wide, [], "\(args)")
+        }
+    }
+
     func testCommandHelpStatesDefaults() throws {
         let r = try run(["help", "generate"])
         XCTAssertEqual(r.status, 0)

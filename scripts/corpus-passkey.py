@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""A pass key planted in one document of a corpus, asked of the whole corpus through `lhindex ask`.
+
+The corpus has DOCS documents of passkey filler ("The grass is green. ...") of mixed lengths totalling
+about TOKENS tokens; each trial plants "The pass key is N. Remember it. N is the pass key." at a random
+depth of one random document, rebuilds the corpus (only the changed documents are rebuilt) and asks
+"What is the pass key?" of the corpus directory. With --single the same total is one document instead
+(the single-document figure at the same length). Every trial is appended to OUT as a JSON line.
+
+Usage: scripts/corpus-passkey.py --tokens 32768 --docs 20 --trials 10 --out trials.jsonl [--single]
+"""
+import argparse, json, os, random, re, shutil, subprocess, sys
+
+FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again."
+CHARS_PER_TOKEN = 3.7   # of the filler, with the default model's tokenizer
+
+
+def filler(chars):
+    text = " ".join([FILLER] * (chars // len(FILLER) + 2))
+    return text[:chars]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tokens", type=int, default=32768)
+    ap.add_argument("--docs", type=int, default=20)
+    ap.add_argument("--trials", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--single", action="store_true", help="one document of the same total length")
+    ap.add_argument("--bin", default=".build/release/lhindex")
+    ap.add_argument("--work", default=os.path.expanduser("~/.cache/lhindex/eval/corpus-passkey"))
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    rng = random.Random(a.seed)
+    docs = 1 if a.single else a.docs
+    weights = [rng.uniform(0.3, 1.7) for _ in range(docs)]
+    chars = [int(a.tokens * CHARS_PER_TOKEN * w / sum(weights)) for w in weights]
+    work = os.path.join(a.work, f"{'single' if a.single else 'corpus'}-{a.tokens}-{docs}")
+    src, idx = os.path.join(work, "src"), os.path.join(work, "src.lhindex")
+    os.makedirs(src, exist_ok=True)
+    names = [f"doc{i:02d}.txt" for i in range(docs)]
+
+    def write(i, text):
+        path = os.path.join(src, names[i])
+        if not os.path.exists(path) or open(path).read() != text:
+            with open(path, "w") as f:
+                f.write(text)
+
+    for t in range(a.trials):
+        trial_rng = random.Random(a.seed * 1000 + t)
+        planted = trial_rng.randrange(docs)
+        key = trial_rng.randint(1, 50000)
+        info = f"The pass key is {key}. Remember it. {key} is the pass key."
+        depth = trial_rng.random()
+        for i in range(docs):
+            if i == planted:
+                pre = int(chars[i] * depth)
+                write(i, filler(pre) + " " + info + " " + filler(chars[i] - pre))
+            else:
+                write(i, filler(chars[i]))
+        subprocess.run([a.bin, "build", src, "-o", idx],
+                       check=True, stderr=subprocess.DEVNULL)
+        r = subprocess.run([a.bin, "ask", idx, "What is the pass key?", "-n", "16", "--json", "--cite"],
+                           check=True, capture_output=True, text=True)
+        ans = json.loads(r.stdout.splitlines()[0])
+        correct = str(key) in re.findall(r"\d+", ans["answer"])
+        cites = ans.get("citations") or []
+        top = max(cites, key=lambda c: c["weight"])["document"] if cites else None
+        row = {"tokens": a.tokens, "docs": docs, "trial": t, "seed": a.seed, "planted": names[planted],
+               "depth": round(depth, 3), "key": key, "answer": ans["answer"], "correct": correct,
+               "top_citation": top, "top_citation_right": top == names[planted],
+               "first_token_seconds": ans["first_token_seconds"]}
+        with open(a.out, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
