@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """A pass key planted in one document of a corpus, asked of the whole corpus through `lhindex ask`.
 
-The corpus has DOCS documents of passkey filler ("The grass is green. ...") of mixed lengths totalling
-about TOKENS tokens; each trial plants "The pass key is N. Remember it. N is the pass key." at a random
-depth of one random document, rebuilds the corpus (only the changed documents are rebuilt) and asks
-"What is the pass key?" of the corpus directory. With --single the same total is one document instead
-(the single-document figure at the same length). Every trial is appended to OUT as a JSON line.
+The text is the passkey prompt of `lhindex eval passkey` (the task line, then filler "The grass is green.
+..."), about TOKENS tokens, cut into DOCS documents of mixed lengths (the first starts with the task
+line). Each trial plants "The pass key is N. Remember it. N is the pass key." at a random depth of one
+random document, rebuilds the corpus (only the changed documents are rebuilt) and asks "What is the
+pass key?" of the corpus directory. With --single the same text is one document (the single-document
+figure at the same length, same prompts). Every trial is appended to OUT as a JSON line.
 
 Usage: scripts/corpus-passkey.py --tokens 32768 --docs 20 --trials 10 --out trials.jsonl [--single]
 """
 import argparse, json, os, random, re, shutil, subprocess, sys
 
+TASK = ("There is an important info hidden inside a lot of irrelevant text. Find it and memorize them. "
+        "I will quiz you about the important information there.")
 FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again."
 CHARS_PER_TOKEN = 3.7   # of the filler, with the default model's tokenizer
 
@@ -32,9 +35,9 @@ def main():
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     rng = random.Random(a.seed)
+    weights = [rng.uniform(0.3, 1.7) for _ in range(a.docs)]
+    parts = [int(a.tokens * CHARS_PER_TOKEN * w / sum(weights)) for w in weights]
     docs = 1 if a.single else a.docs
-    weights = [rng.uniform(0.3, 1.7) for _ in range(docs)]
-    chars = [int(a.tokens * CHARS_PER_TOKEN * w / sum(weights)) for w in weights]
     work = os.path.join(a.work, f"{'single' if a.single else 'corpus'}-{a.tokens}-{docs}")
     src, idx = os.path.join(work, "src"), os.path.join(work, "src.lhindex")
     os.makedirs(src, exist_ok=True)
@@ -48,16 +51,22 @@ def main():
 
     for t in range(a.trials):
         trial_rng = random.Random(a.seed * 1000 + t)
-        planted = trial_rng.randrange(docs)
+        part = trial_rng.randrange(a.docs)
         key = trial_rng.randint(1, 50000)
         info = f"The pass key is {key}. Remember it. {key} is the pass key."
         depth = trial_rng.random()
-        for i in range(docs):
-            if i == planted:
-                pre = int(chars[i] * depth)
-                write(i, filler(pre) + " " + info + " " + filler(chars[i] - pre))
-            else:
-                write(i, filler(chars[i]))
+        texts = []
+        for i, n in enumerate(parts):
+            body = filler(n)
+            if i == part:
+                pre = int(n * depth)
+                body = filler(pre) + "\n" + info + "\n" + filler(n - pre)
+            texts.append((TASK + "\n" if i == 0 else "") + body)
+        if a.single:
+            texts = ["\n".join(texts)]
+        planted = 0 if a.single else part
+        for i, text in enumerate(texts):
+            write(i, text)
         subprocess.run([a.bin, "build", src, "-o", idx],
                        check=True, stderr=subprocess.DEVNULL)
         r = subprocess.run([a.bin, "ask", idx, "What is the pass key?", "-n", "16", "--json", "--cite"],
@@ -67,7 +76,7 @@ def main():
         cites = ans.get("citations") or []
         top = max(cites, key=lambda c: c["weight"])["document"] if cites else None
         row = {"tokens": a.tokens, "docs": docs, "trial": t, "seed": a.seed, "planted": names[planted],
-               "depth": round(depth, 3), "key": key, "answer": ans["answer"], "correct": correct,
+               "part": part, "depth": round(depth, 3), "key": key, "answer": ans["answer"], "correct": correct,
                "top_citation": top, "top_citation_right": top == names[planted],
                "first_token_seconds": ans["first_token_seconds"]}
         with open(a.out, "a") as f:

@@ -26,13 +26,13 @@ enum ChunkScorer {
             s.keyScores.ensure(count: m * w)
             let ks = s.keyScores.pointer
             for (j, chunk) in candidates.enumerated() {
-                let rows = store.validRows(chunk: chunk)
+                let valid = store.validRows(chunk: chunk), rows = valid.upperBound
                 let blk = store.block(layer: layer, kvHead: g, chunk: chunk, rows: rows, scratch: s.kv.pointer)
                 // ks (m, rows) = q · k̃ᵀ
                 Gemm.nt(m: m, n: rows, k: d, alpha: 1, a: queries, lda: ld, b: blk.keys, ldb: d, beta: 0, c: ks, ldc: rows)
                 for i in 0..<m {
                     var best = -Float.infinity
-                    for t in 0..<rows { best = max(best, ks[i * rows + t]) }
+                    for t in valid { best = max(best, ks[i * rows + t]) }
                     out[i * n + j] = (accumulate ? out[i * n + j] : 0) + best
                 }
             }

@@ -254,14 +254,16 @@ public protocol ChunkStore: AnyObject {
     /// Representative keys of chunks `0..<n` of (layer, KV head): (n, r, d) row-major, valid for complete
     /// chunks. Only called when `layout.representatives` > 0.
     func representatives(layer: Int, kvHead: Int) -> UnsafePointer<Float>
-    /// Tokens in past chunk `chunk`: w, except for a chunk a document left open inside a corpus of documents
-    /// (`CorpusChunkStore`), whose later rows hold no token and take no attention.
-    func validRows(chunk: Int) -> Int
+    /// The rows of past chunk `chunk` that attention may read: all w, except in a corpus of documents
+    /// (`CorpusChunkStore`), where a chunk a document left open holds fewer tokens, and the chat template's
+    /// prefix that opens every document but the first is hidden (it would be a second attention sink).
+    /// Rows outside take no attention and no part in scoring.
+    func validRows(chunk: Int) -> Range<Int>
 }
 
 extension ChunkStore {
-    /// Every past chunk of one document is complete.
-    public func validRows(chunk: Int) -> Int { layout.chunkSize }
+    /// Every past chunk of one document is whole.
+    public func validRows(chunk: Int) -> Range<Int> { 0..<layout.chunkSize }
 }
 
 /// A `ChunkStore` in memory, growing by doubling.

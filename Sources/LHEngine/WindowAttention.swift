@@ -44,8 +44,10 @@ enum WindowAttention {
         var values: [UnsafePointer<Float>] = []
         var stored: [StoredRows] = []
         let fused = m <= fusedMaxQueries
-        // Tokens per slot: w, fewer for a chunk a document of a corpus left open (its other keys are masked).
-        let slotRows = (0...ns).map { $0 == ns ? cur : store.validRows(chunk: chunks[$0]) }
+        // Rows each slot may attend: all w, or a part of a chunk of a corpus (`ChunkStore.validRows`); rows are
+        // read up to the part's end and the others masked.
+        let valid = (0..<ns).map { store.validRows(chunk: chunks[$0]) }
+        let slotRows = (0...ns).map { $0 == ns ? cur : valid[$0].upperBound }
         for r in 0...ns {
             let current = r == ns
             let rows = slotRows[r]
@@ -68,8 +70,11 @@ enum WindowAttention {
             }
         }
         // Rows of short chunks hold no token; causal mask inside the current chunk; one softmax over all keys.
-        for r in 0..<ns where slotRows[r] < w {
-            for i in 0..<m { (sc + i * n + r * w + slotRows[r]).update(repeating: -.infinity, count: w - slotRows[r]) }
+        for r in 0..<ns where valid[r] != 0..<w {
+            for i in 0..<m {
+                (sc + i * n + r * w).update(repeating: -.infinity, count: valid[r].lowerBound)
+                (sc + i * n + r * w + valid[r].upperBound).update(repeating: -.infinity, count: w - valid[r].upperBound)
+            }
         }
         for i in 0..<m {
             let row = sc + i * n

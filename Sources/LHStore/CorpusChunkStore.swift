@@ -6,8 +6,12 @@ import LHModel
 /// The chunks of a corpus's documents laid end to end (DESIGN §10): document i's chunk j is corpus chunk
 /// `firstChunks[i] + j`. Keys are stored at in-chunk positions, so a chunk means the same wherever a
 /// window places it. Every document but the last is sealed: its partial last chunk is a past chunk of
-/// fewer than w tokens (`validRows`), given summaries and key bounds when the corpus opens. Question
-/// tokens continue the last document, as they would a single one.
+/// fewer than w tokens (`validRows`), given summaries and key bounds when the corpus opens. Every document
+/// but the first opens with the chat template's prefix, its own attention sink while it was prefilled;
+/// those rows are hidden (`validRows`) and its first chunk's key bounds taken over the rest, or the other
+/// documents' sinks would soak up the question's attention (measured: a pass key lost that the corpus
+/// finds without them). Question tokens continue the last document, as they would a single one.
+/// Representative keys and summaries of a first chunk still include the hidden rows.
 ///
 /// Summaries, key bounds and representative keys are copied into tables of the whole corpus (the scorers
 /// read them as one array per head), so they take memory in proportion to the corpus's chunks, as the
@@ -24,16 +28,18 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
     private let documentRows: Int                        // table rows the documents fill: lastStart + the last's complete chunks
     private let owner: [Int32]                           // (lastStart) document of each chunk before the last document
     private let rows: [Int32]                            // (lastStart) tokens of each chunk before the last document
+    private let hiddenRows: [Int]                        // per document: template-prefix rows hidden in its chunk 0
     private var capacity = 0
     private var summaryRows: [UnsafeMutablePointer<Float>] = []   // per (layer, head): (capacity, d)
     private var boundRows: [UnsafeMutablePointer<Float>] = []     // per (layer, KV head): (capacity, 2·d)
     private var repRows: [UnsafeMutablePointer<Float>] = []       // per (layer, KV head): (capacity, r·d); empty when r = 0
 
     /// Lays `documents` (all sealed but the last, same layout) end to end. `openChunks[i]` is document i's
-    /// open-chunk state (tail.zst), from which its short last chunk gets summaries.
+    /// open-chunk state (tail.zst), from which its short last chunk gets summaries; `prefixTokens[i]` its
+    /// template prefix's tokens (hidden for every document but the first).
     /// - Throws: `LHError.invalidInput` when the stores do not fit together.
-    public init(documents: [FileChunkStore], openChunks: [OpenChunkState], model: LlamaModel) throws {
-        guard let last = documents.last, documents.count == openChunks.count else {
+    public init(documents: [FileChunkStore], openChunks: [OpenChunkState], prefixTokens: [Int], model: LlamaModel) throws {
+        guard let last = documents.last, documents.count == openChunks.count, documents.count == prefixTokens.count else {
             throw LHError.invalidInput("a corpus needs at least one document")
         }
         let layout = last.layout, w = layout.chunkSize
@@ -56,6 +62,7 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         lastStart = first.last!
         self.owner = owner
         self.rows = rows
+        hiddenRows = prefixTokens.enumerated().map { $0.offset == 0 ? 0 : min($0.element, w) }
         tokens = lastStart * w + last.seekHeader.tokens
         documentRows = lastStart + last.seekHeader.tokens / w
         grow(to: BundleFormat.rowCapacity(documentChunks: documentRows))
@@ -77,8 +84,25 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
             if doc.sealed, openChunks[i].rows > 0 {
                 try ShortChunkSummaries.write(store: self, chunk: at + complete, state: openChunks[i], model: model)
             }
+            if hiddenRows[i] > 0 { boundsOverValidRows(chunk: at) }
         }
         if let e = takeError() { throw e }
+    }
+
+    /// Replaces the key bounds of `chunk` by those of its valid rows.
+    private func boundsOverValidRows(chunk: Int) {
+        let d = layout.headDimension, valid = validRows(chunk: chunk)
+        guard !valid.isEmpty else { return }
+        var scratch = [Float](repeating: 0, count: 2 * layout.chunkSize * d), out = [Float](repeating: 0, count: 2 * d)
+        for l in 0..<layout.layers {
+            for g in 0..<layout.kvHeads {
+                let keys = scratch.withUnsafeMutableBufferPointer {
+                    block(layer: l, kvHead: g, chunk: chunk, rows: valid.upperBound, scratch: $0.baseAddress!).keys
+                }
+                out.withUnsafeMutableBufferPointer { KeyBounds.compute(keys: keys + valid.lowerBound * d, rows: valid.count, d: d, out: $0.baseAddress!) }
+                out.withUnsafeBufferPointer { setKeyBounds(layer: l, kvHead: g, chunk: chunk, $0.baseAddress!) }
+            }
+        }
     }
 
     deinit {
@@ -108,12 +132,11 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         capacity = chunks
     }
 
-    /// The document holding corpus chunk `chunk`, and the chunk's index in it.
+    /// The store of the document holding corpus chunk `chunk`, and the chunk's index in it.
     @inline(__always)
     private func locate(_ chunk: Int) -> (FileChunkStore, Int) {
-        if chunk >= lastStart { return (documents[documents.count - 1], chunk - lastStart) }
-        let i = Int(owner[chunk])
-        return (documents[i], chunk - firstChunks[i])
+        let (i, j) = document(of: chunk)
+        return (documents[i], j)
     }
 
     // MARK: Asking
@@ -169,7 +192,19 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         return doc.rawBlock(layer: layer, kvHead: kvHead, chunk: j)
     }
 
-    public func validRows(chunk: Int) -> Int { chunk < lastStart ? Int(rows[chunk]) : layout.chunkSize }
+    public func validRows(chunk: Int) -> Range<Int> {
+        let end = chunk < lastStart ? Int(rows[chunk]) : layout.chunkSize
+        let (i, j) = document(of: chunk)
+        return min(j == 0 ? hiddenRows[i] : 0, end)..<end
+    }
+
+    /// The document holding corpus chunk `chunk`, and the chunk's index in it.
+    @inline(__always)
+    private func document(of chunk: Int) -> (Int, Int) {
+        if chunk >= lastStart { return (documents.count - 1, chunk - lastStart) }
+        let i = Int(owner[chunk])
+        return (i, chunk - firstChunks[i])
+    }
 
     public func setSummary(layer: Int, head: Int, chunk: Int, _ s: UnsafePointer<Float>) {
         let d = layout.headDimension

@@ -88,7 +88,8 @@ public final class IndexReader {
         if docs.count == 1 {
             store = docs[0].store
         } else {
-            store = try CorpusChunkStore(documents: docs.map(\.store), openChunks: docs.map(\.openChunk), model: languageModel.model)
+            store = try CorpusChunkStore(documents: docs.map(\.store), openChunks: docs.map(\.openChunk),
+                                         prefixTokens: docs.map(\.metadata.document.prefixTokens), model: languageModel.model)
         }
         tokens = (store as? CorpusChunkStore)?.tokens ?? docs[0].metadata.document.tokens
         forward = ForwardPass(model: languageModel.model)

@@ -75,6 +75,41 @@ final class IndexCLITests: XCTestCase {
         XCTAssertTrue(r.err.contains("no .lhx index found"), r.err)
     }
 
+    /// A corpus keeps its settings: a plain build reuses them and rebuilds only a changed document; other
+    /// options rebuild and say why; an index whose document is gone is reported, and removed with --prune;
+    /// every build ends with a summary and the next command.
+    func testCorpusSettingsStickAndGoneDocumentsAreReported() throws {
+        let dir = try corpus(), out = dir + ".lhindex"
+        let first = try run(["build", dir, "-m", tiny, "--kv", "int8"] + small)
+        XCTAssertEqual(first.status, 0, first.err)
+        XCTAssertTrue(first.err.contains("done: 2 built, 0 current, 2 skipped, 0 failed"), first.err)
+        XCTAssertTrue(first.err.contains("next: lhindex ask \(out) "), first.err)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/corpus.json"))
+        // A plain build after one file changed: the recorded settings, one document rebuilt.
+        try Data("The pass key is 777.\nalpha beta river\n".utf8).write(to: URL(fileURLWithPath: dir + "/a.txt"))
+        let plain = try run(["build", dir, "-m", tiny])
+        XCTAssertEqual(plain.status, 0, plain.err)
+        XCTAssertTrue(plain.err.contains("using the settings \(out) was built with"), plain.err)
+        XCTAssertTrue(plain.err.contains("built \(out)/a.txt.lhx") && plain.err.contains("current \(out)/sub/b.md.lhx"), plain.err)
+        let info = try run(["info", out + "/a.txt.lhx", "--json"])
+        XCTAssertTrue(info.out.contains("int8"), info.out)
+        // Another document setting: everything is rebuilt, and a line says why.
+        let other = try run(["build", dir, "-m", tiny, "--kv", "f16"] + small)
+        XCTAssertEqual(other.status, 0, other.err)
+        XCTAssertTrue(other.err.contains("was built with other settings (precision: int8, now f16)"), other.err)
+        XCTAssertTrue(other.err.contains("done: 2 built, 0 current"), other.err)
+        // A document removed: reported, then pruned.
+        try FileManager.default.removeItem(atPath: dir + "/sub/b.md")
+        let gone = try run(["build", dir, "-m", tiny])
+        XCTAssertEqual(gone.status, 0, gone.err)
+        XCTAssertTrue(gone.err.contains("gone \(out)/sub/b.md.lhx"), gone.err)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/sub/b.md.lhx"))
+        let pruned = try run(["build", dir, "-m", tiny, "--prune"])
+        XCTAssertEqual(pruned.status, 0, pruned.err)
+        XCTAssertTrue(pruned.err.contains("removed \(out)/sub/b.md.lhx"), pruned.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/sub/b.md.lhx"))
+    }
+
     func testBuildAskInfoVerify() throws {
         let dir = try corpus()
         let b = try run(["build", dir, "-m", tiny] + small)

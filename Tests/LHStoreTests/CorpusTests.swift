@@ -53,9 +53,11 @@ final class CorpusTests: XCTestCase {
         let second = try build(text(seed: 22, bytes: 420, w: w, aligned: false), name: "b", settings: base, dir: dir)
         let reader = try IndexReader(bundles: [(first, "a"), (second, "b")], languageModel: lm, cacheBytes: 64 << 20)
         XCTAssertTrue(reader.store is CorpusChunkStore)
-        // The reference: one in-memory store, the second document's chunks after the first's.
+        // The reference: one in-memory store, the second document's chunks after the first's, the second's
+        // template prefix hidden.
         let layout = reader.store.layout, d = layout.headDimension, r = layout.representatives
-        let reference = InMemoryChunkStore(layout: layout)
+        let reference = HidingStore(InMemoryChunkStore(layout: layout), hidden: [reader.documents[0].metadata.document.tokens / w:
+                                                                              reader.documents[1].metadata.document.prefixTokens])
         var offset = 0
         for doc in reader.documents {
             let s = try FileChunkStore.openForReading(directory: doc.directory, layout: layout, codec: doc.metadata.codec)
@@ -71,7 +73,12 @@ final class CorpusTests: XCTestCase {
                             reference.write(layer: l, kvHead: g, position: offset + c * w + t, key: blk.keys + t * d, value: blk.values + t * d)
                         }
                         guard c < complete else { continue }
-                        reference.setKeyBounds(layer: l, kvHead: g, chunk: offset / w + c, s.keyBounds(layer: l, kvHead: g) + c * 2 * d)
+                        // Key bounds over the rows attention may read.
+                        let valid = reference.validRows(chunk: offset / w + c)
+                        var bounds = [Float](repeating: 0, count: 2 * d)
+                        bounds.withUnsafeMutableBufferPointer { KeyBounds.compute(keys: blk.keys + valid.lowerBound * d, rows: valid.count, d: d, out: $0.baseAddress!) }
+                        XCTAssertTrue(valid != 0..<w || bounds == Array(UnsafeBufferPointer(start: s.keyBounds(layer: l, kvHead: g) + c * 2 * d, count: 2 * d)))
+                        reference.setKeyBounds(layer: l, kvHead: g, chunk: offset / w + c, bounds)
                         reference.setRepresentatives(layer: l, kvHead: g, chunk: offset / w + c, s.representatives(layer: l, kvHead: g) + c * r * d)
                     }
                 }
@@ -108,8 +115,12 @@ final class CorpusTests: XCTestCase {
         let corpus = try XCTUnwrap(reader.store as? CorpusChunkStore)
         let a = reader.documents[0].metadata.document.tokens, short = a / w
         XCTAssertEqual(corpus.firstChunks, [0, short + 1])
-        XCTAssertEqual(corpus.validRows(chunk: short), a % w)
-        XCTAssertEqual(corpus.validRows(chunk: short - 1), w)
+        XCTAssertEqual(corpus.validRows(chunk: short), 0..<(a % w))
+        XCTAssertEqual(corpus.validRows(chunk: short - 1), 0..<w)
+        XCTAssertEqual(corpus.validRows(chunk: 0), 0..<w)              // the corpus's own attention sink
+        let prefix = reader.documents[1].metadata.document.prefixTokens
+        XCTAssertGreaterThan(prefix, 0)
+        XCTAssertEqual(corpus.validRows(chunk: short + 1), prefix..<w)   // the second document's template prefix is hidden
         XCTAssertEqual(reader.tokens, (short + 1) * w + reader.documents[1].metadata.document.tokens)
         let d = corpus.layout.headDimension
         for l in 0..<corpus.layout.layers {
@@ -138,3 +149,31 @@ final class CorpusTests: XCTestCase {
         }
     }
 }
+
+/// A store that hides the first rows of some chunks from attention, over another store (the reference for
+/// a corpus, whose later documents' template prefixes are hidden).
+final class HidingStore: ChunkStore {
+    let base: InMemoryChunkStore
+    let hidden: [Int: Int]
+    init(_ base: InMemoryChunkStore, hidden: [Int: Int]) { self.base = base; self.hidden = hidden }
+    var layout: ChunkLayout { base.layout }
+    func reserve(tokens: Int) { base.reserve(tokens: tokens) }
+    func write(layer: Int, kvHead: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
+        base.write(layer: layer, kvHead: kvHead, position: position, key: key, value: value)
+    }
+    func block(layer: Int, kvHead: Int, chunk: Int, rows: Int, scratch: UnsafeMutablePointer<Float>) -> (keys: UnsafePointer<Float>, values: UnsafePointer<Float>) {
+        base.block(layer: layer, kvHead: kvHead, chunk: chunk, rows: rows, scratch: scratch)
+    }
+    func storedRows(layer: Int, kvHead: Int, chunk: Int, rows: Int) -> StoredRows { base.storedRows(layer: layer, kvHead: kvHead, chunk: chunk, rows: rows) }
+    func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer { base.rawBlock(layer: layer, kvHead: kvHead, chunk: chunk) }
+    func setSummary(layer: Int, head: Int, chunk: Int, _ s: UnsafePointer<Float>) { base.setSummary(layer: layer, head: head, chunk: chunk, s) }
+    func summaries(layer: Int, head: Int) -> UnsafePointer<Float> { base.summaries(layer: layer, head: head) }
+    func setKeyBounds(layer: Int, kvHead: Int, chunk: Int, _ b: UnsafePointer<Float>) { base.setKeyBounds(layer: layer, kvHead: kvHead, chunk: chunk, b) }
+    func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float> { base.keyBounds(layer: layer, kvHead: kvHead) }
+    func setRepresentatives(layer: Int, kvHead: Int, chunk: Int, _ keys: UnsafePointer<Float>) {
+        base.setRepresentatives(layer: layer, kvHead: kvHead, chunk: chunk, keys)
+    }
+    func representatives(layer: Int, kvHead: Int) -> UnsafePointer<Float> { base.representatives(layer: layer, kvHead: kvHead) }
+    func validRows(chunk: Int) -> Range<Int> { (hidden[chunk] ?? 0)..<layout.chunkSize }
+}
+

@@ -23,12 +23,19 @@ struct BuildCommand: Command {
     each output directory (DIR/.lock): a second build of it exits 1 naming the first, or waits for
     it with --wait. A document that fails is reported in one line and the others are still built;
     exit status 1 when a document could not be indexed or none was found.
+
+    The settings a directory was built with stick: DIR/corpus.json records them, and a build given
+    no settings options reuses them (so a plain 'lhindex build DIR' after editing a file rebuilds
+    that file only); given other options, the documents are rebuilt with those and a line says
+    why. An index whose document is gone from the directories given is reported; --prune removes
+    it. The build ends with a summary and the 'lhindex ask' command to run next.
     """
     static let options: [OptionSpec] = [
         OptionSpec("output", short: "o", value: "DIR", help: "Output directory (default: PATH.lhindex for each PATH)."),
         ModelLocator.option,
         OptionSpec("force", help: "Rebuild even when an index is current."),
         OptionSpec("wait", help: "Wait for another build writing the same output directory instead of exiting."),
+        OptionSpec("prune", help: "Remove indexes whose document is gone from the directories given."),
         OptionSpec("level", value: "N", help: "zstd level of the key/value frames (default 1)."),
         OptionSpec("no-shuffle", help: "Do not byte-shuffle frames before compression."),
     ] + LongHeadsOptions.specs
@@ -38,8 +45,11 @@ struct BuildCommand: Command {
     let modelPath: String?
     let force: Bool
     let wait: Bool
+    let prune: Bool
     let settings: LongHeadsSettings
     let codec: FrameCodecSettings
+    /// Whether any settings or compression option was given (else a directory's own settings are reused).
+    let settingsGiven: Bool
 
     init(arguments a: ParsedArguments) throws {
         guard !a.positional.isEmpty else { throw UsageError("missing PATH: give files or directories to index") }
@@ -48,12 +58,14 @@ struct BuildCommand: Command {
         modelPath = a.string("model")
         force = a.flag("force")
         wait = a.flag("wait")
+        prune = a.flag("prune")
         settings = try LongHeadsOptions.parse(a)
+        settingsGiven = (LongHeadsOptions.specs.map(\.long) + ["level", "no-shuffle"]).contains { a.string($0) != nil || a.flag($0) }
         codec = FrameCodecSettings(level: Int32(try a.int("level", default: 1, in: 1...19)), shuffle: !a.flag("no-shuffle"))
     }
 
     /// A document to index: its path, and the bundle path it gets.
-    struct Job { let source: String; let display: String; let bundle: String; let outDir: String }
+    struct Job { let source: String; let display: String; let bundle: String; let outDir: String; var root: String? = nil }
 
     /// Documents under `paths`, with their bundle paths, in a stable order, and one line per entry of a
     /// directory that is skipped because it is not a regular file (a FIFO would block the build forever).
@@ -93,7 +105,7 @@ struct BuildCommand: Command {
                 }
             }
             for rel in rels.sorted() {
-                jobs.append(Job(source: root + "/" + rel, display: root + "/" + rel, bundle: outDir + "/" + rel + ".lhx", outDir: outDir))
+                jobs.append(Job(source: root + "/" + rel, display: root + "/" + rel, bundle: outDir + "/" + rel + ".lhx", outDir: outDir, root: root))
             }
         }
         return (try Self.distinct(jobs), skipped.sorted())
@@ -164,13 +176,16 @@ struct BuildCommand: Command {
         defer { withExtendedLifetime(locks) {} }
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
         let identity = ModelFingerprint.identity(of: lm)
-        let settings = self.settings.fitted(trainedContext: lm.model.config.contextLength)
+        let progress = BuildProgressReporter(io: io, totalBytes: texts.reduce(0) { $0 + $1.1.utf8.count })
+        let outputs = Set(texts.map { $0.0.outDir }).subtracting(lockErrors.keys).sorted()
+        let (settings, codec) = try CorpusUpkeep.settings(given: settingsGiven, settings: self.settings.fitted(trainedContext: lm.model.config.contextLength),
+                                                          codec: self.codec, outputs: outputs, log: progress.log)
         let builder = try IndexBuilder(languageModel: lm, model: identity, settings: settings, codec: codec)
         builder.writer = "lhindex \(LHIndexCLI.version)"
-        let progress = BuildProgressReporter(io: io, totalBytes: texts.reduce(0) { $0 + $1.1.utf8.count })
         builder.note = { progress.log("note: " + $0) }
         progress.log("building \(texts.count) document(s) with \(identity.name): \(LongHeadsOptions.describe(settings))")
-        var failures = 0
+        var failures = 0, built = 0, current = 0, tokens = 0
+        var succeeded = Set<String>()
         for (i, (job, text)) in texts.enumerated() {
             let bytes = text.utf8.count
             do {
@@ -182,13 +197,22 @@ struct BuildCommand: Command {
                     return true
                 }
                 switch outcome {
+                case let .built(n, _, _), let .published(n), let .upToDate(n):
+                    tokens += n
+                    succeeded.insert(job.outDir)
+                case .interrupted: break
+                }
+                switch outcome {
                 case let .built(tokens, resumed, seconds):
+                    built += 1
                     let rate = Double(tokens - resumed) / max(seconds, 1e-9)
                     progress.log("built \(job.bundle): \(tokens) tokens in \(String(format: "%.1f", seconds)) s (\(String(format: "%.0f", rate)) tok/s)"
                                  + (resumed > 0 ? ", resumed at token \(resumed)" : ""))
                 case let .published(tokens):
+                    built += 1
                     progress.log("built \(job.bundle): \(tokens) tokens, completed by an interrupted run and now moved into place")
                 case let .upToDate(tokens):
+                    current += 1
                     progress.log("current \(job.bundle): \(tokens) tokens, unchanged")
                 case .interrupted:
                     break
@@ -199,6 +223,34 @@ struct BuildCommand: Command {
                 progress.log("error \(job.display): \((error as? LHError)?.description ?? error.localizedDescription)")
             }
             progress.finish(bytes: bytes)
+        }
+        for dir in succeeded.sorted() {
+            do { try CorpusRecord(settings: settings, compression: codec).write(directory: dir) } catch {
+                progress.log("error \(dir): cannot record its settings (\((error as? LHError)?.description ?? "\(error)"))")
+            }
+        }
+        // Indexes whose document is gone from the directories given.
+        var gone = 0
+        for dir in outputs {
+            let roots = texts.compactMap { $0.0.outDir == dir ? $0.0.root : nil }
+            let expected = Set(jobs.filter { $0.outDir == dir }.map { URL(fileURLWithPath: $0.bundle).standardizedFileURL.path })
+            for rel in (try? CorpusUpkeep.orphans(output: dir, roots: Array(Set(roots)), expected: expected)) ?? [] {
+                if prune {
+                    do { try FileManager.default.removeItem(atPath: dir + "/" + rel); progress.log("removed \(dir)/\(rel): its document is gone") }
+                    catch { progress.log("error \(dir)/\(rel): cannot remove it (\(error.localizedDescription))") }
+                } else {
+                    gone += 1
+                    progress.log("gone \(dir)/\(rel): its document is no longer there (--prune removes the index)")
+                }
+            }
+        }
+        let skippedCount = jobs.count - texts.count + skipped.count
+        let bytes = outputs.reduce(0) { $0 + CorpusUpkeep.bytesOnDisk($1) }
+        progress.log("done: \(built) built, \(current) current, \(skippedCount) skipped, \(failures) failed"
+                     + (gone > 0 ? ", \(gone) gone" : "") + "; \(tokens) tokens, "
+                     + String(format: "%.1f MB on disk", Double(bytes) / 1e6))
+        if failures < texts.count, let dir = outputs.first {
+            progress.log("next: lhindex ask \(dir) \"your question\"")
         }
         if failures > 0 { progress.log("\(failures) of \(texts.count) document(s) could not be indexed") }
         return failures == 0 ? 0 : 1
