@@ -7,7 +7,7 @@ final class SummaryScratch {
     let queries = FloatBuffer(count: 0)   // (w, d) pre-RoPE queries of one head, then rotated in place
     let weights = FloatBuffer(count: 0)   // (w, w) in-chunk attention weights
     let outputs = FloatBuffer(count: 0)   // (w, d) in-chunk attention outputs o_t
-    let mean = FloatBuffer(count: 0)      // (d) Σ_t o_t, then q̄ = mean_t o_t
+    let mean = FloatBuffer(count: 0)      // (d) q̄ = mean_t o_t
     let sum = FloatBuffer(count: 0)       // (d) a head's running Σ_t o_t while a chunk completes
     let scores = FloatBuffer(count: 0)    // (w) softmax(q̄ · k̃_t / √d)
     let kv = FloatBuffer(count: 0)        // (2, w, d) f32 keys and values of the block
@@ -23,24 +23,10 @@ final class SummaryScratch {
     }
 }
 
-/// Computes chunk summaries, whole or in parts: the outputs of a chunk's rows can be summed as they arrive
-/// (`addOutputs`), so a chunk left open by a document needs only that sum, not its queries, to be
-/// summarized once question tokens complete it.
+/// Computes chunk summaries (DESIGN §2) in two steps: the outputs of a chunk's rows are summed as they
+/// arrive (`addOutputs`), then the summary is taken from the sum (`finish`). A chunk left open by a
+/// document needs only that sum, not its queries, to be summarized once question tokens complete it.
 enum ChunkSummary {
-    /// The summary s (d) of one complete chunk for one query head.
-    /// - Parameters:
-    ///   - queries: (w, d) pre-RoPE queries of the chunk's tokens for this head, in `scratch.queries`.
-    ///   - keys: (w, d) stored keys k̃_t = R(t mod w)·k_t.
-    ///   - values: (w, d) values.
-    ///   - out: (d) the summary s = Σ_t softmax_t(q̄·k̃_t/√d)·k̃_t.
-    static func compute(w: Int, d: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                        rope: RoPE, scratch s: SummaryScratch, out: UnsafeMutablePointer<Float>) {
-        let sum = s.sum.pointer
-        sum.update(repeating: 0, count: d)
-        addOutputs(rows: 0..<w, d: d, keys: keys, values: values, rope: rope, scratch: s, sum: sum)
-        finish(w: w, d: d, outputSum: sum, keys: keys, scratch: s, out: out)
-    }
-
     /// Adds Σ_{t ∈ rows} o_t to `sum` (d), where o_t is the output of causal attention inside the chunk with
     /// in-chunk positions (query R(t)·q_t over keys 0...t). Rows are added in order, so summing a chunk in
     /// consecutive parts gives the same sum as one call over all its rows.

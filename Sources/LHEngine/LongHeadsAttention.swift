@@ -320,8 +320,7 @@ public final class LongHeadsAttention: AttentionCache {
             // this batch's rows.
             let first = max(0, n0 - chunk * w), sum = s.sum.pointer
             let blk = self.store.block(layer: layer, kvHead: h / c.groupSize, chunk: chunk, rows: w, scratch: s.kv.pointer)
-            sum.update(repeating: 0, count: d)
-            if first > 0 {
+            if first == 0 { sum.update(repeating: 0, count: d) } else {
                 sum.update(from: self.openOutputSums[layer].pointer + h * d, count: d)
                 for rows in self.unfoldedRows[layer] {
                     for t in rows { (s.queries.pointer + (t - rows.lowerBound) * d).update(from: pending + t * e + h * d, count: d) }
