@@ -86,8 +86,15 @@ struct AskCommand: Command {
         let interactive = qs.isEmpty && questionFile == nil && isatty(0) != 0
         let header = !interactive && (qs.count > 1 || qs.isEmpty)
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
+        // The whole model's hash, from the cache of verified hashes unless the file changed since.
+        let hashed = Date()
+        let model = try ModelHashCache(directory: ModelLocator.home).sha256(of: lm.model.gguf.file)
+        if verbose {
+            io.err(model.computed ? String(format: "model sha256 computed in %.3f s\n", Date().timeIntervalSince(hashed))
+                                  : "model sha256 from the cache\n")
+        }
         let opened = Date()
-        let reader = try IndexReader(bundles: bundles, languageModel: lm, cacheBytes: cacheBytes)
+        let reader = try IndexReader(bundles: bundles, languageModel: lm, cacheBytes: cacheBytes, modelSHA256: model.sha256)
         var settings = reader.questionSettings
         try LongHeadsOptions.applyQuestionOptions(questionOptions, to: &settings)
         if settings != reader.questionSettings { try reader.setQuestionSettings(settings) }
