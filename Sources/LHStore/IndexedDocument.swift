@@ -62,7 +62,10 @@ public final class IndexedDocument {
         guard store.seekHeader.tokens == metadata.document.tokens, chunks.count == store.seekHeader.chunks else {
             throw LHError.badFile(path: directory + "/" + BundleFormat.seekFile, reason: "token or chunk count does not match index.sqlite")
         }
-        openChunk = try OpenChunkFile.read(directory: directory, metadata: metadata, content: try db.meta()[OpenChunkFile.contentKey])
+        let recorded = try db.meta()
+        // The mapped files questions score are read without per-row checks: check them whole, once.
+        try BundleChecksums.check(directory: directory, recorded: recorded)
+        openChunk = try OpenChunkFile.read(directory: directory, metadata: metadata, content: recorded[OpenChunkFile.contentKey])
     }
 
     /// The source text's bytes (decompressed from source.zst on first use).
