@@ -112,7 +112,7 @@ public final class IndexBuilder {
     static func names(_ e: LHError, inside directory: String) -> Bool {
         switch e {
         case let .badFile(path, _), let .io(path, _, _): return path.hasPrefix(directory + "/")
-        case .unsupportedModel, .invalidInput: return false
+        case .unsupportedModel, .invalidInput, .outOfMemory: return false
         }
     }
 

@@ -38,10 +38,10 @@ struct VerifyCommand: Command {
         for index in indexes {
             let r = IndexVerifier.verify(directory: index, model: model)
             if r.ok {
-                io.out("OK \(index): \(r.frames) frames, \(r.bytes) bytes checked\n")
+                io.out(Printable.line("OK \(index): \(r.frames) frames, \(r.bytes) bytes checked\n"))
             } else {
                 status = 1
-                for p in r.problems { io.err("lhindex: \(p)\n") }
+                for p in r.problems { io.err(Printable.line("lhindex: \(p)\n")) }
             }
         }
         return status
