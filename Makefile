@@ -49,7 +49,7 @@ fuzz: setup model
 	@mkdir -p .build/fuzz/crashes
 	@for t in gguf tokenizer lhx; do \
 	  mkdir -p .build/fuzz/corpus/$$t; echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
-	  LHINDEX_FUZZ_TARGET=$$t ASAN_OPTIONS=detect_leaks=0 .build/fuzz/release/lhindex-fuzz .build/fuzz/corpus/$$t Fixtures/fuzz/$$t \
+	  LHINDEX_FUZZ_TARGET=$$t ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no .build/fuzz/release/lhindex-fuzz .build/fuzz/corpus/$$t Fixtures/fuzz/$$t \
 	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=.build/fuzz/crashes/$$t- -print_final_stats=1 || exit 1; \
 	done
 
