@@ -7,7 +7,7 @@ APT_PACKAGES := libopenblas-dev libsqlite3-dev libzstd-dev pkg-config
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release/lhindex
 
-.PHONY: setup model text build test demo bench eval clean
+.PHONY: setup model text build test test-asan fuzz demo bench eval clean
 
 # Install the Debian packages lhindex links against, only those missing (apt-get update first).
 setup:
@@ -36,6 +36,22 @@ build: setup
 test: setup model
 	swift build -c release -Xswiftc -enable-testing
 	swift test -c release -Xswiftc -enable-testing
+
+# The test suite under AddressSanitizer (release build with ASan in .build/asan; not part of `make test`).
+test-asan: setup model
+	swift build -c release --sanitize=address -Xswiftc -enable-testing --scratch-path .build/asan --build-tests
+	ASAN_OPTIONS=detect_leaks=0 swift test -c release --sanitize=address -Xswiftc -enable-testing --scratch-path .build/asan --skip-build
+
+# libFuzzer on the GGUF reader, the tokenizer and the .lhx reader, FUZZ_SECONDS each (seeds: Fixtures/fuzz; crashes: .build/fuzz/crashes).
+FUZZ_SECONDS ?= 60
+fuzz: setup model
+	swift build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -DFUZZING --scratch-path .build/fuzz --product lhindex-fuzz
+	@mkdir -p .build/fuzz/crashes
+	@for t in gguf tokenizer lhx; do \
+	  mkdir -p .build/fuzz/corpus/$$t; echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+	  LHINDEX_FUZZ_TARGET=$$t ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no .build/fuzz/release/lhindex-fuzz .build/fuzz/corpus/$$t Fixtures/fuzz/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=.build/fuzz/crashes/$$t- -print_final_stats=1 || exit 1; \
+	done
 
 # Set up, build, and answer a question with the default model.
 demo: setup model build

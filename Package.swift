@@ -12,6 +12,7 @@ let package = Package(
     name: "lhindex",
     products: [
         .executable(name: "lhindex", targets: ["lhindex"]),
+        .executable(name: "lhindex-fuzz", targets: ["lhindex-fuzz"]),
         .library(name: "LHModel", targets: ["LHModel"]),
         .library(name: "LHEngine", targets: ["LHEngine"]),
     ],
@@ -42,6 +43,10 @@ let package = Package(
         // Command-line commands, as a library so tests can drive them.
         .target(name: "LHIndexCLI", dependencies: ["LHCore", "LHModel", "LHEngine", "LHStore"], path: "Sources/LHIndexCLI"),
         .executableTarget(name: "lhindex", dependencies: ["LHIndexCLI"], path: "Sources/lhindex"),
+        // libFuzzer targets (GGUF reader, tokenizer, .lhx reader) for `make fuzz`, built with -DFUZZING there;
+        // otherwise a driver that replays inputs and writes the seed corpus of Fixtures/fuzz.
+        .executableTarget(name: "lhindex-fuzz", dependencies: ["LHIndexCLI", "LHStore", "LHModel", "LHCore", "LHTestSupport"],
+                          path: "Fuzz"),
         // Test helpers: a GGUF writer, the tiny random model and its reference forward pass, paths.
         .target(name: "LHTestSupport", dependencies: ["LHModel"], path: "Tests/Support"),
         .testTarget(name: "LHModelTests", dependencies: ["LHModel", "LHCore", "CKernels", "LHTestSupport"],

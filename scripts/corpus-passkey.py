@@ -30,6 +30,7 @@ def main():
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--single", action="store_true", help="one document of the same total length")
+    ap.add_argument("--task-every", action="store_true", help="every document starts with the task line, not only the first")
     ap.add_argument("--bin", default=".build/release/lhindex")
     ap.add_argument("--work", default=os.path.expanduser("~/.cache/lhindex/eval/corpus-passkey"))
     ap.add_argument("--out", required=True)
@@ -38,7 +39,7 @@ def main():
     weights = [rng.uniform(0.3, 1.7) for _ in range(a.docs)]
     parts = [int(a.tokens * CHARS_PER_TOKEN * w / sum(weights)) for w in weights]
     docs = 1 if a.single else a.docs
-    work = os.path.join(a.work, f"{'single' if a.single else 'corpus'}-{a.tokens}-{docs}")
+    work = os.path.join(a.work, f"{'single' if a.single else 'corpus'}-{a.tokens}-{docs}" + ("-task-every" if a.task_every else ""))
     src, idx = os.path.join(work, "src"), os.path.join(work, "src.lhindex")
     os.makedirs(src, exist_ok=True)
     names = [f"doc{i:02d}.txt" for i in range(docs)]
@@ -61,7 +62,7 @@ def main():
             if i == part:
                 pre = int(n * depth)
                 body = filler(pre) + "\n" + info + "\n" + filler(n - pre)
-            texts.append((TASK + "\n" if i == 0 else "") + body)
+            texts.append((TASK + "\n" if i == 0 or a.task_every else "") + body)
         if a.single:
             texts = ["\n".join(texts)]
         planted = 0 if a.single else part
@@ -75,7 +76,7 @@ def main():
         correct = str(key) in re.findall(r"\d+", ans["answer"])
         cites = ans.get("citations") or []
         top = max(cites, key=lambda c: c["weight"])["document"] if cites else None
-        row = {"tokens": a.tokens, "docs": docs, "trial": t, "seed": a.seed, "planted": names[planted],
+        row = {"tokens": a.tokens, "docs": docs, "task_every": a.task_every, "trial": t, "seed": a.seed, "planted": names[planted],
                "part": part, "depth": round(depth, 3), "key": key, "answer": ans["answer"], "correct": correct,
                "top_citation": top, "top_citation_right": top == names[planted],
                "first_token_seconds": ans["first_token_seconds"]}

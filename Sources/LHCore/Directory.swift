@@ -22,6 +22,7 @@ public enum Directory {
             let p = String(parent[..<slash])
             if !p.isEmpty { try create(p) }
         }
+        FaultInjection.point()
         if mkdir(path, 0o755) != 0 {
             let code = errno
             if code == EEXIST, RegularFile.kind(of: path) == .directory { return }   // created concurrently

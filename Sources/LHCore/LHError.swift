@@ -13,6 +13,8 @@ public enum LHError: Error, CustomStringConvertible, Equatable {
     case unsupportedModel(path: String, reason: String)
     /// The user asked for something invalid (bad option value, too-long prompt, ...).
     case invalidInput(String)
+    /// A large allocation failed (`what` it was for, `bytes` requested).
+    case outOfMemory(what: String, bytes: Int)
 
     public var description: String {
         switch self {
@@ -24,6 +26,9 @@ public enum LHError: Error, CustomStringConvertible, Equatable {
             return "\(path): unsupported model: \(reason)"
         case let .invalidInput(message):
             return message
+        case let .outOfMemory(what, bytes):
+            let size = bytes >= 1 << 20 ? "\(bytes >> 20) MB" : "\(bytes) bytes"
+            return "out of memory: could not allocate \(size) for \(what) (is 'ulimit -v' too low?)"
         }
     }
 }

@@ -51,13 +51,13 @@ public enum LHIndexCLI {
             let command = try type.init(arguments: parsed)
             return try command.run(io)
         } catch let e as UsageError {
-            io.err("lhindex \(first): \(e.description)\nRun 'lhindex help \(first)' for usage.\n")
+            io.err(Printable.line("lhindex \(first): \(e.description)\n") + "Run 'lhindex help \(first)' for usage.\n")
             return 64
         } catch let e as LHError {
-            io.err("lhindex: \(e.description)\n")
+            io.err(Printable.line("lhindex: \(e.description)\n"))
             return 1
         } catch {
-            io.err("lhindex: \(error)\n")
+            io.err(Printable.line("lhindex: \(error)\n"))
             return 1
         }
     }

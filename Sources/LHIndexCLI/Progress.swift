@@ -1,5 +1,6 @@
 // Build progress: a redrawn `\r` status line on a terminal, plain log lines otherwise.
 import Foundation
+import LHCore
 
 /// Reports per-document and overall progress of `lhindex build` on standard error.
 final class BuildProgressReporter {
@@ -27,7 +28,7 @@ final class BuildProgressReporter {
     /// A line that is not progress (skips, errors, results): clears the status line first.
     func log(_ s: String) {
         if lineShown { io.err("\r\u{1B}[K"); lineShown = false }
-        io.err(s + "\n")
+        io.err(Printable.escaped(s) + "\n")
     }
 
     /// Called after each committed batch of document `name` (`bytes` long).
@@ -44,7 +45,7 @@ final class BuildProgressReporter {
         let elapsed = now.timeIntervalSince(started)
         let overallEta = overallDone > 0 ? elapsed * (Double(totalBytes) / overallDone - 1) : .infinity
         let pct = 100 * done / max(total, 1)
-        let shortName = name.count > 32 ? "…" + name.suffix(31) : name
+        let shortName = Printable.escaped(name.count > 32 ? "…" + name.suffix(31) : name)
         let s = String(format: "[%d/%d] %@ %3d%% %d/%d tok %.0f tok/s ETA %@ | all %.0f%% ETA %@",
                        index, count, shortName, pct, done, total, rate, Self.clock(eta),
                        100 * overallDone / Double(totalBytes), Self.clock(overallEta))

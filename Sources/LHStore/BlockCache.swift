@@ -1,5 +1,6 @@
 // A bounded, thread-safe LRU cache of decompressed blocks, with hit/miss/bytes statistics.
 import Foundation
+import LHCore
 
 /// One decompressed block payload: keys (rows, d) then values (rows, d) in the stored element type.
 public final class CachedBlock: @unchecked Sendable {
@@ -16,9 +17,10 @@ public final class CachedBlock: @unchecked Sendable {
     private let pool: BufferPool?
 
     /// A block of `count` bytes; from `pool` (and back to it when released) when its buffers are that size.
-    init(count: Int, rows: Int, pool: BufferPool? = nil) {
+    /// - Throws: `LHError.outOfMemory` when the memory cannot be allocated.
+    init(count: Int, rows: Int, pool: BufferPool? = nil) throws {
         let pooled = pool.flatMap { $0.bytes == count ? $0 : nil }
-        bytes = pooled?.take() ?? .allocate(byteCount: max(count, 1), alignment: 64)
+        bytes = try pooled?.take() ?? Allocation.raw(bytes: count, what: "a block of the block cache")
         self.pool = pooled
         self.count = count
         self.rows = rows

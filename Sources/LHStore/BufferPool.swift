@@ -6,6 +6,7 @@
 // 2.2× the block cache's budget resident (measured: --cache-mb 128 → 505 MB peak RSS at 128k tokens,
 // 358 MB with large allocations forced to mmap). Recycling same-size buffers keeps the heap flat.
 import Foundation
+import LHCore
 
 /// A thread-safe stack of free buffers of `bytes` bytes (64-byte aligned), kept up to `limit` of them.
 public final class BufferPool: @unchecked Sendable {
@@ -24,11 +25,12 @@ public final class BufferPool: @unchecked Sendable {
     deinit { for p in free { p.deallocate() } }
 
     /// A buffer of `bytes` bytes (contents undefined).
-    public func take() -> UnsafeMutableRawPointer {
+    /// - Throws: `LHError.outOfMemory` when a new buffer cannot be allocated.
+    public func take() throws -> UnsafeMutableRawPointer {
         lock.lock()
         if let p = free.popLast() { lock.unlock(); return p }
         lock.unlock()
-        return .allocate(byteCount: bytes, alignment: 64)
+        return try Allocation.raw(bytes: bytes, what: "a buffer of the block cache")
     }
 
     /// Returns a buffer obtained from `take`.

@@ -26,6 +26,25 @@ public struct BundleChecksums: Equatable, Sendable {
         return BundleChecksums(values: v)
     }
 
+    /// The keys of the files `ask` maps and scores without another check: a flipped byte in them would
+    /// change which chunks are selected (kv.seek's entries, summaries, key bounds, representative keys).
+    public static let mappedKeys: Set<String> = ["kv_seek_crc32", "summaries_crc32", "bounds_crc32", "reps_crc32"]
+
+    /// Checks the whole-file CRC-32 of each file of `keys` in `directory` against `recorded` (index.sqlite's
+    /// meta table). An optional file (reps.f32) that is absent must have no recorded checksum.
+    /// - Throws: `LHError.badFile` naming the first file whose CRC-32 differs or is not recorded.
+    public static func check(directory: String, recorded: [String: String], keys: Set<String> = mappedKeys) throws {
+        for (key, file, optional) in Self.keys where keys.contains(key) {
+            let path = directory + "/" + file
+            if optional, recorded[key] == nil, RegularFile.kind(of: path) != .regular { continue }
+            let m = try MappedFile(path: path)
+            let crc = String(format32: CRC32.checksum(UnsafeRawBufferPointer(start: m.base, count: m.count)))
+            guard recorded[key] == crc else {
+                throw LHError.badFile(path: path, reason: "checksum mismatch (CRC-32 \(crc), index.sqlite records \(recorded[key] ?? "none")): the file is damaged; run 'lhindex verify' or rebuild the index")
+            }
+        }
+    }
+
     /// As metadata key/value pairs.
     public var pairs: [(String, String)] { values.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
 }

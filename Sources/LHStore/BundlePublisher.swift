@@ -18,22 +18,28 @@ public enum BundlePublisher {
     /// - Throws: `LHError.io` naming the path and the failing call.
     public static func publish(partial: String, bundle: String) throws {
         guard RegularFile.kind(of: bundle) == .directory else {
+            FaultInjection.point()
             guard rename(partial, bundle) == 0 else { throw LHError.io(path: bundle, call: "rename", errno: errno) }
             return
         }
         let aside = asidePath(bundle)
+        FaultInjection.point()
         if exchange(partial, bundle) {
             // The old bundle is now at `partial`: name it as old before removing it, so a kill here leaves
             // a stale `.old-PID` (removed by the next build), not a complete `.partial` of old content.
+            FaultInjection.point()
             guard rename(partial, aside) == 0 else { throw LHError.io(path: partial, call: "rename", errno: errno) }
         } else {
             let code = errno   // set by the failed exchange
             guard code == EINVAL || code == ENOSYS || code == EOPNOTSUPP || code == EPERM else {
                 throw LHError.io(path: bundle, call: "renameat2", errno: code)
             }
+            FaultInjection.point()
             guard rename(bundle, aside) == 0 else { throw LHError.io(path: bundle, call: "rename", errno: errno) }
+            FaultInjection.point()
             guard rename(partial, bundle) == 0 else { throw LHError.io(path: bundle, call: "rename", errno: errno) }
         }
+        FaultInjection.point()
         try? FileManager.default.removeItem(atPath: aside)
     }
 
@@ -46,6 +52,7 @@ public enum BundlePublisher {
         let dir = (bundle as NSString).deletingLastPathComponent, prefix = (bundle as NSString).lastPathComponent + ".old-"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return }
         for name in names where name.hasPrefix(prefix) && Int(name.dropFirst(prefix.count)) != nil {
+            FaultInjection.point()
             try? FileManager.default.removeItem(atPath: (dir.isEmpty ? "" : dir + "/") + name)
         }
     }

@@ -65,7 +65,7 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         hiddenRows = prefixTokens.enumerated().map { $0.offset == 0 ? 0 : min($0.element, w) }
         tokens = lastStart * w + last.seekHeader.tokens
         documentRows = lastStart + last.seekHeader.tokens / w
-        grow(to: BundleFormat.rowCapacity(documentChunks: documentRows))
+        try grow(to: BundleFormat.rowCapacity(documentChunks: documentRows))
         // The documents' own rows, then summaries and bounds for the short last chunks of the sealed ones.
         let d = layout.headDimension, r = layout.representatives
         for (i, doc) in documents.enumerated() {
@@ -110,25 +110,29 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
     }
 
     /// Grows every table to `chunks` rows per (layer, group), keeping their rows.
-    private func grow(to chunks: Int) {
+    private func grow(to chunks: Int) throws {
         guard chunks > capacity else { return }
         let d = layout.headDimension, old = capacity
-        func grown(_ tables: [UnsafeMutablePointer<Float>], count: Int, width: Int) -> [UnsafeMutablePointer<Float>] {
-            (0..<count).map { i in
-                let fresh = UnsafeMutablePointer<Float>.allocate(capacity: chunks * width)
-                fresh.initialize(repeating: 0, count: chunks * width)
-                if i < tables.count {
-                    fresh.update(from: tables[i], count: old * width)
-                    tables[i].deallocate()
-                }
-                return fresh
+        // Every new table is allocated before any old one is freed, so a failure leaves the store as it was.
+        var fresh: [[UnsafeMutablePointer<Float>]] = []
+        let shapes = [(layout.layers * layout.heads, d), (layout.layers * layout.kvHeads, 2 * d)]
+            + (layout.representatives > 0 ? [(layout.layers * layout.kvHeads, layout.representatives * d)] : [])
+        do {
+            for (count, width) in shapes {
+                fresh.append([])
+                for _ in 0..<count { fresh[fresh.count - 1].append(try Allocation.floats(chunks * width, what: "the corpus's chunk tables")) }
             }
+        } catch {
+            for p in fresh.joined() { p.deallocate() }
+            throw error
         }
-        summaryRows = grown(summaryRows, count: layout.layers * layout.heads, width: d)
-        boundRows = grown(boundRows, count: layout.layers * layout.kvHeads, width: 2 * d)
-        if layout.representatives > 0 {
-            repRows = grown(repRows, count: layout.layers * layout.kvHeads, width: layout.representatives * d)
+        func moved(_ tables: [UnsafeMutablePointer<Float>], into new: [UnsafeMutablePointer<Float>], width: Int) -> [UnsafeMutablePointer<Float>] {
+            for (i, t) in tables.enumerated() { new[i].update(from: t, count: old * width); t.deallocate() }
+            return new
         }
+        summaryRows = moved(summaryRows, into: fresh[0], width: d)
+        boundRows = moved(boundRows, into: fresh[1], width: 2 * d)
+        if layout.representatives > 0 { repRows = moved(repRows, into: fresh[2], width: layout.representatives * d) }
         capacity = chunks
     }
 
@@ -168,7 +172,8 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
     public func reserve(tokens: Int) {
         let w = layout.chunkSize
         documents[documents.count - 1].reserve(tokens: tokens - lastStart * w)
-        grow(to: max(capacity, (tokens + w - 1) / w))
+        // Question-time growth is bounded by the question room; failing it is as fatal as any small allocation.
+        try! grow(to: max(capacity, (tokens + w - 1) / w))
     }
 
     public func write(layer: Int, kvHead: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {

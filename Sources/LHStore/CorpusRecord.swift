@@ -34,8 +34,12 @@ public struct CorpusRecord: Codable, Equatable, Sendable {
         return r
     }
 
-    /// Writes the record into `directory` atomically (a temporary file, synced, then renamed).
+    /// Writes the record into `directory` atomically (a temporary file, synced, then renamed), first
+    /// removing temporary files a killed build left (the caller holds the directory's build lock).
     public func write(directory: String) throws {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(Self.fileName + ".tmp-") {
+            unlink(directory + "/" + name)
+        }
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .prettyPrinted]
         let data = try e.encode(self) + Data("\n".utf8)

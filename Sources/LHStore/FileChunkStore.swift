@@ -56,7 +56,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
 
     private init(directory: String, layout: ChunkLayout, seekHeader: SeekHeader, building: Bool, codec: FrameCodecSettings,
                  memory: BlockMemory, seekMap: MemoryMap, kvFile: PosixFile, summaries: MappedRows, bounds: MappedRows,
-                representatives: MappedRows?, cacheKeyBase: Int = 0, sealed: Bool = false) {
+                representatives: MappedRows?, cacheKeyBase: Int = 0, sealed: Bool = false) throws {
         self.directory = directory
         self.layout = layout
         self.seekHeader = seekHeader
@@ -74,7 +74,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         boundRows = bounds
         repRows = representatives
         tail = TailBlocks(layout: layout)
-        zeroBlock = CachedBlock(count: layout.blockBytes, rows: layout.chunkSize)
+        zeroBlock = try CachedBlock(count: layout.blockBytes, rows: layout.chunkSize)
         zeroBlock.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: layout.blockBytes)
     }
 
@@ -101,7 +101,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         let capacity = BundleFormat.rowCapacity(documentChunks: tokens / layout.chunkSize)
         let (sh, bh, rh) = rowsHeaders(layout: layout, capacity: capacity, documentChunks: tokens / layout.chunkSize)
         let kv = try PosixFile(path: directory + "/" + BundleFormat.kvFile, writable: true, create: true, truncate: true)
-        return FileChunkStore(directory: directory, layout: layout, seekHeader: seek, building: true, codec: codec,
+        return try FileChunkStore(directory: directory, layout: layout, seekHeader: seek, building: true, codec: codec,
                               memory: BlockMemory(layout: layout, cacheBytes: cacheBytes),
                               seekMap: try MemoryMap(file: seekFile, mode: .shared), kvFile: kv,
                               summaries: try MappedRows.create(.summaries, directory: directory, header: sh),
@@ -166,7 +166,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         }
         let (sh, bh, rh) = rowsHeaders(layout: layout, capacity: 0, documentChunks: seek.tokens / layout.chunkSize)
         let kv = try PosixFile(path: directory + "/" + BundleFormat.kvFile, writable: building)
-        return FileChunkStore(directory: directory, layout: layout, seekHeader: seek, building: building, codec: codec,
+        return try FileChunkStore(directory: directory, layout: layout, seekHeader: seek, building: building, codec: codec,
                               memory: memory, seekMap: seekMap, kvFile: kv,
                               summaries: try MappedRows.open(.summaries, directory: directory, expected: sh, building: building),
                               bounds: try MappedRows.open(.bounds, directory: directory, expected: bh, building: building),
@@ -199,7 +199,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         guard e.offset >= 0, e.compressedSize > 0, e.offset <= kvBytes, e.compressedSize <= kvBytes - e.offset else {
             throw LHError.badFile(path: kvPath, reason: "truncated: frame of layer \(layer), KV head \(kvHead), chunk \(chunk) lies at \(e.offset) (\(e.compressedSize) bytes), the file ends at \(kvBytes)")
         }
-        let block = CachedBlock(count: e.rawSize, rows: e.rows, pool: blockPool)
+        let block = try CachedBlock(count: e.rawSize, rows: e.rows, pool: blockPool)
         func decode(_ frame: UnsafeRawBufferPointer) throws {
             guard !checkCRC || CRC32.checksum(frame) == e.crc else {
                 throw LHError.badFile(path: kvPath, reason: "checksum mismatch in the frame of layer \(layer), KV head \(kvHead), chunk \(chunk)")
@@ -207,7 +207,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
             try codec.decompress(frame, into: UnsafeMutableRawBufferPointer(start: block.bytes, count: e.rawSize), path: kvPath)
         }
         let pooled = e.compressedSize <= framePool.bytes
-        let base = pooled ? framePool.take() : .allocate(byteCount: e.compressedSize, alignment: 64)
+        let base = try pooled ? framePool.take() : Allocation.raw(bytes: e.compressedSize, what: "a compressed frame")
         defer { if pooled { framePool.give(base) } else { base.deallocate() } }
         let buf = UnsafeMutableRawBufferPointer(start: base, count: e.compressedSize)
         try kvFile.read(into: buf, at: e.offset)
@@ -347,7 +347,10 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
             return UnsafeRawBufferPointer(start: tail.base(layer, kvHead, chunk), count: layout.blockBytes)
         }
         // Re-spread the stored sections of r rows into the block layout of w rows per section.
-        let full = CachedBlock(count: layout.blockBytes, rows: layout.chunkSize)
+        guard let full = try? CachedBlock(count: layout.blockBytes, rows: layout.chunkSize) else {
+            record(LHError.outOfMemory(what: "a block of the block cache", bytes: layout.blockBytes))
+            return UnsafeRawBufferPointer(start: zeroBlock.bytes, count: layout.blockBytes)
+        }
         full.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: layout.blockBytes)
         if let b = try? loadFrame(layer: layer, kvHead: kvHead, chunk: chunk) {
             layout.copyRows(b.rows, from: b.bytes, stride: b.rows, to: full.bytes, stride: layout.chunkSize)

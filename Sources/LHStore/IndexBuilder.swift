@@ -112,7 +112,7 @@ public final class IndexBuilder {
     static func names(_ e: LHError, inside directory: String) -> Bool {
         switch e {
         case let .badFile(path, _), let .io(path, _, _): return path.hasPrefix(directory + "/")
-        case .unsupportedModel, .invalidInput: return false
+        case .unsupportedModel, .invalidInput, .outOfMemory: return false
         }
     }
 
@@ -127,6 +127,7 @@ public final class IndexBuilder {
         if resume, let (d, s, state) = try reopen(partial: partial, metadata: meta) {
             db = d; store = s; start = state.completeTokens
         } else {
+            if RegularFile.kind(of: partial) != .missing(ENOENT) { FaultInjection.point() }
             try? fm.removeItem(atPath: partial)
             try Directory.create(partial)
             db = try IndexDatabase.create(path: partial + "/" + BundleFormat.database)

@@ -23,6 +23,7 @@ public final class IndexDatabase {
     /// Creates a new database with the schema, `PRAGMA application_id` and `user_version`.
     public static func create(path: String) throws -> IndexDatabase {
         try? FileManager.default.removeItem(atPath: path)
+        FaultInjection.point()
         let db = try SQLiteDatabase(path: path, create: true)
         try db.execute("PRAGMA journal_mode = DELETE; PRAGMA application_id = \(BundleFormat.applicationID); PRAGMA user_version = \(BundleFormat.formatVersion);")
         try db.transaction { try db.execute(schema) }

@@ -67,16 +67,18 @@ public final class IndexReader {
     }
 
     /// Opens `bundles` (directory and citation name each) as one corpus, in that order, sharing one block
-    /// cache of `cacheBytes`.
+    /// cache of `cacheBytes`. With `modelSHA256` (the whole model file's, e.g. from `ModelHashCache`) a model
+    /// damaged where the fingerprint does not look is refused too.
     /// - Throws: `LHError` as `init(directory:…)`, or `.invalidInput` naming two bundles whose settings differ.
     public init(bundles: [(directory: String, name: String)], languageModel: LanguageModel,
-                cacheBytes: Int = BlockCache.defaultCapacityBytes) throws {
+                cacheBytes: Int = BlockCache.defaultCapacityBytes, modelSHA256: String? = nil) throws {
         guard !bundles.isEmpty else { throw LHError.invalidInput("no index to open") }
         var docs: [IndexedDocument] = []
         var memory: BlockMemory?
         for (i, b) in bundles.enumerated() {
             let doc = try IndexedDocument(directory: b.directory, name: b.name, languageModel: languageModel,
-                                          memory: memory, cacheBytes: cacheBytes, cacheKeyBase: i << 40, sealed: i < bundles.count - 1)
+                                          memory: memory, cacheBytes: cacheBytes, cacheKeyBase: i << 40, sealed: i < bundles.count - 1,
+                                          modelSHA256: modelSHA256)
             memory = memory ?? doc.store.memory
             if let first = docs.first, let field = first.metadata.settings.firstDifference(from: doc.metadata.settings) {
                 throw LHError.invalidInput("\(first.directory) and \(doc.directory) were built with different settings (\(field)); rebuild one of them with the other's options")

@@ -16,8 +16,9 @@ public struct VerifyReport: Sendable {
 
 /// Checks a bundle without a model.
 public enum IndexVerifier {
-    /// Checks everything in the bundle at `directory`, collecting at most `limit` problems.
-    public static func verify(directory: String, limit: Int = 20) -> VerifyReport {
+    /// Checks everything in the bundle at `directory`, collecting at most `limit` problems; with `model`
+    /// (a model file's path and the SHA-256 of all of it), also that the index was built with that file.
+    public static func verify(directory: String, limit: Int = 20, model: (path: String, sha256: String)? = nil) -> VerifyReport {
         var r = VerifyReport()
         func fail(_ e: Error) { if r.problems.count < limit { r.problems.append((e as? LHError)?.description ?? "\(directory): \(e)") } }
         let fm = FileManager.default
@@ -45,6 +46,9 @@ public enum IndexVerifier {
                 throw LHError.badFile(path: db.path, reason: "the build is not complete")
             }
         } catch { fail(error); return r }
+        if let model, model.sha256 != meta.model.sha256 {
+            fail(LHError.badFile(path: model.path, reason: "SHA-256 \(model.sha256.prefix(12))… is not the \(meta.model.sha256.prefix(12))… of the model '\(meta.model.name)' \(directory) was built with (\(meta.model.bytes) bytes): another or a damaged model"))
+        }
         if meta.settings.representatives > 0, !fm.fileExists(atPath: directory + "/" + BundleFormat.representativesFile) {
             fail(LHError.badFile(path: directory + "/" + BundleFormat.representativesFile, reason: "missing"))
             return r

@@ -26,10 +26,11 @@ public final class IndexedDocument {
     ///     `cacheBytes`.
     ///   - cacheKeyBase: distinct per document sharing `memory`.
     ///   - sealed: no question continues it (every document of a corpus but the last).
+    ///   - modelSHA256: the SHA-256 of the whole model file, when known (checked against the index's).
     /// - Throws: `LHError` naming the file and the problem: not an index, unsupported version, incomplete,
-    ///   built with another model, corrupt headers.
+    ///   built with another model, a damaged model, corrupt headers.
     init(directory: String, name: String, languageModel: LanguageModel, memory: BlockMemory?, cacheBytes: Int,
-         cacheKeyBase: Int, sealed: Bool) throws {
+         cacheKeyBase: Int, sealed: Bool, modelSHA256: String? = nil) throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
             throw LHError.io(path: directory, call: "open", errno: ENOENT)
@@ -50,6 +51,10 @@ public final class IndexedDocument {
         guard ModelFingerprint.fingerprint(file) == m.fingerprint, languageModel.model.config == m.hyperparameters else {
             throw LHError.invalidInput("\(directory): built with model '\(m.name)' (sha256 \(m.sha256.prefix(12))…), not \(file.path); pass that model with -m or rebuild the index")
         }
+        // Same size, first and last MiB, another hash: the model was damaged in the middle.
+        if let sha = modelSHA256, sha != m.sha256 {
+            throw LHError.badFile(path: file.path, reason: "damaged model: its SHA-256 is \(sha.prefix(12))…, \(directory) was built with \(m.sha256.prefix(12))… (same size, first and last MiB); fetch the model again")
+        }
         try metadata.settings.validate(trainedContext: languageModel.model.config.contextLength)
         store = try FileChunkStore.openForReading(directory: directory, layout: metadata.layout, codec: metadata.codec,
                                                   memory: memory ?? BlockMemory(layout: metadata.layout, cacheBytes: cacheBytes),
@@ -57,7 +62,10 @@ public final class IndexedDocument {
         guard store.seekHeader.tokens == metadata.document.tokens, chunks.count == store.seekHeader.chunks else {
             throw LHError.badFile(path: directory + "/" + BundleFormat.seekFile, reason: "token or chunk count does not match index.sqlite")
         }
-        openChunk = try OpenChunkFile.read(directory: directory, metadata: metadata, content: try db.meta()[OpenChunkFile.contentKey])
+        let recorded = try db.meta()
+        // The mapped files questions score are read without per-row checks: check them whole, once.
+        try BundleChecksums.check(directory: directory, recorded: recorded)
+        openChunk = try OpenChunkFile.read(directory: directory, metadata: metadata, content: recorded[OpenChunkFile.contentKey])
     }
 
     /// The source text's bytes (decompressed from source.zst on first use).

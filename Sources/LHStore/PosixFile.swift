@@ -18,6 +18,7 @@ public final class PosixFile: @unchecked Sendable {
         var flags = writable ? O_RDWR : O_RDONLY
         if create { flags |= O_CREAT }
         if truncate { flags |= O_TRUNC }
+        if create || truncate { FaultInjection.point() }
         fd = try RegularFile.open(path, flags: flags)
     }
 
@@ -32,6 +33,7 @@ public final class PosixFile: @unchecked Sendable {
 
     /// Writes all of `bytes` at `offset`.
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        FaultInjection.point()
         var done = 0
         while done < bytes.count {
             let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
@@ -54,11 +56,13 @@ public final class PosixFile: @unchecked Sendable {
 
     /// Sets the size to `size` bytes (extending with zeros).
     public func truncate(to size: Int) throws {
+        FaultInjection.point()
         guard ftruncate(fd, off_t(size)) == 0 else { throw LHError.io(path: path, call: "ftruncate", errno: errno) }
     }
 
     /// Flushes written data to the disk.
     public func sync() throws {
+        FaultInjection.point()
         guard fdatasync(fd) == 0 else { throw LHError.io(path: path, call: "fdatasync", errno: errno) }
     }
 }
@@ -102,6 +106,7 @@ public final class MemoryMap: @unchecked Sendable {
     /// Writes dirty pages of a shared map back to the file.
     public func sync() throws {
         guard count > 0 else { return }
+        FaultInjection.point()
         guard msync(base, count, MS_SYNC) == 0 else { throw LHError.io(path: path, call: "msync", errno: errno) }
     }
 }

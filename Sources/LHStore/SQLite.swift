@@ -75,9 +75,11 @@ public final class SQLiteDatabase {
     /// Runs `body` inside one transaction (committed on success, rolled back on error).
     @discardableResult
     public func transaction<T>(_ body: () throws -> T) throws -> T {
+        FaultInjection.point()
         try execute("BEGIN")
         do {
             let r = try body()
+            FaultInjection.point()
             try execute("COMMIT")
             return r
         } catch {

@@ -12,12 +12,14 @@ struct BinaryRun {
 }
 
 enum BinaryRunner {
-    /// Runs `lhindex args` (in `directory` when given) with standard input `stdin` (closed after writing),
-    /// stopping it after `timeout` seconds.
-    static func run(_ args: [String], stdin: String? = nil, directory: String? = nil, timeout: Double = 120) throws -> BinaryRun {
+    /// Runs `lhindex args` (in `directory` when given, with `environment` added to this process's) with
+    /// standard input `stdin` (closed after writing), stopping it after `timeout` seconds.
+    static func run(_ args: [String], stdin: String? = nil, directory: String? = nil, environment: [String: String] = [:],
+                    timeout: Double = 120) throws -> BinaryRun {
         let p = Process()
         p.executableURL = CLITests.binary.standardizedFileURL
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out

@@ -84,10 +84,10 @@ final class FileChunkStoreTests: XCTestCase {
         ByteShuffle.unshuffle(shuffled, &back, count: 1000, width: 2)
         XCTAssertEqual(back, src)
         let cache = BlockCache(capacityBytes: 300)
-        for k in 0..<5 { _ = cache.block(k) { (CachedBlock(count: 100, rows: 1), 10) } }
+        for k in 0..<5 { _ = try cache.block(k) { (try CachedBlock(count: 100, rows: 1), 10) } }
         XCTAssertEqual(cache.residentBytes, 300)
-        _ = cache.block(4) { XCTFail("4 is cached"); return (CachedBlock(count: 100, rows: 1), 10) }
-        _ = cache.block(0) { (CachedBlock(count: 100, rows: 1), 10) }   // evicted earlier: a miss
+        _ = try cache.block(4) { XCTFail("4 is cached"); return (try CachedBlock(count: 100, rows: 1), 10) }
+        _ = try cache.block(0) { (try CachedBlock(count: 100, rows: 1), 10) }   // evicted earlier: a miss
         let s = cache.statistics
         XCTAssertEqual([s.hits, s.misses, s.bytesRead, s.bytesDecompressed], [1, 6, 60, 600])
     }

@@ -26,7 +26,7 @@ struct AskCommand: Command {
     """
     static let options: [OptionSpec] = [
         OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file; must be the one the index was built with (default: $LHINDEX_MODEL, then the cache)."),
-        OptionSpec("file", short: "f", value: "FILE", help: "Read questions from FILE, one per line."),
+        OptionSpec("file", short: "f", value: "FILE", help: "Read questions from FILE, one per line (a pipe works too: -f /dev/stdin, -f <(...))."),
         OptionSpec("n-predict", short: "n", value: "N", help: "Maximum answer tokens (default 128)."),
         OptionSpec("json", help: "Print one JSON object per question instead of text."),
         OptionSpec("cite", help: "List the document spans that received the most attention weight while answering."),
@@ -70,6 +70,11 @@ struct AskCommand: Command {
         questionOptions = a
     }
 
+    /// Address space a question needs beyond the block cache and the maps (forward-pass buffers, logits,
+    /// pooled frames, thread stacks): `ask` of a 33k-token bundle with the default model and cache ran
+    /// under 'ulimit -v 600000' and failed at 500000.
+    static let workingBytes = 64 << 20
+
     struct JSONAnswer: Encodable {
         var question: String
         var answer: String
@@ -82,12 +87,23 @@ struct AskCommand: Command {
 
     func run(_ io: TerminalIO) throws -> Int32 {
         var qs = questions
-        if let f = questionFile { qs += try TextFile.read(f).split(whereSeparator: \.isNewline).map(String.init) }
+        if let f = questionFile { qs += try TextFile.readStream(f).split(whereSeparator: \.isNewline).map(String.init) }
         let interactive = qs.isEmpty && questionFile == nil && isatty(0) != 0
         let header = !interactive && (qs.count > 1 || qs.isEmpty)
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
+        // The whole model's hash, from the cache of verified hashes unless the file changed since.
+        let hashed = Date()
+        let model = try ModelHashCache(directory: ModelLocator.home).sha256(of: lm.model.gguf.file)
+        if verbose {
+            io.err(model.computed ? String(format: "model sha256 computed in %.3f s\n", Date().timeIntervalSince(hashed))
+                                  : "model sha256 from the cache\n")
+        }
         let opened = Date()
-        let reader = try IndexReader(bundles: bundles, languageModel: lm, cacheBytes: cacheBytes)
+        let reader = try IndexReader(bundles: bundles, languageModel: lm, cacheBytes: cacheBytes, modelSHA256: model.sha256)
+        // The block cache fills as questions run, with the forward pass's buffers: fail now, in one line,
+        // rather than in an allocation midway through an answer.
+        try Allocation.checkAddressSpace(bytes: cacheBytes + Self.workingBytes,
+                                         what: "the block cache (\(cacheBytes >> 20) MB, --cache-mb) and the forward pass")
         var settings = reader.questionSettings
         try LongHeadsOptions.applyQuestionOptions(questionOptions, to: &settings)
         if settings != reader.questionSettings { try reader.setQuestionSettings(settings) }
@@ -115,7 +131,7 @@ struct AskCommand: Command {
                 io.out("\n")
                 for c in r.citations ?? [] {
                     let lines = c.firstLine == c.lastLine ? "line \(c.firstLine)" : "lines \(c.firstLine)-\(c.lastLine)"
-                    io.out(String(format: "  [%@ %@, %.0f%%] %@\n", c.document, lines, 100 * c.weight, c.excerpt))
+                    io.out(String(format: "  [%@ %@, %.0f%%] %@\n", Printable.escaped(c.document), lines, 100 * c.weight, c.excerpt))
                 }
             }
             if verbose {

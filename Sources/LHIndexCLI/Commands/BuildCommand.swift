@@ -151,12 +151,12 @@ struct BuildCommand: Command {
 
     func run(_ io: TerminalIO) throws -> Int32 {
         let (jobs, skipped) = try findDocuments()
-        for line in skipped { io.err(line + "\n") }
+        for line in skipped { io.err(Printable.escaped(line) + "\n") }
         // Validate every document first (skips are reported once, before the long work).
         var texts: [(Job, String)] = []
         for j in jobs {
             do { texts.append((j, try TextFile.read(j.source))) } catch let e as LHError {
-                io.err("skip \(j.display): \(Self.reason(e, path: j.source))\n")
+                io.err(Printable.line("skip \(j.display): \(Self.reason(e, path: j.source))\n"))
             }
         }
         guard !texts.isEmpty else { io.err("lhindex build: no text documents found\n"); return 1 }
@@ -166,7 +166,7 @@ struct BuildCommand: Command {
         for dir in Set(texts.map { $0.0.outDir }).sorted() {
             do {
                 locks.append(try OutputLock(directory: dir, wait: wait) { holder in
-                    io.err("waiting for \(dir): another build is writing there (\(holder))\n")
+                    io.err(Printable.line("waiting for \(dir): another build is writing there (\(holder))\n"))
                 })
             } catch let e as LHError {
                 if case .invalidInput = e { throw e }          // held by another build: nothing is built

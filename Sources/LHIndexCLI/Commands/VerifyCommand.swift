@@ -7,31 +7,41 @@ import LHStore
 struct VerifyCommand: Command {
     static let name = "verify"
     static let abstract = "Check every checksum of an index (frames, headers, metadata); exit 1 on damage."
-    static let usage = "DOC.lhx..."
+    static let usage = "DOC.lhx... [-m MODEL.gguf]"
     static let discussion = """
     Checks index.sqlite (application_id, format version, metadata, chunk table, build state), the
     kv.seek and summaries.f32 headers against it, the CRC-32 and the zstd checksum of every key/value
     frame, the whole-file CRC-32s recorded at build time, and the source text's SHA-256. Prints OK or
-    one line per problem, naming the file.
+    one line per problem, naming the file. With -m, also reads the whole model file and checks its
+    SHA-256 against the one the index was built with (ask checks it too, hashing a model again only
+    when its size, modification time or inode changed).
     """
-    static let options: [OptionSpec] = []
+    static let options: [OptionSpec] = [
+        OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Also check that the index was built with this model file (its full SHA-256)."),
+    ]
 
     let indexes: [String]
+    let modelPath: String?
 
     init(arguments a: ParsedArguments) throws {
         guard !a.positional.isEmpty else { throw UsageError("missing DOC.lhx") }
         indexes = a.positional
+        modelPath = a.string("model")
     }
 
     func run(_ io: TerminalIO) throws -> Int32 {
         var status: Int32 = 0
+        let model = try modelPath.map { p in
+            let file = try MappedFile(path: p)
+            return (path: p, sha256: SHA256.hex(UnsafeRawBufferPointer(start: file.base, count: file.count)))
+        }
         for index in indexes {
-            let r = IndexVerifier.verify(directory: index)
+            let r = IndexVerifier.verify(directory: index, model: model)
             if r.ok {
-                io.out("OK \(index): \(r.frames) frames, \(r.bytes) bytes checked\n")
+                io.out(Printable.line("OK \(index): \(r.frames) frames, \(r.bytes) bytes checked\n"))
             } else {
                 status = 1
-                for p in r.problems { io.err("lhindex: \(p)\n") }
+                for p in r.problems { io.err(Printable.line("lhindex: \(p)\n")) }
             }
         }
         return status
