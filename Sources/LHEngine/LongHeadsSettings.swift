@@ -161,12 +161,14 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         return s
     }
 
-    /// The first document setting (by its property name, with both values) in which `other` differs, or
-    /// nil when the two read documents alike (question-time settings aside), so their chunks can share windows.
-    public func firstDifference(from other: LongHeadsSettings) -> String? {
-        let mine = Mirror(reflecting: documentSettings).children, theirs = Mirror(reflecting: other.documentSettings).children
-        for (a, b) in zip(mine, theirs) where "\(a.value)" != "\(b.value)" {
-            return "\(a.label ?? "?") \(a.value) and \(b.value)"
+    /// The first setting in which `other` differs (its property name and both values), or nil when none
+    /// does. With `documentOnly` question-time settings are left aside: nil then means the two read
+    /// documents alike, so their chunks can share windows.
+    public func firstDifference(from other: LongHeadsSettings, documentOnly: Bool = false)
+        -> (field: String, mine: String, theirs: String)? {
+        let a = documentOnly ? documentSettings : self, b = documentOnly ? other.documentSettings : other
+        for (x, y) in zip(Mirror(reflecting: a).children, Mirror(reflecting: b).children) where "\(x.value)" != "\(y.value)" {
+            return (x.label ?? "?", "\(x.value)", "\(y.value)")
         }
         return nil
     }

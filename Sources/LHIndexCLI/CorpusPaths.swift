@@ -49,10 +49,7 @@ enum CorpusPaths {
 
     private static func stripped(_ name: String) -> String { name.hasSuffix(".lhx") ? String(name.dropLast(4)) : name }
 
-    private static func isDirectory(_ path: String) -> Bool {
-        var isDir: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
-    }
+    private static func isDirectory(_ path: String) -> Bool { RegularFile.kind(of: path) == .directory }
 
     /// A bundle: a directory named *.lhx, or any directory holding index.sqlite.
     private static func isBundle(_ path: String) -> Bool {

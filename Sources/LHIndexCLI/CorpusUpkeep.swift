@@ -34,9 +34,7 @@ enum CorpusUpkeep {
 
     /// The first field in which two records differ, with both values.
     static func difference(_ a: CorpusRecord, _ b: CorpusRecord) -> String {
-        for (x, y) in zip(Mirror(reflecting: a.settings).children, Mirror(reflecting: b.settings).children) where "\(x.value)" != "\(y.value)" {
-            return "\(x.label ?? "?"): \(x.value), now \(y.value)"
-        }
+        if let d = a.settings.firstDifference(from: b.settings) { return "\(d.field): \(d.mine), now \(d.theirs)" }
         return "compression: level \(a.compression.level) shuffle \(a.compression.shuffle), now level \(b.compression.level) shuffle \(b.compression.shuffle)"
     }
 

@@ -9,8 +9,10 @@ import LHEngine
 public struct CorpusRecord: Codable, Equatable, Sendable {
     /// File name inside the output directory.
     public static let fileName = "corpus.json"
+    /// The format this version writes and reads.
+    public static let currentFormat = "lhindex corpus 1"
     /// Format of this record.
-    public var format = "lhindex corpus 1"
+    public var format = currentFormat
     /// Settings the bundles were built with (fitted to the model).
     public var settings: LongHeadsSettings
     /// Compression of their key/value frames.
@@ -28,7 +30,7 @@ public struct CorpusRecord: Codable, Equatable, Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let data = try MappedFile(path: path)
         let bytes = Data(UnsafeRawBufferPointer(start: data.base, count: data.count))
-        guard let r = try? JSONDecoder().decode(CorpusRecord.self, from: bytes), r.format == CorpusRecord(settings: r.settings, compression: r.compression).format else {
+        guard let r = try? JSONDecoder().decode(CorpusRecord.self, from: bytes), r.format == currentFormat else {
             throw LHError.badFile(path: path, reason: "not a corpus record this lhindex reads; delete it to build with the options given")
         }
         return r
@@ -43,14 +45,6 @@ public struct CorpusRecord: Codable, Equatable, Sendable {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .prettyPrinted]
         let data = try e.encode(self) + Data("\n".utf8)
-        let path = directory + "/" + Self.fileName, temporary = path + ".tmp-\(getpid())"
-        let f = try PosixFile(path: temporary, writable: true, create: true, truncate: true)
-        try data.withUnsafeBytes { try f.write($0, at: 0) }
-        try f.sync()
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw LHError.io(path: path, call: "rename", errno: code)
-        }
+        try PosixFile.replaceAtomically(directory + "/" + Self.fileName, with: data)
     }
 }

@@ -182,9 +182,7 @@ public final class IndexBuilder {
     private func writeSource(_ text: String, to path: String) throws {
         var t = text
         let frame = try t.withUTF8 { try Zstd(level: 3).compressed(UnsafeRawBufferPointer($0)) }
-        let f = try PosixFile(path: path, writable: true, create: true, truncate: true)
-        try frame.withUnsafeBytes { try f.write($0, at: 0) }
-        try f.sync()
+        try PosixFile.writeWhole(frame, to: path)
     }
 
     /// Writes tail.zst and the checksums, marks the build complete, and moves the bundle into place.

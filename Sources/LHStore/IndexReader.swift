@@ -80,8 +80,8 @@ public final class IndexReader {
                                           memory: memory, cacheBytes: cacheBytes, cacheKeyBase: i << 40, sealed: i < bundles.count - 1,
                                           modelSHA256: modelSHA256)
             memory = memory ?? doc.store.memory
-            if let first = docs.first, let field = first.metadata.settings.firstDifference(from: doc.metadata.settings) {
-                throw LHError.invalidInput("\(first.directory) and \(doc.directory) were built with different settings (\(field)); rebuild one of them with the other's options")
+            if let first = docs.first, let d = first.metadata.settings.firstDifference(from: doc.metadata.settings, documentOnly: true) {
+                throw LHError.invalidInput("\(first.directory) and \(doc.directory) were built with different settings (\(d.field) \(d.mine) and \(d.theirs)); rebuild one of them with the other's options")
             }
             docs.append(doc)
         }

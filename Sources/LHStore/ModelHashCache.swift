@@ -82,15 +82,7 @@ public struct ModelHashCache: Sendable {
         let dir = (path as NSString).deletingLastPathComponent
         guard (try? Directory.create(dir)) != nil else { return }
         let text = entries.suffix(64).filter { !$0.key.path.contains("\n") }.map { $0.key.line(sha256: $0.sha256) }.joined()
-        let temp = path + ".tmp-\(getpid())"
-        do {
-            let f = try PosixFile(path: temp, writable: true, create: true, truncate: true)
-            try Array(text.utf8).withUnsafeBytes { try f.write($0, at: 0) }
-            try f.sync()
-            guard rename(temp, path) == 0 else { throw LHError.io(path: path, call: "rename", errno: errno) }
-        } catch {
-            unlink(temp)
-        }
+        try? PosixFile.replaceAtomically(path, with: Array(text.utf8))
     }
 
     static func absolute(_ path: String) -> String {

@@ -16,9 +16,7 @@ enum OpenChunkFile {
         for sum in state.outputSums ?? [] { payload += sum }
         for q in state.queries ?? [] { payload += q }
         let frame = try payload.withUnsafeBytes { try Zstd(level: 1).compressed($0) }
-        let file = try PosixFile(path: path, writable: true, create: true, truncate: true)
-        try frame.withUnsafeBytes { try file.write($0, at: 0) }
-        try file.sync()
+        try PosixFile.writeWhole(frame, to: path)
         return (contentKey, outputSums)
     }
 

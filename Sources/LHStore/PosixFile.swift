@@ -2,6 +2,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import LHCore
 
 /// A file descriptor, closed in `deinit`. Errors name the path and the failing call.
@@ -23,6 +24,26 @@ public final class PosixFile: @unchecked Sendable {
     }
 
     deinit { close(fd) }
+
+    /// Creates (or empties) `path`, writes `bytes` into it and syncs it.
+    public static func writeWhole(_ bytes: some ContiguousBytes, to path: String) throws {
+        let f = try PosixFile(path: path, writable: true, create: true, truncate: true)
+        try bytes.withUnsafeBytes { try f.write($0, at: 0) }
+        try f.sync()
+    }
+
+    /// Replaces `path` with `bytes` atomically: a temporary file beside it (`path.tmp-PID`), written and
+    /// synced, then renamed over it; the temporary file is removed when that fails.
+    public static func replaceAtomically(_ path: String, with bytes: some ContiguousBytes) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        do {
+            try writeWhole(bytes, to: temporary)
+            guard rename(temporary, path) == 0 else { throw LHError.io(path: path, call: "rename", errno: errno) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
 
     /// The current size in bytes.
     public func size() throws -> Int {

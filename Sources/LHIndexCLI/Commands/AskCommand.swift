@@ -53,8 +53,7 @@ struct AskCommand: Command {
         // Paths while they name directories (the first always counts, so a missing one is reported); then questions.
         var paths = [first]
         for p in a.positional.dropFirst() {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue else { break }
+            guard RegularFile.kind(of: p) == .directory else { break }
             paths.append(p)
         }
         bundles = try CorpusPaths.bundles(paths)
