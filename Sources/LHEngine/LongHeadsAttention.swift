@@ -44,6 +44,9 @@ public final class LongHeadsAttention: AttentionCache {
     /// - Throws: `LHError.invalidInput` when the settings are invalid for the model.
     public init(model: LlamaModel, settings: LongHeadsSettings, store: ChunkStore? = nil) throws {
         try settings.validate(trainedContext: model.config.contextLength)
+        if model.config.hasSlidingWindowLayers {
+            throw LHError.invalidInput("LongHeads cannot serve \(model.config.architecture.rawValue)'s sliding-window layers yet; this model runs with dense attention only (lhindex generate, perplexity)")
+        }
         self.settings = settings
         config = model.config
         rope = model.rope
@@ -62,8 +65,8 @@ public final class LongHeadsAttention: AttentionCache {
         trace.initialize(repeating: nil, count: traceCount)
         traceMass = .allocate(capacity: traceCount)
         traceMass.initialize(repeating: nil, count: traceCount)
-        pendingQueries = (0..<c.layerCount).map { _ in FloatBuffer(count: settings.chunkSize * c.embeddingLength) }
-        openOutputSums = (0..<c.layerCount).map { _ in FloatBuffer(count: c.embeddingLength) }
+        pendingQueries = (0..<c.layerCount).map { _ in FloatBuffer(count: settings.chunkSize * c.queryWidth) }
+        openOutputSums = (0..<c.layerCount).map { _ in FloatBuffer(count: c.queryWidth) }
         unfoldedRows = Array(repeating: [], count: c.layerCount)
         scratch = (0..<max(Parallel.threadCount, 1)).map { _ in WindowScratch() }
     }
@@ -76,7 +79,7 @@ public final class LongHeadsAttention: AttentionCache {
     public convenience init(model: LlamaModel, settings: LongHeadsSettings, store: ChunkStore, startingAt tokens: Int,
                             openChunk: OpenChunkState?) throws {
         try self.init(model: model, settings: settings, store: store)
-        let rows = tokens % settings.chunkSize, e = config.embeddingLength, layers = config.layerCount
+        let rows = tokens % settings.chunkSize, e = config.queryWidth, layers = config.layerCount
         count = tokens
         guard rows > 0 else { return }
         let needsQueries = settings.representatives > 0
@@ -109,14 +112,14 @@ public final class LongHeadsAttention: AttentionCache {
 
     /// Per layer, the (count mod w, H·d) pre-RoPE queries of the open chunk (what older indexes stored).
     public var openChunkQueries: [[Float]] {
-        let rows = count % settings.chunkSize, e = config.embeddingLength
+        let rows = count % settings.chunkSize, e = config.queryWidth
         return pendingQueries.map { Array(UnsafeBufferPointer(start: $0.pointer, count: rows * e)) }
     }
 
     /// What `init(…startingAt:openChunk:)` takes back to continue after the current tokens: the open chunk's
     /// output sums, and its queries only when representative keys need them.
     public var openChunkState: OpenChunkState {
-        let rows = count % settings.chunkSize, e = config.embeddingLength
+        let rows = count % settings.chunkSize, e = config.queryWidth
         foldOpenChunk()
         let sums = openOutputSums.map { Array(UnsafeBufferPointer(start: $0.pointer, count: e)) }
         return OpenChunkState(rows: rows, outputSums: rows > 0 ? sums : [],
@@ -146,7 +149,7 @@ public final class LongHeadsAttention: AttentionCache {
 
     public func attend(layer: Int, m: Int, q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>,
                        v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        let c = config, d = c.headDimension, e = c.embeddingLength, kvw = c.kvWidth, w = settings.chunkSize
+        let c = config, d = c.headDimension, e = c.queryWidth, kvw = c.kvWidth, w = settings.chunkSize
         let n0 = count, end = n0 + m
         store.reserve(tokens: end)
         // 1. Keys to in-chunk positions; store k̃ and v per (layer, KV head, token).
@@ -225,7 +228,7 @@ public final class LongHeadsAttention: AttentionCache {
     /// selection) over the rows of `seg`.
     private func attendSegment(_ seg: Segment, heads hs: Range<Int>, layer: Int, n0: Int, q: UnsafePointer<Float>,
                                out: UnsafeMutablePointer<Float>, s: WindowScratch) {
-        let c = config, d = c.headDimension, e = c.embeddingLength, w = settings.chunkSize
+        let c = config, d = c.headDimension, e = c.queryWidth, w = settings.chunkSize
         let g = hs.lowerBound / c.groupSize, chunk = seg.chunk
         // Groups of rows sharing one selection, in order of first appearance.
         var groups: [(chunks: [Int], rows: [Int])] = []
@@ -301,7 +304,7 @@ public final class LongHeadsAttention: AttentionCache {
     /// Computes and stores the summaries of `chunks` (complete after this batch) for every head of `layer`.
     private func summarize(layer: Int, chunks: [Int], n0: Int, q: UnsafePointer<Float>) {
         guard !chunks.isEmpty else { return }
-        let c = config, d = c.headDimension, e = c.embeddingLength, w = settings.chunkSize
+        let c = config, d = c.headDimension, e = c.queryWidth, w = settings.chunkSize
         let pending = pendingQueries[layer].pointer
         /// Copies the w queries (w, d) of query head `head` over `chunk` to `dst`: this batch's rows, or the
         /// rows kept from the batch that opened the chunk.
@@ -357,7 +360,7 @@ public final class LongHeadsAttention: AttentionCache {
 
     /// Adds the outputs of the open chunk's unfolded rows to its output sums, batch by batch, for every layer.
     private func foldOpenChunk() {
-        let c = config, d = c.headDimension, e = c.embeddingLength, w = settings.chunkSize
+        let c = config, d = c.headDimension, e = c.queryWidth, w = settings.chunkSize
         let chunk = count / w
         for layer in 0..<c.layerCount where !unfoldedRows[layer].isEmpty {
             let pending = pendingQueries[layer].pointer, batches = unfoldedRows[layer]

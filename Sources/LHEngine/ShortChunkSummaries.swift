@@ -10,7 +10,7 @@ public enum ShortChunkSummaries {
     /// first `state.rows` rows hold the open chunk `state` describes, into `store`.
     /// - Throws: `LHError.invalidInput` when `state` holds neither output sums nor queries of the model's shape.
     public static func write(store: ChunkStore, chunk: Int, state: OpenChunkState, model: LlamaModel) throws {
-        let c = model.config, d = c.headDimension, e = c.embeddingLength, r = state.rows, w = store.layout.chunkSize
+        let c = model.config, d = c.headDimension, e = c.queryWidth, r = state.rows, w = store.layout.chunkSize
         guard r > 0 else { return }
         let sums = state.outputSums ?? []
         let queries = state.queries ?? []

@@ -26,7 +26,7 @@ enum OpenChunkFile {
     static func read(directory: String, metadata: IndexMetadata, content: String?) throws -> OpenChunkState {
         let path = directory + "/" + BundleFormat.tailFile
         let c = metadata.model.hyperparameters
-        let rows = metadata.document.tokens % metadata.settings.chunkSize, e = c.embeddingLength, layers = c.layerCount
+        let rows = metadata.document.tokens % metadata.settings.chunkSize, e = c.queryWidth, layers = c.layerCount
         let hasSums: Bool, hasQueries: Bool
         switch content {
         case nil: (hasSums, hasQueries) = (false, true)

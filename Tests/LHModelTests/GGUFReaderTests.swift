@@ -53,7 +53,7 @@ final class GGUFReaderTests: XCTestCase {
     }
 
     func testUnsupportedArchitecture() throws {
-        expectError(try TinyModel.write(architecture: "gpt2"), contains: "architecture 'gpt2' (expected llama)")
+        expectError(try TinyModel.write(architecture: "gpt2"), contains: "architecture 'gpt2' is not supported (supported: llama, qwen2, qwen3, gemma3)")
     }
 
     func testUnsupportedWeightTypeIsNamed() throws {

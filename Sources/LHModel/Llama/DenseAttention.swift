@@ -1,10 +1,11 @@
 // Ordinary causal attention with a full f32 KV cache (the reference the LongHeads engine is checked against).
+// Sliding-window layers (Gemma 3) let a query see only the `slidingWindow` most recent keys, itself included.
 import LHCore
 
 /// Dense causal multi-head attention with grouped-query heads and a growable KV cache.
 public final class DenseAttention: AttentionCache {
     public let config: LlamaConfig
-    let rope: RoPE
+    let ropes: [RoPE]                      // per layer
     public private(set) var count = 0
     private var capacity = 0
     private var keys: [FloatBuffer]        // per layer (capacity, G·d), RoPE applied at true positions
@@ -13,10 +14,10 @@ public final class DenseAttention: AttentionCache {
     /// Queries attend in blocks of this many rows, bounding the score matrix.
     static let queryBlock = 256
 
-    /// An empty cache for `config`, rotating with `rope`.
-    public init(config: LlamaConfig, rope: RoPE) {
-        self.config = config
-        self.rope = rope
+    /// An empty cache for `model`'s layers.
+    public init(model: LlamaModel) {
+        config = model.config
+        ropes = (0..<config.layerCount).map { model.rope(layer: $0) }
         keys = (0..<config.layerCount).map { _ in FloatBuffer(count: 0) }
         values = (0..<config.layerCount).map { _ in FloatBuffer(count: 0) }
         scores = (0..<Parallel.threadCount).map { _ in FloatBuffer(count: 0) }
@@ -44,7 +45,9 @@ public final class DenseAttention: AttentionCache {
 
     public func attend(layer: Int, m: Int, q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>,
                        v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        let c = config, d = c.headDimension, kvw = c.kvWidth, e = c.embeddingLength
+        let c = config, d = c.headDimension, kvw = c.kvWidth, e = c.queryWidth
+        let rope = ropes[layer]
+        let window = c.isSlidingWindow(layer: layer) ? c.slidingWindow : Int.max
         reserve(count + m)
         rope.reserve(positions: count + m)
         // Rotate the new queries and keys to their true positions and append k, v to the cache.
@@ -63,21 +66,25 @@ public final class DenseAttention: AttentionCache {
             let h = task / blocks, b = task % blocks
             let g = h / c.groupSize
             let q0 = b * Self.queryBlock, mb = min(Self.queryBlock, m - q0)
-            let n = start + q0 + mb                       // keys visible to the block's last query
+            let end = start + q0 + mb                     // keys visible to the block's last query: ..< end
+            let lo = max(0, start + q0 + 1 - window)      // first key the block's first query sees
+            let n = end - lo
             let s = self.scores[thread]
             s.ensure(count: mb * n)
-            // s (mb, n) = q_h (mb, d) · k_gᵀ (d, n) / √d
-            Gemm.nt(m: mb, n: n, k: d, alpha: scale, a: q + q0 * e + h * d, lda: e, b: kc + g * d, ldb: kvw,
+            // s (mb, n) = q_h (mb, d) · k_g[lo ..< end]ᵀ (d, n) / √d
+            Gemm.nt(m: mb, n: n, k: d, alpha: scale, a: q + q0 * e + h * d, lda: e, b: kc + lo * kvw + g * d, ldb: kvw,
                     c: s.pointer, ldc: n)
-            // Causal softmax: query i sees keys 0 ... start + q0 + i.
+            // Causal (and windowed) softmax: query i sees keys max(0, p + 1 - window) ... p, p = start + q0 + i.
             for i in 0..<mb {
                 let row = s.pointer + i * n
-                let visible = start + q0 + i + 1
-                TensorOps.softmax(row, count: visible)
+                let p = start + q0 + i
+                let first = max(0, p + 1 - window) - lo, visible = p + 1 - lo
+                if first > 0 { row.update(repeating: 0, count: first) }
+                TensorOps.softmax(row + first, count: visible - first)
                 if visible < n { (row + visible).update(repeating: 0, count: n - visible) }
             }
-            // out_h (mb, d) = s (mb, n) · v_g (n, d)
-            Gemm.nn(m: mb, n: d, k: n, a: s.pointer, lda: n, b: vc + g * d, ldb: kvw, c: out + q0 * e + h * d, ldc: e)
+            // out_h (mb, d) = s (mb, n) · v_g[lo ..< end] (n, d)
+            Gemm.nn(m: mb, n: d, k: n, a: s.pointer, lda: n, b: vc + lo * kvw + g * d, ldb: kvw, c: out + q0 * e + h * d, ldc: e)
         }
     }
 

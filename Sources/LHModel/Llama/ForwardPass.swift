@@ -1,4 +1,5 @@
 // The transformer forward pass over a batch of tokens, in the order the data flows (after llama2.c's forward()).
+// One loop for every architecture; what an architecture adds (ModelArchitecture.Traits) is a line each.
 import LHCore
 
 /// Runs tokens through the model. Holds scratch memory sized for one batch; not thread-safe.
@@ -14,7 +15,7 @@ public final class ForwardPass {
     private let k = FloatBuffer(count: 0)        // (m, G·d) keys
     private let v = FloatBuffer(count: 0)        // (m, G·d) values
     private let att = FloatBuffer(count: 0)      // (m, H·d) attention output
-    private let gate = FloatBuffer(count: 0)     // (m, F) SwiGLU gate, then the product
+    private let gate = FloatBuffer(count: 0)     // (m, F) gate, then the gated product
     private let up = FloatBuffer(count: 0)       // (m, F)
     private let y = FloatBuffer(count: 0)        // (m, E) sublayer output before the residual add
 
@@ -53,31 +54,50 @@ public final class ForwardPass {
     /// One batch through every layer; leaves the final residual stream in `x`.
     private func forwardBatch(_ tokens: ArraySlice<Int32>, cache: AttentionCache) {
         let c = model.config, w = model.weights
-        let m = tokens.count, e = c.embeddingLength, f = c.feedForwardLength, kvw = c.kvWidth
-        for b in [x, h, q, att, y] { b.ensure(count: m * e) }
+        let m = tokens.count, e = c.embeddingLength, f = c.feedForwardLength, kvw = c.kvWidth, hd = c.queryWidth
+        let d = c.headDimension, traits = c.traits
+        for b in [x, h, y] { b.ensure(count: m * e) }
+        for b in [q, att] { b.ensure(count: m * hd) }
         for b in [k, v] { b.ensure(count: m * kvw) }
         for b in [gate, up] { b.ensure(count: m * f) }
 
-        // Token embeddings: x (m, E).
+        // Token embeddings: x (m, E), times √E for Gemma.
         for (i, t) in tokens.enumerated() {
             precondition(t >= 0 && Int(t) < c.vocabularySize, "token id \(t) outside the vocabulary")
             Dequantize.rows(w.tokenEmbedding, Int(t)..<Int(t) + 1, into: x.pointer + i * e)
         }
+        if traits.scaledEmbedding { TensorOps.scale(x.pointer, by: Float(e).squareRoot(), count: m * e) }
         for (l, layer) in w.layers.enumerated() {
-            // Attention sublayer: h = norm(x); q, k, v = h·Wqᵀ, h·Wkᵀ, h·Wvᵀ; x += attend(q, k, v)·Woᵀ
+            // Attention sublayer: h = norm(x); q, k, v = h·Wqᵀ (+ b), h·Wkᵀ (+ b), h·Wvᵀ (+ b);
+            // q, k per-head normed (qwen3, gemma3); x += [post-norm] (attend(q, k, v)·Woᵀ)
             TensorOps.rmsNorm(x.pointer, weight: layer.attnNorm, eps: c.rmsEpsilon, rows: m, n: e, out: h.pointer)
             linear.apply(layer.wq, x: h.pointer, m: m, y: q.pointer)
             linear.apply(layer.wk, x: h.pointer, m: m, y: k.pointer)
             linear.apply(layer.wv, x: h.pointer, m: m, y: v.pointer)
+            if let b = layer.qBias { TensorOps.addToRows(q.pointer, b, rows: m) }
+            if let b = layer.kBias { TensorOps.addToRows(k.pointer, b, rows: m) }
+            if let b = layer.vBias { TensorOps.addToRows(v.pointer, b, rows: m) }
+            if let n = layer.qNorm { TensorOps.rmsNorm(q.pointer, weight: n, eps: c.rmsEpsilon, rows: m * c.headCount, n: d, out: q.pointer) }
+            if let n = layer.kNorm { TensorOps.rmsNorm(k.pointer, weight: n, eps: c.rmsEpsilon, rows: m * c.kvHeadCount, n: d, out: k.pointer) }
+            if c.queryScale != 1 { TensorOps.scale(q.pointer, by: c.queryScale, count: m * hd) }
+            if traits.ropePairing == .halves {        // (x[i], x[i + d/2]) pairs become (x[2i], x[2i+1])
+                TensorOps.interleaveHalves(q.pointer, vectors: m * c.headCount, d: d)
+                TensorOps.interleaveHalves(k.pointer, vectors: m * c.kvHeadCount, d: d)
+            }
             cache.attend(layer: l, m: m, q: q.pointer, k: k.pointer, v: v.pointer, out: att.pointer)
             linear.apply(layer.wo, x: att.pointer, m: m, y: y.pointer)
+            if let n = layer.postAttentionNorm { TensorOps.rmsNorm(y.pointer, weight: n, eps: c.rmsEpsilon, rows: m, n: e, out: y.pointer) }
             TensorOps.add(x.pointer, y.pointer, count: m * e)
-            // Feed-forward sublayer: h = norm(x); x += (silu(h·Wgᵀ) ⊙ h·Wuᵀ)·Wdᵀ
+            // Feed-forward sublayer: h = norm(x); x += [post-norm] ((act(h·Wgᵀ) ⊙ h·Wuᵀ)·Wdᵀ), act = SiLU or GELU
             TensorOps.rmsNorm(x.pointer, weight: layer.ffnNorm, eps: c.rmsEpsilon, rows: m, n: e, out: h.pointer)
             linear.apply(layer.gate, x: h.pointer, m: m, y: gate.pointer)
             linear.apply(layer.up, x: h.pointer, m: m, y: up.pointer)
-            TensorOps.swiGLU(gate: gate.pointer, up: up.pointer, count: m * f)
+            switch traits.activation {
+            case .silu: TensorOps.swiGLU(gate: gate.pointer, up: up.pointer, count: m * f)
+            case .gelu: TensorOps.geGLU(gate: gate.pointer, up: up.pointer, count: m * f)
+            }
             linear.apply(layer.down, x: gate.pointer, m: m, y: y.pointer)
+            if let n = layer.postFFNNorm { TensorOps.rmsNorm(y.pointer, weight: n, eps: c.rmsEpsilon, rows: m, n: e, out: y.pointer) }
             TensorOps.add(x.pointer, y.pointer, count: m * e)
         }
         cache.commit(m: m)

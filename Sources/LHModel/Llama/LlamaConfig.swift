@@ -1,8 +1,11 @@
-// Hyperparameters of a LLaMA-architecture model, read from GGUF metadata and validated once.
+// Hyperparameters of a LLaMA-family model (llama, qwen2, qwen3, gemma3), read from GGUF metadata and validated once.
+import Foundation
 import LHCore
 
 /// The shape of a LLaMA-family transformer. Derived sizes are computed, never stored twice.
 public struct LlamaConfig: Sendable, Equatable, Codable {
+    /// The architecture (what the forward pass adds to the LLaMA baseline).
+    public var architecture: ModelArchitecture = .llama
     /// Number of transformer blocks (L).
     public var layerCount: Int
     /// Width of the residual stream.
@@ -21,18 +24,41 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     public var ropeBase: Float
     /// RMSNorm epsilon.
     public var rmsEpsilon: Float
+    /// Head dimension (d): `attention.key_length`, else E / H.
+    public var headDimension: Int
+    /// RoPE position scale (1 / `rope.scaling.factor` for linear scaling, else 1).
+    public var ropeFrequencyScale: Float = 1
+    /// Tokens a sliding-window layer attends (the query and the `slidingWindow - 1` before it); 0 = none.
+    public var slidingWindow = 0
+    /// Period of the sliding-window layers: layer l slides when `l % pattern < pattern - 1` (0 = none).
+    public var slidingWindowPattern = 0
+    /// RoPE frequency base of the sliding-window layers.
+    public var slidingRopeBase: Float = 10000
+    /// Extra factor on the queries beyond attention's 1/√d (1 for every model but Gemma 3 27B).
+    public var queryScale: Float = 1
 
-    /// Head dimension (d).
-    public var headDimension: Int { embeddingLength / headCount }
     /// Query heads per key/value head.
     public var groupSize: Int { headCount / kvHeadCount }
     /// Width of the keys (and values) of one layer: G · d.
     public var kvWidth: Int { kvHeadCount * headDimension }
+    /// Width of the queries and of the attention output of one layer: H · d (E for LLaMA, not for Gemma 3 or Qwen 3).
+    public var queryWidth: Int { headCount * headDimension }
+    /// The architecture's additions to the forward pass.
+    public var traits: ModelArchitecture.Traits { architecture.traits }
+    /// Whether layer `l` attends only a sliding window of `slidingWindow` tokens.
+    public func isSlidingWindow(layer l: Int) -> Bool {
+        slidingWindow > 0 && slidingWindowPattern > 0 && l % slidingWindowPattern < slidingWindowPattern - 1
+    }
+    /// Whether some layer attends a sliding window (LongHeads cannot serve those layers yet).
+    public var hasSlidingWindowLayers: Bool { (0..<layerCount).contains { isSlidingWindow(layer: $0) } }
 
     /// Memberwise initializer (used by tests that build tiny models).
     public init(layerCount: Int, embeddingLength: Int, headCount: Int, kvHeadCount: Int,
                 feedForwardLength: Int, vocabularySize: Int, contextLength: Int,
-                ropeBase: Float = 10000, rmsEpsilon: Float = 1e-5) {
+                ropeBase: Float = 10000, rmsEpsilon: Float = 1e-5, headDimension: Int? = nil,
+                architecture: ModelArchitecture = .llama) {
+        self.architecture = architecture
+        self.headDimension = headDimension ?? embeddingLength / max(headCount, 1)
         self.layerCount = layerCount
         self.embeddingLength = embeddingLength
         self.headCount = headCount
@@ -44,9 +70,6 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         self.rmsEpsilon = rmsEpsilon
     }
 
-    /// Architectures whose GGUF layout is the LLaMA one (same tensor names, adjacent-pair RoPE).
-    public static let supportedArchitectures: Set<String> = ["llama"]
-
     /// Reads and validates the hyperparameters of a GGUF file.
     /// - Throws: `LHError.unsupportedModel` for another architecture or an inconsistent shape.
     public init(gguf: GGUFFile) throws {
@@ -54,9 +77,10 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         guard let arch = gguf.string(GGUFKey.architecture) else {
             throw LHError.unsupportedModel(path: path, reason: "no general.architecture in the metadata")
         }
-        guard Self.supportedArchitectures.contains(arch) else {
-            throw LHError.unsupportedModel(path: path, reason: "architecture '\(arch)' (expected llama)")
+        guard let architecture = ModelArchitecture(rawValue: arch) else {
+            throw LHError.unsupportedModel(path: path, reason: "architecture '\(arch)' is not supported (supported: \(ModelArchitecture.supportedNames))")
         }
+        self.architecture = architecture
         func required(_ key: String) throws -> Int {
             guard let v = gguf.int(key) else {
                 throw LHError.unsupportedModel(path: path, reason: "\(key) is missing or not an integer that fits")
@@ -76,6 +100,22 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         contextLength = try required(GGUFKey.contextLength(arch))
         ropeBase = try real(GGUFKey.ropeFreqBase(arch), default: 10000)
         rmsEpsilon = try real(GGUFKey.rmsEpsilon(arch), default: 1e-5)
+        headDimension = headCount > 0 ? embeddingLength / headCount : 0
+        if gguf.metadata[GGUFKey.keyLength(arch)] != nil { headDimension = try required(GGUFKey.keyLength(arch)) }
+        if let valueLength = gguf.int(GGUFKey.valueLength(arch)), valueLength != headDimension {
+            throw LHError.unsupportedModel(path: path, reason: "value length \(valueLength) differs from key length \(headDimension)")
+        }
+        let scalingFactor = try real(GGUFKey.ropeScalingFactor(arch), default: try real(GGUFKey.ropeScaleLinear(arch), default: 0))
+        ropeFrequencyScale = scalingFactor == 0 ? 1 : 1 / scalingFactor
+        if architecture.traits.slidingWindowPattern > 0, gguf.metadata[GGUFKey.slidingWindow(arch)] != nil {
+            slidingWindow = try required(GGUFKey.slidingWindow(arch))
+            slidingWindowPattern = gguf.metadata[GGUFKey.slidingWindowPattern(arch)] == nil
+                ? architecture.traits.slidingWindowPattern : try required(GGUFKey.slidingWindowPattern(arch))
+            slidingRopeBase = try real(GGUFKey.ropeFreqBaseSlidingWindow(arch), default: 10000)
+        }
+        if architecture == .gemma3 && layerCount == 62 {      // Gemma 3 27B scales queries by 1/√(E/H), not 1/√d
+            queryScale = (Float(headDimension) / Float(embeddingLength / headCount)).squareRoot()
+        }
         if let embd = gguf.tensorsByName[GGUFTensorName.tokenEmbedding], embd.dims.count == 2 {
             vocabularySize = embd.dims[1]
         } else {
@@ -83,8 +123,8 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         }
         // Bounds before anything is sized by them (weights per layer, RoPE tables), named by GGUF key.
         try checkBounds(path: path) { Self.ggufKey($0, arch) }
-        if let scaling = gguf.string(GGUFKey.ropeScalingType(arch)), scaling != "none" {
-            throw LHError.unsupportedModel(path: path, reason: "RoPE scaling '\(scaling)' is not supported")
+        if let scaling = gguf.string(GGUFKey.ropeScalingType(arch)), !["none", "linear"].contains(scaling) {
+            throw LHError.unsupportedModel(path: path, reason: "RoPE scaling '\(scaling)' is not supported (supported: linear, and Llama 3's rope_freqs tensor)")
         }
         try validate(path: path)
         if let ropeDims = gguf.int(GGUFKey.ropeDimensionCount(arch)), ropeDims != headDimension {
@@ -104,6 +144,11 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         case "contextLength": return GGUFKey.contextLength(arch)
         case "ropeBase": return GGUFKey.ropeFreqBase(arch)
         case "rmsEpsilon": return GGUFKey.rmsEpsilon(arch)
+        case "headDimension": return GGUFKey.keyLength(arch)
+        case "slidingWindow": return GGUFKey.slidingWindow(arch)
+        case "slidingWindowPattern": return GGUFKey.slidingWindowPattern(arch)
+        case "ropeFrequencyScale": return GGUFKey.ropeScalingFactor(arch) + " (inverse)"
+        case "slidingRopeBase": return GGUFKey.ropeFreqBaseSlidingWindow(arch)
         default: return field
         }
     }
@@ -113,11 +158,15 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     public static let integerBounds: [(field: String, range: ClosedRange<Int>)] = [
         ("layerCount", 1...1024), ("embeddingLength", 1...65536), ("headCount", 1...1024), ("kvHeadCount", 1...1024),
         ("feedForwardLength", 1...1 << 20), ("vocabularySize", 1...1 << 24), ("contextLength", 1...1 << 24),
+        ("headDimension", 2...1024), ("slidingWindow", 0...1 << 24), ("slidingWindowPattern", 0...1024),
     ]
     /// Bounds of the RoPE frequency base, (1, 10¹²], and of the RMSNorm epsilon, (0, 1]; NaN and infinities are out.
     public static let realBounds: [(field: String, contains: @Sendable (Float) -> Bool, expected: String)] = [
         ("ropeBase", { $0 > 1 && $0 <= 1e12 }, "a number in (1, 1e12]"),
         ("rmsEpsilon", { $0 > 0 && $0 <= 1 }, "a number in (0, 1]"),
+        ("ropeFrequencyScale", { $0 > 0 && $0 <= 1 }, "a scaling factor of at least 1"),
+        ("slidingRopeBase", { $0 > 1 && $0 <= 1e12 }, "a number in (1, 1e12]"),
+        ("queryScale", { $0 > 0 && $0 <= 16 }, "a number in (0, 16]"),
     ]
 
     /// Checks every field against its bounds; `key` names a field for messages (the GGUF key, or the JSON
@@ -126,11 +175,13 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     public func checkBounds(path: String, key: (String) -> String = { $0 }) throws {
         let values = ["layerCount": layerCount, "embeddingLength": embeddingLength, "headCount": headCount,
                       "kvHeadCount": kvHeadCount, "feedForwardLength": feedForwardLength,
-                      "vocabularySize": vocabularySize, "contextLength": contextLength]
+                      "vocabularySize": vocabularySize, "contextLength": contextLength, "headDimension": headDimension,
+                      "slidingWindow": slidingWindow, "slidingWindowPattern": slidingWindowPattern]
         for (field, range) in Self.integerBounds where !range.contains(values[field]!) {
             throw LHError.unsupportedModel(path: path, reason: "\(key(field)) is \(values[field]!), expected \(range.lowerBound)...\(range.upperBound)")
         }
-        let reals = ["ropeBase": ropeBase, "rmsEpsilon": rmsEpsilon]
+        let reals = ["ropeBase": ropeBase, "rmsEpsilon": rmsEpsilon, "ropeFrequencyScale": ropeFrequencyScale,
+                     "slidingRopeBase": slidingRopeBase, "queryScale": queryScale]
         for (field, contains, expected) in Self.realBounds where !contains(reals[field]!) {
             throw LHError.unsupportedModel(path: path, reason: "\(key(field)) is \(reals[field]!), expected \(expected)")
         }
@@ -140,11 +191,41 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     public func validate(path: String) throws {
         try checkBounds(path: path)
         func fail(_ why: String) -> LHError { .unsupportedModel(path: path, reason: why) }
-        guard embeddingLength % headCount == 0 else { throw fail("embedding length \(embeddingLength) is not a multiple of \(headCount) heads") }
+        guard architecture != .llama || embeddingLength % headCount == 0 else {
+            throw fail("embedding length \(embeddingLength) is not a multiple of \(headCount) heads")
+        }
         guard kvHeadCount > 0, headCount % kvHeadCount == 0 else { throw fail("\(headCount) heads are not a multiple of \(kvHeadCount) KV heads") }
         guard headDimension % 2 == 0 else { throw fail("head dimension \(headDimension) is odd") }
-        guard embeddingLength % 32 == 0, feedForwardLength % 32 == 0 else {
-            throw fail("embedding length \(embeddingLength) and feed-forward length \(feedForwardLength) must be multiples of 32")
+        guard embeddingLength % 32 == 0, feedForwardLength % 32 == 0, queryWidth % 32 == 0 else {
+            throw fail("embedding length \(embeddingLength), feed-forward length \(feedForwardLength) and query width \(queryWidth) must be multiples of 32")
         }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case architecture, layerCount, embeddingLength, headCount, kvHeadCount, feedForwardLength, vocabularySize,
+             contextLength, ropeBase, rmsEpsilon, headDimension, ropeFrequencyScale, slidingWindow,
+             slidingWindowPattern, slidingRopeBase, queryScale
+    }
+
+    /// Decodes a configuration; indexes written before the architectures were added lack the new keys and
+    /// get LLaMA's values (E/H head dimension, no scaling, no sliding windows).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        layerCount = try c.decode(Int.self, forKey: .layerCount)
+        embeddingLength = try c.decode(Int.self, forKey: .embeddingLength)
+        headCount = try c.decode(Int.self, forKey: .headCount)
+        kvHeadCount = try c.decode(Int.self, forKey: .kvHeadCount)
+        feedForwardLength = try c.decode(Int.self, forKey: .feedForwardLength)
+        vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
+        contextLength = try c.decode(Int.self, forKey: .contextLength)
+        ropeBase = try c.decode(Float.self, forKey: .ropeBase)
+        rmsEpsilon = try c.decode(Float.self, forKey: .rmsEpsilon)
+        architecture = try c.decodeIfPresent(ModelArchitecture.self, forKey: .architecture) ?? .llama
+        headDimension = try c.decodeIfPresent(Int.self, forKey: .headDimension) ?? embeddingLength / max(headCount, 1)
+        ropeFrequencyScale = try c.decodeIfPresent(Float.self, forKey: .ropeFrequencyScale) ?? 1
+        slidingWindow = try c.decodeIfPresent(Int.self, forKey: .slidingWindow) ?? 0
+        slidingWindowPattern = try c.decodeIfPresent(Int.self, forKey: .slidingWindowPattern) ?? 0
+        slidingRopeBase = try c.decodeIfPresent(Float.self, forKey: .slidingRopeBase) ?? 10000
+        queryScale = try c.decodeIfPresent(Float.self, forKey: .queryScale) ?? 1
     }
 }

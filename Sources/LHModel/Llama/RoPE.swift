@@ -4,19 +4,26 @@ import LHCore
 
 /// Precomputed cos/sin tables for RoPE, grown on demand.
 ///
-/// Angles follow ggml's computation exactly (f32: θ_0 = p, θ_{i+1} = θ_i · base^(-2/d)), so
-/// rotations match llama.cpp's bit for bit up to the libm's cos/sin.
+/// Angles follow ggml's computation exactly (f32: θ_0 = p, θ_{i+1} = θ_i · base^(-2/d); the angle of pair i is
+/// `frequencyScale · θ_i / factor_i`), so rotations match llama.cpp's bit for bit up to the libm's cos/sin.
 public final class RoPE: @unchecked Sendable {
     /// Head dimension d.
     public let dimension: Int
     /// Frequency base.
     public let base: Float
+    /// Linear scaling of positions (1 / rope.scaling.factor; 1 without scaling).
+    public let frequencyScale: Float
+    /// Llama 3's per-pair divisors of the angle (d/2), or nil.
+    public let frequencyFactors: [Float]?
     private var table: [Float] = []    // (positions, d/2, 2): cos, sin
     private var positions = 0
 
-    public init(dimension: Int, base: Float) {
+    public init(dimension: Int, base: Float, frequencyScale: Float = 1, frequencyFactors: [Float]? = nil) {
+        precondition(frequencyFactors == nil || frequencyFactors!.count == dimension / 2, "one RoPE factor per pair")
         self.dimension = dimension
         self.base = base
+        self.frequencyScale = frequencyScale
+        self.frequencyFactors = frequencyFactors
     }
 
     /// Makes the table cover positions `0..<count`. Not thread-safe: call it before parallel work.
@@ -30,8 +37,9 @@ public final class RoPE: @unchecked Sendable {
             for p in 0..<count {
                 var theta = Float(p)
                 for i in 0..<half {
-                    t[p * dimension + 2 * i] = cosf(theta)
-                    t[p * dimension + 2 * i + 1] = sinf(theta)
+                    let angle = frequencyScale * (frequencyFactors.map { theta / $0[i] } ?? theta)
+                    t[p * dimension + 2 * i] = cosf(angle)
+                    t[p * dimension + 2 * i + 1] = sinf(angle)
                     theta *= thetaScale
                 }
             }

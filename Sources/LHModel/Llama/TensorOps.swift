@@ -1,4 +1,4 @@
-// Row-wise elementwise operations of the forward pass (RMSNorm, SwiGLU, residual add, softmax).
+// Row-wise elementwise operations of the forward pass (RMSNorm, SwiGLU/GeGLU, biases, residual add, softmax).
 import CKernels
 import Foundation
 
@@ -23,6 +23,47 @@ public enum TensorOps {
         for i in 0..<count {
             let g = gate[i]
             gate[i] = g / (1 + expf(-g)) * up[i]
+        }
+    }
+
+    /// `gate = gelu(gate) ⊙ up` (GELU's tanh approximation, as ggml), elementwise over `count` values.
+    public static func geGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        let c: Float = 0.7978845608028654      // √(2/π)
+        for i in 0..<count {
+            let g = gate[i]
+            gate[i] = 0.5 * g * (1 + tanhf(c * g * (1 + 0.044715 * g * g))) * up[i]
+        }
+    }
+
+    /// `x[r] += b` for each of `rows` rows of `b.count` values.
+    public static func addToRows(_ x: UnsafeMutablePointer<Float>, _ b: [Float], rows: Int) {
+        b.withUnsafeBufferPointer { b in
+            for r in 0..<rows {
+                let xr = x + r * b.count
+                for i in 0..<b.count { xr[i] += b[i] }
+            }
+        }
+    }
+
+    /// `x *= s` over `count` values.
+    public static func scale(_ x: UnsafeMutablePointer<Float>, by s: Float, count: Int) {
+        for i in 0..<count { x[i] *= s }
+    }
+
+    /// Reorders each of `vectors` consecutive d-vectors from halves (x[0..<d/2], x[d/2..<d]) to interleaved pairs
+    /// (x[0], x[d/2], x[1], x[d/2+1], ...): half-split RoPE becomes adjacent-pair RoPE. Dot products between
+    /// vectors reordered the same way are unchanged.
+    public static func interleaveHalves(_ x: UnsafeMutablePointer<Float>, vectors: Int, d: Int) {
+        let half = d / 2
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: d) { tmp in
+            for v in 0..<vectors {
+                let xv = x + v * d
+                for i in 0..<half {
+                    tmp[2 * i] = xv[i]
+                    tmp[2 * i + 1] = xv[half + i]
+                }
+                xv.update(from: tmp.baseAddress!, count: d)
+            }
         }
     }
 
