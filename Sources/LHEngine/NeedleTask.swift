@@ -21,7 +21,7 @@ public enum NeedleTask {
         let (statementTemplate, question) = facts[Int(rng.next() % UInt64(facts.count))]
         let statement = statementTemplate.replacingOccurrences(of: "N", with: String(key))
         let tk = lm.tokenizer
-        let prefix = tk.encode(lm.chatTemplate.userPrefix(), parseSpecial: true)
+        let prefix = lm.encodeOpening(lm.chatTemplate.userPrefix())
         let tail = tk.encode("\n\nQuestion: " + question, parseSpecial: false)
             + tk.encode(lm.chatTemplate.assistantPrefix, parseSpecial: true)
         let budget = max(64, length - prefix.count - tail.count - 48)

@@ -6,7 +6,7 @@ public enum LHIndexCLI {
     /// Version printed by `--version`.
     public static let version = "0.1.0"
 
-    nonisolated(unsafe) static let commands: [any Command.Type] = [BuildCommand.self, AskCommand.self, InfoCommand.self, VerifyCommand.self, GenerateCommand.self, PerplexityCommand.self, EvalCommand.self, BenchCommand.self, TraceCommand.self]
+    nonisolated(unsafe) static let commands: [any Command.Type] = [BuildCommand.self, AskCommand.self, InfoCommand.self, ModelsCommand.self, VerifyCommand.self, GenerateCommand.self, PerplexityCommand.self, EvalCommand.self, BenchCommand.self, TraceCommand.self]
 
     static var rootHelp: String {
         let width = HelpLayout.width

@@ -5,7 +5,7 @@ import LHModel
 
 /// A document's tokens with the chat template's prefix, and where each chunk lies in the source text.
 public struct TokenizedDocument: Sendable {
-    /// Template prefix tokens then document tokens.
+    /// Template prefix tokens (BOS first when the model adds one) then document tokens.
     public var tokens: [Int32]
     /// Number of template prefix tokens.
     public var prefixTokens: Int
@@ -23,7 +23,7 @@ public struct TokenizedDocument: Sendable {
     /// (which put every later chunk's byte range and line early).
     public init(text: String, languageModel lm: LanguageModel) {
         templatePrefix = lm.chatTemplate.userPrefix()
-        let prefix = lm.tokenizer.encode(templatePrefix, parseSpecial: true)
+        let prefix = lm.encodeOpening(templatePrefix)
         let doc = lm.tokenizer.encode(text, parseSpecial: false)
         tokens = prefix + doc
         prefixTokens = prefix.count

@@ -8,7 +8,7 @@ import LHStore
 struct AskCommand: Command {
     static let name = "ask"
     static let abstract = "Answer questions about indexed documents (.lhx, or a corpus directory), streamed."
-    static let usage = "INDEX... [QUESTION...] [-f FILE] [-n N] [--temp T] [--seed S] [--json] [--cite] [-m MODEL.gguf]"
+    static let usage = "INDEX... [QUESTION...] [-f FILE] [-n N] [--temp T] [--seed S] [--json] [--cite] [-m MODEL]"
     static let discussion = """
     INDEX is a .lhx bundle or a directory searched for them (what 'lhindex build' wrote, e.g.
     corpus.lhindex); the arguments after the last INDEX are questions. Several bundles are asked as one
@@ -25,7 +25,7 @@ struct AskCommand: Command {
     (they do not change how the document was read, so no rebuild is needed).
     """
     static let options: [OptionSpec] = [
-        OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Model file; must be the one the index was built with (default: $LHINDEX_MODEL, then the cache)."),
+        OptionSpec("model", short: "m", value: "MODEL", help: "Model file or name; must be the one the index was built with (default: $LHINDEX_MODEL, then the index's own model when it is a known model in the cache, then the default model)."),
         OptionSpec("file", short: "f", value: "FILE", help: "Read questions from FILE, one per line (a pipe works too: -f /dev/stdin, -f <(...))."),
         OptionSpec("n-predict", short: "n", value: "N", help: "Maximum answer tokens (default 128)."),
         OptionSpec("json", help: "Print one JSON object per question instead of text."),
@@ -89,7 +89,9 @@ struct AskCommand: Command {
         if let f = questionFile { qs += try TextFile.readStream(f).split(whereSeparator: \.isNewline).map(String.init) }
         let interactive = qs.isEmpty && questionFile == nil && isatty(0) != 0
         let header = !interactive && (qs.count > 1 || qs.isEmpty)
-        let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
+        // Without -m or $LHINDEX_MODEL, the model the index was built with when it is a known model in the cache.
+        let builtWith = bundles.first.flatMap { try? IndexDatabase.open(path: $0.directory + "/" + BundleFormat.database).metadata().model.sha256 }
+        let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath, builtWith: builtWith))
         // The whole model's hash, from the cache of verified hashes unless the file changed since.
         let hashed = Date()
         let model = try ModelHashCache(directory: ModelLocator.home).sha256(of: lm.model.gguf.file)

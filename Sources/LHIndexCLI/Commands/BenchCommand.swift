@@ -8,7 +8,7 @@ import LHModel
 struct BenchCommand: Command {
     static let name = "bench"
     static let abstract = "Measure prompt processing and generation speed (like llama-bench)."
-    static let usage = "[-m MODEL.gguf] [--prompt 512,2048] [--gen 128] [--repeat R] [--mode dense|longheads|window] [--json]"
+    static let usage = "[-m MODEL] [--prompt 512,2048] [--gen 128] [--repeat R] [--mode dense|longheads|window] [--json]"
     static let discussion = """
     Feeds seeded random tokens (as llama-bench does) through the dense engine: one prompt of each
     length in --prompt from an empty cache, then --gen tokens generated one at a time after a

@@ -9,7 +9,7 @@ import LHStore
 struct BuildCommand: Command {
     static let name = "build"
     static let abstract = "Index documents: prefill each once and store what LongHeads needs (.lhx bundles)."
-    static let usage = "PATH... [-o DIR] [-m MODEL.gguf] [--chunk-size W] [--attn-length A] [--select token|block] [--kv f16|f32|int8|k8v4] [--force]"
+    static let usage = "PATH... [-o DIR] [-m MODEL] [--chunk-size W] [--attn-length A] [--select token|block] [--kv f16|f32|int8|k8v4] [--force]"
     static let discussion = """
     PATH is a file or a directory (searched recursively; hidden files, .lhx bundles and .lhindex
     directories are ignored). Every UTF-8 text file becomes DIR/RELATIVE-PATH.lhx (a file given

@@ -7,7 +7,7 @@ import LHModel
 struct GenerateCommand: Command {
     static let name = "generate"
     static let abstract = "Continue a prompt with the model (plain completion, streamed)."
-    static let usage = "[-m MODEL.gguf] -p PROMPT [-n N] [--temp T] [--seed S] [--chat]"
+    static let usage = "[-m MODEL] -p PROMPT [-n N] [--temp T] [--seed S] [--chat]"
     static let discussion = """
     Runs the model densely on PROMPT and prints the continuation as it is generated. With --chat
     the prompt is wrapped in the model's chat template as one user turn, so an instruct model
@@ -44,7 +44,7 @@ struct GenerateCommand: Command {
     func run(_ io: TerminalIO) throws -> Int32 {
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
         let text = chat ? lm.chatTemplate.wrap(prompt) : prompt
-        let tokens = lm.encode(text)
+        let tokens = lm.encodeOpening(text)
         guard tokens.count + maxTokens <= lm.model.config.contextLength else {
             throw LHError.invalidInput("the prompt (\(tokens.count) tokens) plus \(maxTokens) generated tokens exceed the model's context of \(lm.model.config.contextLength)")
         }

@@ -8,7 +8,7 @@ import LHModel
 struct PerplexityCommand: Command {
     static let name = "perplexity"
     static let abstract = "Measure the model's perplexity on a text file (llama.cpp's method)."
-    static let usage = "FILE [-m MODEL.gguf] [--ctx N] [--mode dense|longheads|window] [LongHeads options] [--json]"
+    static let usage = "FILE [-m MODEL] [--ctx N] [--mode dense|longheads|window] [LongHeads options] [--json]"
     static let discussion = """
     Tokenizes FILE, cuts the tokens into consecutive windows of N tokens (the remainder is
     dropped), evaluates each window from an empty cache and averages the negative log-likelihood
@@ -57,8 +57,10 @@ struct PerplexityCommand: Command {
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
         // Dense attention ignores the LongHeads settings, so they are only checked for the other modes.
         let settings = mode == .dense ? self.settings : try self.settings.fittedAndValidated(trainedContext: lm.model.config.contextLength)
-        let tokens = lm.tokenizer.encode(text, parseSpecial: false)
-        let result = try Perplexity.evaluate(model: lm.model, tokens: tokens, context: context, firstWindow: firstWindow, maxWindows: windows,
+        // Models that add BOS (Gemma, Llama) see it at the start of the text and of every window, as in llama-perplexity.
+        let bos = lm.tokenizer.addsBOS ? lm.tokenizer.bosToken : nil
+        let tokens = (bos.map { [$0] } ?? []) + lm.tokenizer.encode(text, parseSpecial: false)
+        let result = try Perplexity.evaluate(model: lm.model, tokens: tokens, context: context, firstWindow: firstWindow, maxWindows: windows, bos: bos,
                                              makeCache: { try mode.makeCache(model: lm.model, settings: settings) }) { done, total in
             if !json { io.err("\r[\(done)/\(total)] windows") }
         }

@@ -7,7 +7,7 @@ import LHStore
 struct VerifyCommand: Command {
     static let name = "verify"
     static let abstract = "Check every checksum of an index (frames, headers, metadata); exit 1 on damage."
-    static let usage = "DOC.lhx... [-m MODEL.gguf]"
+    static let usage = "DOC.lhx... [-m MODEL]"
     static let discussion = """
     Checks index.sqlite (application_id, format version, metadata, chunk table, build state), the
     kv.seek and summaries.f32 headers against it, the CRC-32 and the zstd checksum of every key/value
@@ -17,7 +17,7 @@ struct VerifyCommand: Command {
     when its size, modification time or inode changed).
     """
     static let options: [OptionSpec] = [
-        OptionSpec("model", short: "m", value: "MODEL.gguf", help: "Also check that the index was built with this model file (its full SHA-256)."),
+        OptionSpec("model", short: "m", value: "MODEL", help: "Also check that the index was built with this model (a file or a name from 'lhindex models'; its full SHA-256)."),
     ]
 
     let indexes: [String]
@@ -31,7 +31,8 @@ struct VerifyCommand: Command {
 
     func run(_ io: TerminalIO) throws -> Int32 {
         var status: Int32 = 0
-        let model = try modelPath.map { p in
+        let model = try modelPath.map { name in
+            let p = try ModelLocator.resolveName(name)
             let file = try MappedFile(path: p)
             return (path: p, sha256: SHA256.hex(UnsafeRawBufferPointer(start: file.base, count: file.count)))
         }

@@ -6,8 +6,13 @@ public enum ChatTemplate: Sendable, Equatable {
     /// ChatML (`<|im_start|>role\n…<|im_end|>\n`), e.g. SmolLM2, Qwen. `defaultSystem` is the
     /// system message the template inserts when none is given.
     case chatML(defaultSystem: String?)
-    /// Llama 3 headers (`<|start_header_id|>role<|end_header_id|>\n\n…<|eot_id|>`).
+    /// Llama 3 headers (`<|start_header_id|>role<|end_header_id|>\n\n…<|eot_id|>`; BOS comes from the tokenizer).
     case llama3
+    /// Gemma turns (`<start_of_turn>user\n…<end_of_turn>\n<start_of_turn>model\n`); a system message opens the
+    /// user turn, as Gemma's template does.
+    case gemma
+    /// Mistral / Llama 2 instructions (`[INST] … [/INST]`); a system message opens the instruction.
+    case mistral
     /// A base model without a template: plain text.
     case none
 
@@ -24,6 +29,10 @@ public enum ChatTemplate: Sendable, Equatable {
             self = .chatML(defaultSystem: system)
         } else if t.contains("<|start_header_id|>") {
             self = .llama3
+        } else if t.contains("<start_of_turn>") {
+            self = .gemma
+        } else if t.contains("[INST]") {
+            self = .mistral
         } else {
             self = .none
         }
@@ -37,7 +46,11 @@ public enum ChatTemplate: Sendable, Equatable {
             return (sys.map { "<|im_start|>system\n\($0)<|im_end|>\n" } ?? "") + "<|im_start|>user\n"
         case .llama3:
             let sys = system.map { "<|start_header_id|>system<|end_header_id|>\n\n\($0)<|eot_id|>" } ?? ""
-            return "<|begin_of_text|>" + sys + "<|start_header_id|>user<|end_header_id|>\n\n"
+            return sys + "<|start_header_id|>user<|end_header_id|>\n\n"
+        case .gemma:
+            return "<start_of_turn>user\n" + (system.map { $0 + "\n\n" } ?? "")
+        case .mistral:
+            return "[INST] " + (system.map { $0 + "\n\n" } ?? "")
         case .none:
             return ""
         }
@@ -48,6 +61,8 @@ public enum ChatTemplate: Sendable, Equatable {
         switch self {
         case .chatML: return "<|im_end|>\n<|im_start|>assistant\n"
         case .llama3: return "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+        case .gemma: return "<end_of_turn>\n<start_of_turn>model\n"
+        case .mistral: return " [/INST]"
         case .none: return ""
         }
     }

@@ -25,4 +25,10 @@ public final class LanguageModel: @unchecked Sendable {
 
     /// Tokens of a prompt; special tokens such as `<|im_start|>` are recognised.
     public func encode(_ text: String) -> [Int32] { tokenizer.encode(text, parseSpecial: true) }
+
+    /// Tokens that open a sequence: BOS when the model adds one (Gemma, Llama, Mistral; not SmolLM2), then `text`
+    /// (a template prefix or a whole prompt) with special tokens recognised.
+    public func encodeOpening(_ text: String) -> [Int32] {
+        (tokenizer.addsBOS ? tokenizer.bosToken.map { [$0] } ?? [] : []) + encode(text)
+    }
 }

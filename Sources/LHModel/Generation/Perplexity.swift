@@ -26,10 +26,12 @@ public enum Perplexity {
     ///   - firstWindow: skip the windows before this one (e.g. to score the same region of a text at
     ///     several context lengths).
     ///   - maxWindows: evaluate at most this many windows from `firstWindow` on.
+    ///   - bos: the model's BOS token when it adds one: every window starts with it in place of its first token
+    ///     (llama-perplexity does this; `tokens` should then start with BOS too).
     ///   - makeCache: a fresh attention cache per window (dense, LongHeads, ...).
     ///   - progress: called after each window with (done, total).
     public static func evaluate(model: LlamaModel, tokens: [Int32], context: Int, firstWindow: Int = 0, maxWindows: Int = .max,
-                                makeCache: () throws -> AttentionCache,
+                                bos: Int32? = nil, makeCache: () throws -> AttentionCache,
                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> PerplexityResult {
         guard context >= 4 else { throw LHError.invalidInput("context \(context) is too small (minimum 4)") }
         let chunks = min(max(0, tokens.count / context - firstWindow), maxWindows)
@@ -42,7 +44,8 @@ public enum Perplexity {
         var nll = 0.0, scored = 0
         let started = Date()
         for c in firstWindow..<(firstWindow + chunks) {
-            let window = Array(tokens[(c * context)..<((c + 1) * context)])
+            var window = Array(tokens[(c * context)..<((c + 1) * context)])
+            if let bos { window[0] = bos }
             let rows = Array(first..<(context - 1))
             let logits = forward.run(window, cache: try makeCache(), logitRows: rows)
             logits.withUnsafeBufferPointer { l in
