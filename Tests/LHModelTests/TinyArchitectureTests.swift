@@ -19,10 +19,7 @@ final class TinyArchitectureTests: XCTestCase {
     /// window or norm moves them by tenths.
     static let relativeTolerance: Float = 0.0015
 
-    static var goldenDirectory: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/golden/tiny-models")
-    }
+    static var goldenDirectory: URL { TestPaths.fixtureGolden.appendingPathComponent("tiny-models") }
 
     /// Writes the variant's model (into $LHINDEX_TINY_MODEL_DIR when set: the golden script's way of getting the
     /// files) and compares every position's logits with llama.cpp's.
