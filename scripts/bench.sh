@@ -15,9 +15,14 @@ if ! "$venv/bin/python" -c "import llama_cpp" 2>/dev/null; then
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-.build/release/lhindex bench -m "$model" --prompt "$lengths" --gen "$gen" --json > "$out/lhindex.json"
-"$venv/bin/python" scripts/llama_cpp_bench.py "$model" "$lengths" "$gen" 2 > "$out/llama.json"
-python3 - "$out/lhindex.json" "$out/llama.json" <<'PY'
+# Dense prompt and generation speed beside llama.cpp on the same file, for the default model and Gemma 3 270M
+# (BENCH_MODELS: space-separated paths; a missing file is skipped with a note).
+for m in ${BENCH_MODELS:-$model $home/models/gemma-3-270m-q4_k_m.gguf}; do
+  if [ ! -f "$m" ]; then echo "(skipped $m: not fetched; make model MODEL=gemma3-270m)"; continue; fi
+  echo "### $(basename "$m")"
+  .build/release/lhindex bench -m "$m" --prompt "$lengths" --gen "$gen" --json > "$out/lhindex.json"
+  "$venv/bin/python" scripts/llama_cpp_bench.py "$m" "$lengths" "$gen" 2 > "$out/llama.json"
+  python3 - "$out/lhindex.json" "$out/llama.json" <<'PY'
 import json, sys
 ours = {r["test"]: r["tokensPerSecond"] for r in json.load(open(sys.argv[1]))["results"]}
 ref = {r["test"]: r["tokensPerSecond"] for r in json.load(open(sys.argv[2]))["results"]}
@@ -26,6 +31,8 @@ print("|---|---|---|---|")
 for t in ours:
     print(f"| {t} | {ours[t]:.1f} | {ref.get(t, float('nan')):.1f} | {ours[t] / ref[t]:.2f} |")
 PY
+  echo
+done
 
 # LongHeads prefill cost by length (issue 3: the 128k rate should stay near the 8k rate), one process
 # per length so each peak RSS is its own. Set LH_LENGTHS to change (default 8k,32k,128k).

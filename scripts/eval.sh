@@ -2,7 +2,7 @@
 # `make eval`: the long evaluations behind docs/longheads-on-small-models.md and the README tables.
 # Hours on 2 cores. Every trial is appended as a JSON line under $LHINDEX_HOME/eval/; rerunning skips
 # nothing (delete the files to start over). Tables: scripts/sweep-table.py FILE...
-# Usage: scripts/eval.sh [passkey|needle|perplexity|prefill|long|kv]...   (default: all six)
+# Usage: scripts/eval.sh [passkey|needle|perplexity|prefill|long|kv|quants]...   (default: all seven)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 home=${LHINDEX_HOME:-$HOME/.cache/lhindex}
@@ -10,7 +10,7 @@ text=$home/texts/debian-policy-4.6.2.0.txt
 out=$home/eval
 mkdir -p "$out"
 bin=.build/release/lhindex
-steps=${*:-passkey needle perplexity prefill long kv}
+steps=${*:-passkey needle perplexity prefill long kv quants}
 
 for step in $steps; do
   case $step in
@@ -39,6 +39,31 @@ for step in $steps; do
   long)      # the standard settings beside the paper's reading at 64k and 128k
     $bin eval passkey --sweep scripts/sweeps/long64.txt --lengths 64k,128k --trials 5 --trials-out "$out/passkey-long.jsonl"
     scripts/sweep-table.py "$out/passkey-long.jsonl" ;;
+  quants)    # the default model requantized by llama.cpp into every new weight type: perplexity within 1% of llama.cpp's
+    venv=$home/bench-venv
+    if ! "$venv/bin/python" -c "import llama_cpp" 2>/dev/null; then
+      python3 -m venv "$venv" && "$venv/bin/pip" install --quiet llama-cpp-python numpy
+    fi
+    "$venv/bin/python" scripts/requantize.py "$home/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$home/requantized" \
+      "${LHINDEX_GOLDEN:-../shared/golden}/ppl_text.txt" > /dev/null
+    python3 - "$home/requantized" "$bin" "${LHINDEX_GOLDEN:-../shared/golden}/ppl_text.txt" <<'PY' | tee "$out/quants.md"
+import json, subprocess, sys
+directory, binary, text = sys.argv[1:4]
+ref = json.load(open(f"{directory}/requantized-ppl.json"))
+print("| type | llama.cpp ppl (ctx 512) | lhindex ppl | difference |")
+print("|---|---|---|---|")
+worst = 0.0
+for name, r in ref.items():
+    out = subprocess.run([binary, "perplexity", text, "-m", f"{directory}/SmolLM2-135M-Instruct.{name}.gguf", "--ctx", "512", "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    ours = json.loads(out)["perplexity"]
+    diff = ours / r["perplexity"] - 1
+    worst = max(worst, abs(diff))
+    print(f"| {name} | {r['perplexity']:.4f} | {ours:.4f} | {diff * 100:+.2f}% |")
+print(f"\nlargest difference {worst * 100:.2f}% (target: within 1%)")
+sys.exit(0 if worst <= 0.01 else 1)
+PY
+    ;;
   perplexity) # llama.cpp's method on the first 64k tokens of the long text, at every window length
     # (65536/ctx windows, so each run reads the same tokens); dense only up to 16k (quadratic cost).
     for ctx in 4096 8192 16384 32768 65536; do
