@@ -56,8 +56,12 @@ public final class RetrievalSweep {
     private let forward: ForwardPass
     private let generator: Generator
 
-    public init(languageModel: LanguageModel) {
+    /// How answers are decoded: greedy, with the repeat penalty the command line chose.
+    public let sampling: SamplingOptions
+
+    public init(languageModel: LanguageModel, sampling: SamplingOptions = SamplingOptions(temperature: 0)) {
         self.languageModel = languageModel
+        self.sampling = sampling
         forward = ForwardPass(model: languageModel.model)
         generator = Generator(languageModel: languageModel)
     }
@@ -87,7 +91,7 @@ public final class RetrievalSweep {
             s.reduce(0) { $0 + $1.filter { sel in sel.map { inOwnChunk || $0.contains(where: needleChunks.contains) } ?? false }.count }
         }
         let active = configurations.filter { item.length <= $0.maxLength }
-        let greedy = SamplingOptions(temperature: 0)
+        let greedy = sampling
         // Shared-prefill groups, in order of first appearance.
         var groups: [(document: LongHeadsSettings, members: [SweepConfiguration])] = []
         for c in active where c.mode == .longheads {

@@ -33,6 +33,8 @@ public struct AnswerResult: Codable, Sendable {
     public var cache: CacheStatistics
     /// Spans the heads attended most, when asked for.
     public var citations: [Citation]?
+    /// `stop` when the model ended its answer, `length` when `maxTokens` cut it.
+    public var finishReason: FinishReason = .length
 }
 
 /// One bundle, or a corpus of bundles, opened for asking. Questions reuse the mapped files and the block
@@ -163,15 +165,18 @@ public final class IndexReader {
         if let e = store.takeError() { throw e }
         if cite { collect() }
         var sampler = Sampler(options: sampling)
+        sampler.accept(q)
         var decoder = StreamingDecoder(tokenizer: languageModel.tokenizer)
         var out: [Int32] = []
         var text = ""
         var firstTokenAt: Date?
+        var finish = FinishReason.length
         while out.count < maxTokens {
             let t = sampler.sample(logits)
             if firstTokenAt == nil { firstTokenAt = Date() }
-            if languageModel.tokenizer.isEndOfGeneration(t) { break }
+            if languageModel.tokenizer.isEndOfGeneration(t) { finish = .stop; break }
             out.append(t)
+            sampler.accept(t)
             let piece = decoder.append(t)
             text += piece
             onText(piece)
@@ -188,7 +193,7 @@ public final class IndexReader {
         return AnswerResult(question: question, answer: text, tokens: out.count, seconds: end.timeIntervalSince(began),
                             firstTokenSeconds: (firstTokenAt ?? end).timeIntervalSince(began),
                             cache: store.cacheStatistics.since(before),
-                            citations: cite ? try citations(weights: weights, count: citationCount) : nil)
+                            citations: cite ? try citations(weights: weights, count: citationCount) : nil, finishReason: finish)
     }
 
     /// The `count` chunks with the largest weights, as line spans with excerpts naming their document.

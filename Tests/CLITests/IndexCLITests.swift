@@ -139,7 +139,13 @@ final class IndexCLITests: XCTestCase {
         for l in lines {
             let o = try JSONSerialization.jsonObject(with: Data(l.utf8)) as! [String: Any]
             for k in ["answer", "tokens", "seconds", "first_token_seconds", "cache", "citations"] { XCTAssertNotNil(o[k], k) }
+            // The random tiny model never ends its turn within 6 tokens: the limit cut it.
+            XCTAssertEqual(o["finish_reason"] as? String, "length")
+            XCTAssertEqual(o["tokens"] as? Int, 6)
         }
+        // Text mode marks an answer the limit cut, and says so on standard error.
+        XCTAssertTrue(ask.out.hasSuffix(" [...]\n"), ask.out)
+        XCTAssertTrue(ask.err.contains("the answer was cut at 6 tokens; -n allows more"), ask.err)
 
         let info = try run(["info", doc, "--json"])
         XCTAssertEqual(info.status, 0, info.err)

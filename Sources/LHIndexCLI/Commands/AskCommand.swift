@@ -82,6 +82,7 @@ struct AskCommand: Command {
         var first_token_seconds: Double
         var cache: [String: Int]
         var citations: [Citation]?
+        var finish_reason: String
     }
 
     func run(_ io: TerminalIO) throws -> Int32 {
@@ -126,10 +127,13 @@ struct AskCommand: Command {
                 let obj = JSONAnswer(question: trimmed, answer: r.answer, tokens: r.tokens, seconds: r.seconds,
                                      first_token_seconds: r.firstTokenSeconds,
                                      cache: ["hits": c.hits, "misses": c.misses, "bytes_read": c.bytesRead, "bytes_decompressed": c.bytesDecompressed],
-                                     citations: r.citations)
+                                     citations: r.citations, finish_reason: r.finishReason.rawValue)
                 io.out(String(decoding: try enc.encode(obj), as: UTF8.self) + "\n")
             } else {
-                io.out("\n")
+                io.out(r.finishReason == .length && maxTokens > 0 ? " [...]\n" : "\n")
+                if r.finishReason == .length && maxTokens > 0 {
+                    io.err("lhindex: the answer was cut at \(maxTokens) tokens; -n allows more\n")
+                }
                 for c in r.citations ?? [] {
                     let lines = c.firstLine == c.lastLine ? "line \(c.firstLine)" : "lines \(c.firstLine)-\(c.lastLine)"
                     io.out(String(format: "  [%@ %@, %.0f%%] %@\n", Printable.escaped(c.document), lines, 100 * c.weight, c.excerpt))

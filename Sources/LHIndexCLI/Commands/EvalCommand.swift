@@ -43,6 +43,7 @@ struct EvalCommand: Command {
         OptionSpec("tail", value: "N", help: "passkey: the chunk(s) holding the last N prompt tokens select per token (default 32)."),
         OptionSpec("trials-out", value: "FILE", help: "Append one JSON line per configuration and trial to FILE."),
         OptionSpec("json", help: "Print {\"results\": [...]} instead of a table."),
+        OptionSpec("repeat-penalty", value: "R", help: "Repeat penalty of the greedy answers, as ask's (default \(SamplingArguments.defaultRepeatPenalty); 1 = off)."),
     ] + LongHeadsOptions.specs
 
     /// Options a --sweep line may carry besides the LongHeads options.
@@ -53,6 +54,7 @@ struct EvalCommand: Command {
     ] + LongHeadsOptions.specs
 
     let task: String
+    let repeatPenalty: Float
     let modelPath: String?
     let lengths: [Int]
     let chars: [Int]?
@@ -77,6 +79,7 @@ struct EvalCommand: Command {
         }
         task = a.positional[0]
         modelPath = a.string("model")
+        repeatPenalty = try a.float("repeat-penalty", default: SamplingArguments.defaultRepeatPenalty, in: 0.01...10)
         let ls = (a.string("lengths") ?? "4k,8k").split(separator: ",").map(Self.parseLength)
         guard !ls.isEmpty, ls.allSatisfy({ ($0 ?? 0) >= 64 }) else {
             throw UsageError("--lengths must be a comma-separated list of token counts of at least 64, like 4k,8k,16k")
@@ -146,7 +149,7 @@ struct EvalCommand: Command {
         if task == "needle", text.isEmpty { throw LHError.invalidInput("the needle text is empty") }
         let trialFile = try trialsOut.map(Self.appendHandle)
         for c in configurations { io.err("eval \(task): \(c.name) [\(c.mode.rawValue)] \(LongHeadsOptions.describe(c.settings))\n") }
-        let sweep = RetrievalSweep(languageModel: lm)
+        let sweep = RetrievalSweep(languageModel: lm, sampling: SamplingOptions(temperature: 0, repeatPenalty: repeatPenalty))
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         // (label length, passkey filler characters) per column.

@@ -11,13 +11,29 @@ public struct SamplingOptions: Sendable, Equatable {
     public var topP: Float = 0.95
     /// Random seed; the same seed and logits give the same tokens.
     public var seed: UInt64 = 0
+    /// llama.cpp's repeat penalty: the logit of every token among the last `repeatLastN` (prompt and answer) is
+    /// divided by it when positive, multiplied by it when negative. 1 = off.
+    public var repeatPenalty: Float = 1
+    /// How many of the most recent tokens the repeat penalty looks at (0 = none).
+    public var repeatLastN: Int = 64
 
-    public init(temperature: Float = 0, topK: Int = 40, topP: Float = 0.95, seed: UInt64 = 0) {
+    public init(temperature: Float = 0, topK: Int = 40, topP: Float = 0.95, seed: UInt64 = 0,
+                repeatPenalty: Float = 1, repeatLastN: Int = 64) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
         self.seed = seed
+        self.repeatPenalty = repeatPenalty
+        self.repeatLastN = repeatLastN
     }
+}
+
+/// Why generation ended.
+public enum FinishReason: String, Sendable, Codable {
+    /// The model ended its turn (an end-of-generation token).
+    case stop
+    /// The token limit (`-n`) cut the answer.
+    case length
 }
 
 /// SplitMix64: a small, fast, seedable generator (same sequence on every platform).
@@ -37,6 +53,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 public struct Sampler: Sendable {
     public let options: SamplingOptions
     private var rng: SplitMix64
+    private var recent: [Int32] = []         // the last `repeatLastN` accepted tokens, oldest first
 
     public init(options: SamplingOptions) {
         self.options = options
@@ -73,9 +90,30 @@ public struct Sampler: Sendable {
         return top
     }
 
-    /// The next token for `logits` (one value per vocabulary entry).
+    /// Records a token of the prompt or of the answer for the repeat penalty.
+    public mutating func accept(_ token: Int32) {
+        guard options.repeatPenalty != 1 && options.repeatLastN > 0 else { return }
+        recent.append(token)
+        if recent.count > options.repeatLastN { recent.removeFirst(recent.count - options.repeatLastN) }
+    }
+
+    /// Records several tokens (a prompt) for the repeat penalty.
+    public mutating func accept<S: Sequence>(_ tokens: S) where S.Element == Int32 { for t in tokens { accept(t) } }
+
+    /// `logits` with the repeat penalty applied once to each distinct recent token.
+    func penalized(_ logits: [Float]) -> [Float] {
+        guard !recent.isEmpty else { return logits }
+        var l = logits
+        for t in Set(recent) where t >= 0 && Int(t) < l.count {
+            let i = Int(t)
+            l[i] = l[i] > 0 ? l[i] / options.repeatPenalty : l[i] * options.repeatPenalty
+        }
+        return l
+    }
+
+    /// The next token for `logits` (one value per vocabulary entry), after the repeat penalty.
     public mutating func sample(_ logits: [Float]) -> Int32 {
-        logits.withUnsafeBufferPointer { l in
+        penalized(logits).withUnsafeBufferPointer { l in
             if options.temperature <= 0 { return Int32(Self.argmax(l)) }
             let idx = Self.candidates(l, topK: options.topK)
             let mx = l[idx[0]]
