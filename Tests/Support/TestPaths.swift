@@ -34,6 +34,17 @@ public enum TestPaths {
         return URL(fileURLWithPath: "/work/shared/golden")
     }
 
+    /// The repository's committed goldens, `Fixtures/golden` (found by walking up from this file).
+    public static var fixtureGolden: URL {
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("Fixtures/golden")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: "Fixtures/golden")
+    }
+
     /// Lines of a JSON-lines golden file, decoded.
     public static func jsonLines<T: Decodable>(_ name: String, as: T.Type) throws -> [T] {
         let text = try String(contentsOf: golden.appendingPathComponent(name), encoding: .utf8)

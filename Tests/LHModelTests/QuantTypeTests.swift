@@ -1,0 +1,165 @@
+// The Q5_0, Q5_1 and K-quant (Q2_K..Q6_K) weight types against goldens computed by ggml itself
+// (scripts/quant-goldens.py -> Fixtures/golden/quant), on the AVX2 path and on the scalar fallbacks.
+import XCTest
+import Foundation
+import CKernels
+@testable import LHModel
+import LHCore
+import LHTestSupport
+
+/// One type's golden file: ggml's block bytes, its dequantized floats and its dot products.
+private struct QuantGolden: Decodable {
+    let type: String
+    let ggml_type: Int32
+    let rows: Int
+    let cols: Int
+    let row_bytes: Int
+    let weights_b64: String
+    let dequantized_b64: String
+    let activation_b64: String
+    let dots: [Float]
+    let dots_exact: [Double]
+
+    var weights: [UInt8] { [UInt8](Data(base64Encoded: weights_b64)!) }
+    var dequantized: [Float] { floats(dequantized_b64) }
+    var activation: [Float] { floats(activation_b64) }
+
+    private func floats(_ b64: String) -> [Float] {
+        let data = Data(base64Encoded: b64)!
+        return data.withUnsafeBytes { raw in (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
+    }
+
+    static func load(_ name: String) throws -> QuantGolden {
+        let url = TestPaths.fixtureGolden.appendingPathComponent("quant/\(name).json")
+        return try JSONDecoder().decode(QuantGolden.self, from: Data(contentsOf: url))
+    }
+}
+
+/// The new types, by ggml name.
+private let newTypes: [GGMLType] = [.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+
+/// The q8 activation blocks of `x` (lh_quantize_row_q8 on the current path).
+private func quantizeQ8(_ x: [Float]) -> [lh_block_q8] {
+    var xq = [lh_block_q8](repeating: lh_block_q8(), count: x.count / 32)
+    lh_quantize_row_q8(x, &xq, Int64(x.count))
+    return xq
+}
+
+/// The values the q8 blocks stand for: d * qs.
+private func dequantizeQ8(_ xq: [lh_block_q8]) -> [Float] {
+    xq.flatMap { b in withUnsafeBytes(of: b.qs) { raw in raw.bindMemory(to: Int8.self).map { b.d * Float($0) } } }
+}
+
+/// Runs body on the AVX2 path (where the CPU has it) and on the scalar fallbacks, naming the path.
+private func onBothPaths(_ body: (String) throws -> Void) rethrows {
+    for simd in [true, false] {
+        try withSIMD(simd) { try body(simd && lh_simd_enabled() != 0 ? "avx2" : "scalar") }
+    }
+}
+
+final class QuantTypeTests: XCTestCase {
+    func testTypeGeometryMatchesKernelsAndGGML() {
+        let expected: [(GGMLType, Int, Int)] = [(.q5_0, 32, 22), (.q5_1, 32, 24), (.q2_K, 256, 84), (.q3_K, 256, 110),
+                                                (.q4_K, 256, 144), (.q5_K, 256, 176), (.q6_K, 256, 210)]
+        for (type, elems, bytes) in expected {
+            XCTAssertEqual(type.blockElements, elems, type.name)
+            XCTAssertEqual(type.blockBytes, bytes, type.name)
+            XCTAssertEqual(lh_type_block_elems(Int32(type.rawValue)), Int64(elems), type.name)
+            XCTAssertEqual(lh_type_block_bytes(Int32(type.rawValue)), Int64(bytes), type.name)
+            XCTAssertTrue(GGMLType.supported.contains(type), type.name)
+            XCTAssertTrue(type.usesQuantizedActivations, type.name)
+        }
+        for type in [GGMLType.f32, .f16, .bf16] { XCTAssertFalse(type.usesQuantizedActivations, type.name) }
+        for type in [GGMLType.q4_0, .q4_1, .q8_0] { XCTAssertTrue(type.usesQuantizedActivations, type.name) }
+        for raw: UInt32 in [9, 15, 16, 17, 18, 19, 20, 21, 22, 23, 29] {   // Q8_1, Q8_K and the IQ types
+            XCTAssertNil(GGMLType(rawValue: raw).blockElements, GGMLType(rawValue: raw).name)
+            XCTAssertEqual(lh_type_block_elems(Int32(raw)), 0)
+        }
+    }
+
+    /// lh_dequantize_row gives ggml's to_float floats bit for bit (same float operations in the same order).
+    func testDequantizeMatchesGGMLExactly() throws {
+        for type in newTypes {
+            let g = try QuantGolden.load(type.name)
+            XCTAssertEqual(g.row_bytes, g.cols / type.blockElements! * type.blockBytes!, type.name)
+            let w = g.weights, expected = g.dequantized
+            try onBothPaths { path in
+                var out = [Float](repeating: .nan, count: g.rows * g.cols)
+                w.withUnsafeBytes { wp in
+                    for r in 0..<g.rows {
+                        out.withUnsafeMutableBufferPointer {
+                            lh_dequantize_row(g.ggml_type, wp.baseAddress! + r * g.row_bytes, $0.baseAddress! + r * g.cols, Int64(g.cols))
+                        }
+                    }
+                }
+                let mismatches = (0..<out.count).filter { out[$0].bitPattern != expected[$0].bitPattern }
+                XCTAssertTrue(mismatches.isEmpty, "\(type.name) \(path): \(mismatches.count) values differ from ggml, first at \(mismatches.first ?? -1): \(mismatches.first.map { "\(out[$0]) vs \(expected[$0])" } ?? "")")
+                _ = try XCTUnwrap(out.first)
+            }
+        }
+    }
+
+    /// lh_matmul_rows on ggml's block bytes, three ways (two rows at once, each row alone, three activation
+    /// vectors at once), against:
+    /// - our own reference: the golden dequantized rows times our q8 activation's values (d * qs) in float64.
+    ///   The kernels compute exactly this up to float rounding, so the tolerance is tight: 1e-5 of sum |w * x|.
+    /// - ggml's vec_dot: ggml rounds the activation to 8 bits with one scale per 256 values (Q8_K; Q8_0/Q8_1 per 32
+    ///   for Q5_0/Q5_1), we with one per 32, so the two differ by those roundings: each activation value is within
+    ///   half a step (max|x| / 254) of the float, about 2e-3 relative per value, and the errors largely cancel in the
+    ///   sum. ggml itself is within 1.2e-3 of sum |w * x| from the exact float64 dot on these goldens; we allow
+    ///   4e-3 of sum |w * x| from ggml, and 2e-3 from the exact float64 dot.
+    func testMatmulMatchesGGMLDotProducts() throws {
+        for type in newTypes {
+            let g = try QuantGolden.load(type.name)
+            let w = g.weights, deq = g.dequantized, x = g.activation
+            let magnitude = (0..<g.rows).map { r in (0..<g.cols).reduce(0.0) { $0 + Double(abs(deq[r * g.cols + $1] * x[$1])) } }
+            var results: [String: [Float]] = [:]
+            try onBothPaths { path in
+                let xq = quantizeQ8(x), xv = dequantizeQ8(xq)
+                let reference = (0..<g.rows).map { r in (0..<g.cols).reduce(0.0) { $0 + Double(deq[r * g.cols + $1]) * Double(xv[$1]) } }
+                let xq3 = xq + xq + xq
+                var pair = [Float](repeating: .nan, count: g.rows), single = pair
+                var tile = [Float](repeating: .nan, count: 3 * g.rows)
+                w.withUnsafeBytes { wp in
+                    let base = wp.baseAddress!
+                    lh_matmul_rows(g.ggml_type, base, g.row_bytes, Int64(g.rows), Int64(g.cols), nil, xq, &pair, 1, 1)
+                    for r in 0..<g.rows {
+                        lh_matmul_rows(g.ggml_type, base + r * g.row_bytes, g.row_bytes, 1, Int64(g.cols), nil, xq, &single[r], 1, 1)
+                    }
+                    lh_matmul_rows(g.ggml_type, base, g.row_bytes, Int64(g.rows), Int64(g.cols), nil, xq3, &tile, 3, 1)
+                }
+                for r in 0..<g.rows {
+                    let what = "\(type.name) \(path) row \(r)"
+                    for (kind, value) in [("pair", pair[r]), ("single", single[r]), ("tile 0", tile[r]),
+                                          ("tile 1", tile[g.rows + r]), ("tile 2", tile[2 * g.rows + r])] {
+                        XCTAssertEqual(Double(value), reference[r], accuracy: 1e-5 * magnitude[r], "\(what) \(kind) vs own reference")
+                    }
+                    XCTAssertEqual(Double(pair[r]), Double(g.dots[r]), accuracy: 4e-3 * magnitude[r], "\(what) vs ggml vec_dot")
+                    XCTAssertEqual(Double(pair[r]), g.dots_exact[r], accuracy: 2e-3 * magnitude[r], "\(what) vs exact dot")
+                }
+                results[path] = pair
+            }
+            if let a = results["avx2"], let s = results["scalar"] {
+                for r in 0..<g.rows {
+                    XCTAssertEqual(a[r], s[r], accuracy: 1e-5 * Float(magnitude[r]), "\(type.name) row \(r): avx2 vs scalar")
+                }
+            }
+        }
+    }
+
+    /// A K-quant tensor whose rows (ne[0]) are not whole super-blocks is refused with one line naming it.
+    func testRowsNotMultipleOfBlockAreRefused() throws {
+        var w = GGUFWriter()
+        w.set("general.architecture", .string("llama"))
+        w.add("blk.0.ffn_down.weight", dims: [128, 4], type: GGMLType.q4_K.rawValue, data: Data(count: 4 * 144))
+        let url = TestTemporary.url("partial-block.gguf")
+        try w.write(to: url)
+        XCTAssertThrowsError(try GGUFFile(path: url.path)) { error in
+            guard case LHError.unsupportedModel = error else { return XCTFail("not unsupportedModel: \(error)") }
+            let message = "\(error)"
+            XCTAssertTrue(message.contains(url.path), message)
+            XCTAssertTrue(message.contains("tensor 'blk.0.ffn_down.weight' has rows of 128 elements, not a multiple of the Q4_K block size 256"), message)
+            XCTAssertFalse(message.contains("\n"), message)
+        }
+    }
+}
