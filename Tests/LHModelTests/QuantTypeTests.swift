@@ -147,6 +147,32 @@ final class QuantTypeTests: XCTestCase {
         }
     }
 
+    /// TestQuant.encode (the test-model writer's plain encoder) gives blocks that lh_dequantize_row decodes back
+    /// within the type's step: the RMS error over rows of Gaussian values with varying magnitude, relative to their
+    /// RMS, stays below a bound a little above what a uniform quantizer with that many levels per sub-block gives
+    /// (step / sqrt(12) with the step set by the sub-block's range, plus the sub-block scales' own rounding).
+    func testTestEncoderRoundTrips() {
+        let bounds: [(GGMLType, Double)] = [(.q5_0, 0.06), (.q5_1, 0.05), (.q2_K, 0.40), (.q3_K, 0.25),
+                                            (.q4_K, 0.10), (.q5_K, 0.05), (.q6_K, 0.025)]
+        var rng = SplitMix64(seed: 14)
+        let n = 1024
+        let values: [Float] = (0..<n).map { i in
+            let u1 = Double(rng.next() >> 11) / Double(1 << 53) + 1e-12, u2 = Double(rng.next() >> 11) / Double(1 << 53)
+            let gaussian = sqrt(-2 * log(u1)) * cos(2 * .pi * u2)
+            return Float(gaussian * (1 + Double(i / 64 % 4)))   // magnitudes 1..4 by 64-value stretch
+        }
+        for (type, bound) in bounds {
+            let bytes = TestQuant.encode(values, type: type.rawValue)
+            XCTAssertEqual(bytes.count, n / type.blockElements! * type.blockBytes!, type.name)
+            var out = [Float](repeating: .nan, count: n)
+            bytes.withUnsafeBytes { lh_dequantize_row(Int32(type.rawValue), $0.baseAddress!, &out, Int64(n)) }
+            let err = sqrt(zip(out, values).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(n))
+            let rms = sqrt(values.reduce(0.0) { $0 + Double($1 * $1) } / Double(n))
+            print(String(format: "TestQuant.encode %@: RMS error %.4f of RMS value", type.name, err / rms))
+            XCTAssertLessThan(err / rms, bound, type.name)
+        }
+    }
+
     /// A K-quant tensor whose rows (ne[0]) are not whole super-blocks is refused with one line naming it.
     func testRowsNotMultipleOfBlockAreRefused() throws {
         var w = GGUFWriter()
