@@ -173,6 +173,42 @@ final class QuantTypeTests: XCTestCase {
         }
     }
 
+    /// Decode matrix-vector throughput (m = 1, 2 threads) of each new type against Q4_1 on the same shapes:
+    /// Gemma 3 270M's FFN matrices (2048 x 640, where only the 32-value block types fit, and 640 x 2048) and a
+    /// larger one that does not fit in L2.
+    /// Prints; asserts nothing about speed.
+    func testBenchmarkNewTypesMatvec() {
+        lh_pool_init(2)
+        var rng = SplitMix64(seed: 5)
+        let clock = ContinuousClock()
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+        for (rows, cols) in [(2048, 640), (640, 2048), (8192, 2048)] {
+            let x = (0..<cols).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) * 2 - 1 }
+            let xq = quantizeQ8(x)
+            for type in [GGMLType.q4_1] + newTypes where cols % type.blockElements! == 0 {
+                // One encoded row of random values repeated: the contents do not matter for speed.
+                let row = TestQuant.encode((0..<cols).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) - 0.5 },
+                                           type: type.rawValue)
+                let w = [UInt8]((0..<rows).lazy.flatMap { _ in row })
+                var y = [Float](repeating: 0, count: rows)
+                let iterations = max(20, 100_000_000 / w.count)
+                var best = Double.infinity
+                w.withUnsafeBytes { wp in
+                    for _ in 0..<3 {
+                        let elapsed = clock.measure {
+                            for _ in 0..<iterations {
+                                lh_matmul_rows(Int32(type.rawValue), wp.baseAddress, row.count, Int64(rows), Int64(cols), nil, xq, &y, 1, 2)
+                            }
+                        }
+                        best = min(best, seconds(elapsed) / Double(iterations))
+                    }
+                }
+                print(String(format: "lh_matmul_rows %@ %dx%d m=1, 2 threads: %.1f us, %.1f GB/s, %.2f Gweights/s",
+                             type.name, rows, cols, best * 1e6, Double(w.count) / best / 1e9, Double(rows * cols) / best / 1e9))
+            }
+        }
+    }
+
     /// A K-quant tensor whose rows (ne[0]) are not whole super-blocks is refused with one line naming it.
     func testRowsNotMultipleOfBlockAreRefused() throws {
         var w = GGUFWriter()
