@@ -96,11 +96,13 @@ LH_AVX2 static inline __m256 dot_u8s8(__m256i u, __m256i s) {
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 }
 
-/// The fifth bits of a Q5 block as bytes: byte e is 16 if bit e of qh is set, else 0. Each byte first gets the qh
-/// byte holding its bit (byte e / 8), then is compared with its own bit mask 1 << (e % 8).
-LH_AVX2 static inline __m256i q5_high_bits(uint32_t qh) {
+/// The fifth bits of a Q5 block as bytes: byte e is 16 if bit e of the 32-bit qh at `qh` is set, else 0. Each byte
+/// first gets the qh byte holding its bit (byte e / 8), then is compared with its own bit mask 1 << (e % 8). qh is
+/// broadcast straight from memory (a load, where a broadcast from a register would take a shuffle slot).
+LH_AVX2 static inline __m256i q5_high_bits(const uint8_t *qh) {
     const __m256i spread = _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL);
-    const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), spread);
+    const __m256i word = _mm256_castps_si256(_mm256_broadcast_ss((const float *)(const void *)qh));
+    const __m256i bytes = _mm256_shuffle_epi8(word, spread);
     const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
     return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), _mm256_set1_epi8(0x10));
 }
@@ -119,7 +121,7 @@ LH_AVX2 static inline __m256i block_quants(int type, const uint8_t *blk) {
     const __m256i nibbles = _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F));
     if (type == LH_TYPE_Q4_0 || type == LH_TYPE_Q4_1) return nibbles;
     const size_t hoff = type == LH_TYPE_Q5_1 ? offsetof(lh_blk_q5_1, qh) : offsetof(lh_blk_q5_0, qh);
-    return _mm256_or_si256(nibbles, q5_high_bits(lh_load_u32(blk + hoff)));
+    return _mm256_or_si256(nibbles, q5_high_bits(blk + hoff));
 }
 
 /// Integer dot product of a block's quants with 32 activation quants, as 8 float lanes to be summed.

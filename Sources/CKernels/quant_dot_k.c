@@ -42,7 +42,7 @@ void lh_rows_kquant(int type, const uint8_t *w, size_t row_bytes, int64_t r0, in
                     const lh_block_q8 *xq, float *y, int64_t y_stride, int64_t m) {
     const int64_t nsb = cols / LH_QK;
 #if LH_X86
-    if (lh_use_avx2()) { lh_rows_kquant_avx2(type, w, row_bytes, r0, r1, nsb, xq, y, y_stride, m); return; }
+    if (lh_use_avx2() && cols <= LH_KQUANT_AVX2_SCRATCH * 8) { lh_rows_kquant_avx2(type, w, row_bytes, r0, r1, nsb, xq, y, y_stride, m); return; }
 #endif
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = w + (size_t)r * row_bytes;

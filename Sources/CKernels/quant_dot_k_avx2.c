@@ -1,12 +1,15 @@
 // quant_dot_k_avx2.c: owns the AVX2 dot products of K-quant (Q2_K..Q6_K) weight rows with q8 activations.
 //
-// Per 32-value sub-block the quants are unpacked to 32 unsigned bytes in element order, multiplied with the
-// activation's signed bytes by _mm256_maddubs_epi16 (16 int16 pair sums: element pairs 0..15 in the low lane, 16..31
-// in the high lane) and widened by _mm256_madd_epi16 with the integer sub-block scales (the low lane's 8 int16 get
-// the first 16-value scale, the high lane's the second), so each sub-block costs one int->float conversion and one
-// FMA with the activation scale; the f16 super-block scale is applied once per 256 values. Signed quants (Q3_K:
-// q - 4, Q6_K: q - 32) subtract maddubs(bias, qx), keeping maddubs' unsigned operand in range. No int16 saturation:
-// |pair sum| <= 2 * 63 * 127 + 2 * 32 * 127 < 32768. See quant_dot_k.c for the formula.
+// Per 32-value sub-block the quants are unpacked to 32 unsigned bytes u in element order and multiplied with the
+// activation's signed bytes by _mm256_maddubs_epi16 (16 int16 pair sums: elements 0..15 in the low lane, 16..31 in
+// the high lane), then widened to int32 by _mm256_madd_epi16: with the two 16-value integer scales (Q2_K, Q3_K,
+// Q6_K: the low lane's 8 int16 get the first, the high lane's the second) or with ones (Q4_K, Q5_K, whose one
+// scale per 32 values goes into a float factor instead). Each sub-block then costs one int->float conversion and
+// one FMA with the activation scale, into two accumulators taken in turn so consecutive FMAs do not wait for each
+// other; the f16 super-block scale is applied once per 256 values. The constant parts of the quants (the mins of
+// Q2_K/Q4_K/Q5_K, the offsets of Q3_K: u - 4 and Q6_K: u - 32) do not depend on the quants: they are sums of
+// activation values weighted by per-sub-block integers, computed 8 or 16 sub-blocks at once from the activation's
+// per-half sums (see kact). No int16 saturation: |pair sum| <= 2 * 63 * 127 < 32768. See quant_dot_k.c.
 
 #include "lh_internal.h"
 
@@ -15,7 +18,19 @@
 /// Bytes ahead of the current super-block that the kernels prefetch (see PREFETCH_AHEAD in quant_dot.c).
 #define K_PREFETCH_AHEAD 2048
 
-typedef float (*kdot_fn)(const uint8_t *row, int64_t nsb, const lh_block_q8 *x);
+/// An activation vector's q8 blocks x with their scales and sums as contiguous floats, so 8 or 16 load as vectors:
+/// dx[b] = x[b].d, sx[b] = x[b].s = dx[b] * sum(x[b].qs), hx[2b + h] = dx[b] * the sum of half h (16 values) of
+/// x[b].qs.
+typedef struct {
+    const lh_block_q8 *x;
+    const float *dx, *sx, *hx;
+} kact;
+
+/// Floats of kact scratch per activation block.
+#define KACT_FLOATS 4
+
+/// A row kernel: the dot product of `row` (nsb super-blocks) with an activation vector.
+typedef float (*kdot_fn)(const uint8_t *row, int64_t nsb, kact a);
 
 LH_AVX2 static inline __m256i load32(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
@@ -24,154 +39,193 @@ LH_AVX2 static inline void prefetch_block(const uint8_t *blk, size_t bsz) {
     for (size_t off = 0; off < bsz; off += 64) _mm_prefetch((const char *)blk + K_PREFETCH_AHEAD + off, _MM_HINT_T0);
 }
 
-/// The scales of 16-value sub-blocks 2k and 2k+1 as 16 int16 lanes (8 of each, sign-extended) from 16 int8 scales;
-/// `pick` holds the byte indices (2k eight times, then 2k+1 eight times).
-LH_AVX2 static inline __m256i scale_pair(__m128i scales8, __m128i pick) {
-    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales8, pick));
+/// A super-block's 16 int8 scales as 32-bit words each holding the scale twice as int16, stored to `words`, so that
+/// scale_pair can assemble its vectors from broadcast loads and a blend (no shuffles: those compete for the two
+/// shuffle pipes of Zen 3 and were the bottleneck).
+LH_AVX2 static inline void store_scale_words(__m128i scales8, int32_t words[16]) {
+    const __m256i lo = _mm256_cvtepi8_epi32(scales8), hi = _mm256_cvtepi8_epi32(_mm_unpackhi_epi64(scales8, scales8));
+    const __m256i low16 = _mm256_set1_epi32(0xFFFF);
+    _mm256_storeu_si256((__m256i *)words, _mm256_or_si256(_mm256_and_si256(lo, low16), _mm256_slli_epi32(lo, 16)));
+    _mm256_storeu_si256((__m256i *)(words + 8), _mm256_or_si256(_mm256_and_si256(hi, low16), _mm256_slli_epi32(hi, 16)));
 }
 
-/// The first `pick` for scale_pair (k = 0) and the step to the next k.
-LH_AVX2 static inline __m128i first_pick(void) { return _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1); }
-LH_AVX2 static inline __m128i next_pick(__m128i pick) { return _mm_add_epi8(pick, _mm_set1_epi8(2)); }
-
-/// sum over 16-value halves of scale * (q - bias) * qx as 8 int32 lanes (q unsigned bytes, bias a byte vector).
-LH_AVX2 static inline __m256i biased_scaled_dot(__m256i q, __m256i qx, __m256i bias, __m256i scales16) {
-    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, qx), _mm256_maddubs_epi16(bias, qx));
-    return _mm256_madd_epi16(p, scales16);
+/// The scales of 16-value sub-blocks 2k and 2k+1 as 16 int16 lanes (the low 128-bit lane's 8 get the first, the
+/// high lane's the second) from the words of store_scale_words.
+LH_AVX2 static inline __m256i scale_pair(const int32_t words[16], int k) {
+    const __m256 first = _mm256_broadcast_ss((const float *)(const void *)&words[2 * k]);
+    const __m256 second = _mm256_broadcast_ss((const float *)(const void *)&words[2 * k + 1]);
+    return _mm256_castps_si256(_mm256_blend_ps(first, second, 0xF0));
 }
 
-/// Bytes equal to `value` where bit `bit` of the corresponding byte of `bits` is set, else 0.
-LH_AVX2 static inline __m256i bit_to_bytes(__m256i bits, int bit, int value) {
-    const __m256i mask = _mm256_set1_epi8((char)(1 << bit));
-    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bits, mask), mask), _mm256_set1_epi8((char)value));
+/// sum over the 16-value halves t of w[t] * hx[t] for a super-block's 16 signed int8 weights w, as 8 float lanes.
+LH_AVX2 static inline __m256 weighted_halves(__m128i w8, const float *hx) {
+    const __m256 lo = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(w8));
+    const __m256 hi = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(w8, w8)));
+    return _mm256_fmadd_ps(hi, _mm256_loadu_ps(hx + 8), _mm256_mul_ps(lo, _mm256_loadu_ps(hx)));
+}
+
+/// Bit `from` of every byte of `bits` moved to bit `to` of the same byte, all other bits clear: a 16-bit shift
+/// (constant after inlining) and a mask. The bits a 16-bit shift carries across the byte boundary land at other
+/// positions than `to`, so the mask removes them.
+LH_AVX2 static inline __m256i move_bit(__m256i bits, int from, int to) {
+    const __m256i moved = to >= from ? _mm256_slli_epi16(bits, to - from) : _mm256_srli_epi16(bits, from - to);
+    return _mm256_and_si256(moved, _mm256_set1_epi8((char)(1 << to)));
 }
 
 /// Right shift of every byte by n (0..7), through 16-bit shifts; the caller masks the bits shifted in.
 LH_AVX2 static inline __m256i shift_bytes(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_cvtsi32_si128(n)); }
 
-LH_AVX2 static float dot_q2_k(const uint8_t *row, int64_t nsb, const lh_block_q8 *x) {
-    const __m256i three = _mm256_set1_epi8(3), ones = _mm256_set1_epi8(1);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t sb = 0; sb < nsb; sb++, x += 8) {
+/// One 32-value sub-block of a 16-scale type: acc += dx * sum(scale * u * qx).
+LH_AVX2 static inline __m256 scaled_subblock(__m256 acc, __m256i u, const lh_block_q8 *xb, const float *dx,
+                                             const int32_t words[16], int k) {
+    const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(u, load32(xb->qs)), scale_pair(words, k));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(dx), acc);
+}
+
+/// Q2_K: x = d * sc[t] * u - dmin * mn[t], u in [0, 3].
+LH_AVX2 static float dot_q2_k(const uint8_t *row, int64_t nsb, kact a) {
+    const __m256i three = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps(), min_acc = _mm256_setzero_ps();
+    int32_t words[16] __attribute__((aligned(32)));
+    for (int64_t sb = 0; sb < nsb; sb++, a.x += 8, a.dx += 8, a.hx += 16) {
         const lh_blk_q2_k *b = (const lh_blk_q2_k *)row + sb;
         prefetch_block((const uint8_t *)b, sizeof *b);
         const __m128i raw = _mm_loadu_si128((const __m128i *)b->scales);
         const __m128i scales = _mm_and_si128(raw, _mm_set1_epi8(0x0F));
         const __m128i mins = _mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(0x0F));
-        __m128i pick = first_pick();
-        __m256 sacc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
+        store_scale_words(scales, words);
+        __m256 s[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() };
+#pragma unroll
         for (int h = 0; h < 2; h++) {
             const __m256i qs = load32(b->qs + 32 * h);
-            for (int c = 0; c < 4; c++, pick = next_pick(pick)) {
-                const lh_block_q8 *xb = x + 4 * h + c;
-                const __m256i qx = load32(xb->qs);
-                const __m256i q = _mm256_and_si256(shift_bytes(qs, 2 * c), three);
-                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, qx), scale_pair(scales, pick));
-                const __m256i pm = _mm256_madd_epi16(_mm256_maddubs_epi16(ones, qx), scale_pair(mins, pick));
-                const __m256 dx = _mm256_broadcast_ss(&xb->d);
-                sacc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), dx, sacc);
-                macc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pm), dx, macc);
+#pragma unroll
+            for (int c = 0; c < 4; c++) {
+                const int k = 4 * h + c;
+                const __m256i u = _mm256_and_si256(shift_bytes(qs, 2 * c), three);
+                s[c & 1] = scaled_subblock(s[c & 1], u, a.x + k, a.dx + k, words, k);
             }
         }
-        acc = _mm256_fmadd_ps(sacc, _mm256_set1_ps(lh_half_to_float(b->d)), acc);
-        acc = _mm256_fnmadd_ps(macc, _mm256_set1_ps(lh_half_to_float(b->dmin)), acc);
+        acc = _mm256_fmadd_ps(_mm256_add_ps(s[0], s[1]), _mm256_set1_ps(lh_half_to_float(b->d)), acc);
+        min_acc = _mm256_fmadd_ps(weighted_halves(mins, a.hx), _mm256_set1_ps(lh_half_to_float(b->dmin)), min_acc);
     }
-    return lh_hsum_ps(acc);
+    return lh_hsum_ps(_mm256_sub_ps(acc, min_acc));
 }
 
-LH_AVX2 static float dot_q3_k(const uint8_t *row, int64_t nsb, const lh_block_q8 *x) {
-    const __m256i three = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+/// The 16 signed 6-bit scales (minus 32) of a Q3_K super-block as bytes: scale t has its 4 low bits in the low
+/// (t < 8) or high (t >= 8) nibble of byte t % 8 and its 2 high bits at bit 2*(t/4) of byte 8 + t % 4.
+LH_AVX2 static inline __m128i q3_k_scales(const uint8_t *packed) {
+    const __m128i nib = _mm_set1_epi8(0x0F);
+    const __m128i lows = _mm_loadl_epi64((const __m128i *)(const void *)packed);   // bytes 0..7
+    const __m128i low4 = _mm_unpacklo_epi64(_mm_and_si128(lows, nib), _mm_and_si128(_mm_srli_epi16(lows, 4), nib));
+    // byte t of every word is byte 8 + t % 4; word t / 4 is shifted right by 2 * (t / 4)
+    const __m128i highs = _mm_set1_epi32((int)lh_load_u32(packed + 8));
+    const __m128i high2 = _mm_and_si128(_mm_srlv_epi32(highs, _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+    return _mm_sub_epi8(_mm_or_si128(low4, _mm_slli_epi16(high2, 4)), _mm_set1_epi8(32));
+}
+
+/// Q3_K: x = d * sc[t] * (u - 4), u in [0, 7] (u = the two low bits, plus 4 where the hmask bit is set).
+LH_AVX2 static float dot_q3_k(const uint8_t *row, int64_t nsb, kact a) {
+    const __m256i three = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t sb = 0; sb < nsb; sb++, x += 8) {
+    int32_t words[16] __attribute__((aligned(32)));
+    for (int64_t sb = 0; sb < nsb; sb++, a.x += 8, a.dx += 8, a.hx += 16) {
         const lh_blk_q3_k *b = (const lh_blk_q3_k *)row + sb;
         prefetch_block((const uint8_t *)b, sizeof *b);
-        int8_t sc[16];
-        lh_k3_scales(b->scales, sc);
-        const __m128i scales = _mm_loadu_si128((const __m128i *)sc);
+        const __m128i scales = q3_k_scales(b->scales);
+        store_scale_words(scales, words);
         const __m256i hmask = load32(b->hmask);
-        __m128i pick = first_pick();
-        __m256 sacc = _mm256_setzero_ps();
+        __m256 s[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() };
+#pragma unroll
         for (int h = 0; h < 2; h++) {
             const __m256i qs = load32(b->qs + 32 * h);
-            for (int c = 0; c < 4; c++, pick = next_pick(pick)) {
-                const lh_block_q8 *xb = x + 4 * h + c;
-                const __m256i qx = load32(xb->qs);
-                // q + 4 in [0, 7]: the two low bits, plus 4 where the hmask bit is set
-                const __m256i q = _mm256_or_si256(_mm256_and_si256(shift_bytes(qs, 2 * c), three),
-                                                  bit_to_bytes(hmask, 4 * h + c, 4));
-                const __m256i p = biased_scaled_dot(q, qx, four, scale_pair(scales, pick));
-                sacc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&xb->d), sacc);
+#pragma unroll
+            for (int c = 0; c < 4; c++) {
+                const int k = 4 * h + c;
+                const __m256i u = _mm256_or_si256(_mm256_and_si256(shift_bytes(qs, 2 * c), three), move_bit(hmask, k, 2));
+                s[c & 1] = scaled_subblock(s[c & 1], u, a.x + k, a.dx + k, words, k);
             }
         }
-        acc = _mm256_fmadd_ps(sacc, _mm256_set1_ps(lh_half_to_float(b->d)), acc);
+        const __m256 total = _mm256_fnmadd_ps(weighted_halves(scales, a.hx), _mm256_set1_ps(4.0f), _mm256_add_ps(s[0], s[1]));
+        acc = _mm256_fmadd_ps(total, _mm256_set1_ps(lh_half_to_float(b->d)), acc);
     }
     return lh_hsum_ps(acc);
 }
 
-/// Q4_K (qh NULL) and Q5_K: one 6-bit scale and min per 32 values; the mins meet the activation sums sx.
-LH_AVX2 static inline __attribute__((always_inline)) float
-dot_q45_k(int five, const uint8_t *row, int64_t nsb, const lh_block_q8 *x) {
+/// Q4_K (five = 0) and Q5_K (five = 1): x = d * sc[s] * u - dmin * mn[s] with one 6-bit scale and min per 32
+/// values. The 8 float factors sc[s] * dx[s] are computed at once and kept on the stack, so each sub-block needs only
+/// a broadcast load, no shuffle; the mins meet the activation sums sx, 8 at once, in a separate accumulator.
+LH_AVX2 static inline __attribute__((always_inline)) float dot_q45_k(int five, const uint8_t *row, int64_t nsb, kact a) {
     const size_t bsz = five ? sizeof(lh_blk_q5_k) : sizeof(lh_blk_q4_k);
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps();
-    float min_total = 0.0f;
-    for (int64_t sb = 0; sb < nsb; sb++, x += 8) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), ones16 = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps(), min_acc = _mm256_setzero_ps();
+    float factor[8] __attribute__((aligned(32)));
+    for (int64_t sb = 0; sb < nsb; sb++, a.x += 8, a.dx += 8, a.sx += 8) {
         const uint8_t *blk = row + (size_t)sb * bsz;
         prefetch_block(blk, bsz);
-        const uint8_t *scales = blk + offsetof(lh_blk_q4_k, scales);   // same offset in lh_blk_q5_k
+        // 6-bit scales and mins of sub-blocks 0..3 and 4..7 (see lh_k4_scale_min), 4 bytes per word
+        const uint8_t *packed = blk + offsetof(lh_blk_q4_k, scales);   // same offset in lh_blk_q5_k
+        const uint32_t a0 = lh_load_u32(packed), a1 = lh_load_u32(packed + 4), a2 = lh_load_u32(packed + 8);
+        const uint32_t six = 0x3F3F3F3Fu, nib = 0x0F0F0F0Fu, top2 = 0x30303030u;
+        const uint64_t sc = (a0 & six) | (uint64_t)((a2 & nib) | ((a0 >> 2) & top2)) << 32;
+        const uint64_t mn = (a1 & six) | (uint64_t)(((a2 >> 4) & nib) | ((a1 >> 2) & top2)) << 32;
+        const __m256 scales = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sc)));
+        const __m256 mins = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)mn)));
+        _mm256_store_ps(factor, _mm256_mul_ps(scales, _mm256_loadu_ps(a.dx)));
+        min_acc = _mm256_fmadd_ps(_mm256_mul_ps(mins, _mm256_loadu_ps(a.sx)),
+                                  _mm256_set1_ps(lh_half_to_float(lh_load_u16(blk + 2))), min_acc);
         const uint8_t *qs = blk + (five ? offsetof(lh_blk_q5_k, qs) : offsetof(lh_blk_q4_k, qs));
         const __m256i qh = five ? load32(blk + offsetof(lh_blk_q5_k, qh)) : _mm256_setzero_si256();
-        __m256 sacc = _mm256_setzero_ps();
-        float mins = 0.0f;
+        __m256 s[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() };
+#pragma unroll
         for (int g = 0; g < 4; g++) {
             const __m256i bytes = load32(qs + 32 * g);
+#pragma unroll
             for (int c = 0; c < 2; c++) {
-                const int s = 2 * g + c;
-                const lh_block_q8 *xb = x + s;
-                uint8_t sc, mn;
-                lh_k4_scale_min(scales, s, &sc, &mn);
-                __m256i q = _mm256_and_si256(c ? _mm256_srli_epi16(bytes, 4) : bytes, low4);
-                if (five) q = _mm256_or_si256(q, bit_to_bytes(qh, s, 16));
-                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, load32(xb->qs)), _mm256_set1_epi16(sc));
-                sacc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&xb->d), sacc);
-                mins += (float)mn * xb->s;
+                const int k = 2 * g + c;
+                __m256i u = _mm256_and_si256(c ? _mm256_srli_epi16(bytes, 4) : bytes, low4);
+                if (five) u = _mm256_or_si256(u, move_bit(qh, k, 4));
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(u, load32(a.x[k].qs)), ones16);
+                s[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&factor[k]), s[c]);
             }
         }
-        acc = _mm256_fmadd_ps(sacc, _mm256_set1_ps(lh_half_to_float(lh_load_u16(blk))), acc);
-        min_total += lh_half_to_float(lh_load_u16(blk + 2)) * mins;
+        acc = _mm256_fmadd_ps(_mm256_add_ps(s[0], s[1]), _mm256_set1_ps(lh_half_to_float(lh_load_u16(blk))), acc);
     }
-    return lh_hsum_ps(acc) - min_total;
+    return lh_hsum_ps(_mm256_sub_ps(acc, min_acc));
 }
 
-LH_AVX2 static float dot_q4_k(const uint8_t *row, int64_t nsb, const lh_block_q8 *x) { return dot_q45_k(0, row, nsb, x); }
-LH_AVX2 static float dot_q5_k(const uint8_t *row, int64_t nsb, const lh_block_q8 *x) { return dot_q45_k(1, row, nsb, x); }
+LH_AVX2 static float dot_q4_k(const uint8_t *row, int64_t nsb, kact a) { return dot_q45_k(0, row, nsb, a); }
+LH_AVX2 static float dot_q5_k(const uint8_t *row, int64_t nsb, kact a) { return dot_q45_k(1, row, nsb, a); }
 
-LH_AVX2 static float dot_q6_k(const uint8_t *row, int64_t nsb, const lh_block_q8 *x) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30), bias = _mm256_set1_epi8(32);
+/// Q6_K: x = d * sc[t] * (u - 32), u in [0, 63] (4 low bits from ql, 2 high bits from qh).
+LH_AVX2 static float dot_q6_k(const uint8_t *row, int64_t nsb, kact a) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), high2 = _mm256_set1_epi8(0x30);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t sb = 0; sb < nsb; sb++, x += 8) {
+    int32_t words[16] __attribute__((aligned(32)));
+    for (int64_t sb = 0; sb < nsb; sb++, a.x += 8, a.dx += 8, a.hx += 16) {
         const lh_blk_q6_k *b = (const lh_blk_q6_k *)row + sb;
         prefetch_block((const uint8_t *)b, sizeof *b);
         const __m128i scales = _mm_loadu_si128((const __m128i *)b->scales);
-        __m128i pick = first_pick();
-        __m256 sacc = _mm256_setzero_ps();
+        store_scale_words(scales, words);
+        __m256 s[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() };
+#pragma unroll
         for (int h = 0; h < 2; h++) {
             const __m256i la = load32(b->ql + 64 * h), lb = load32(b->ql + 64 * h + 32);
             const __m256i hi = load32(b->qh + 32 * h);
-            // q + 32 in [0, 63]: 4 low bits from ql, bits 2c and 2c+1 of qh moved to bits 4 and 5
-            __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(la, low4), _mm256_and_si256(_mm256_slli_epi16(hi, 4), high2));
-            q[1] = _mm256_or_si256(_mm256_and_si256(lb, low4), _mm256_and_si256(_mm256_slli_epi16(hi, 2), high2));
-            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), low4), _mm256_and_si256(hi, high2));
-            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), low4),
+            // bits 2c and 2c+1 of qh moved to bits 4 and 5 above the 4 low bits
+            __m256i u[4];
+            u[0] = _mm256_or_si256(_mm256_and_si256(la, low4), _mm256_and_si256(_mm256_slli_epi16(hi, 4), high2));
+            u[1] = _mm256_or_si256(_mm256_and_si256(lb, low4), _mm256_and_si256(_mm256_slli_epi16(hi, 2), high2));
+            u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), low4), _mm256_and_si256(hi, high2));
+            u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), low4),
                                    _mm256_and_si256(_mm256_srli_epi16(hi, 2), high2));
-            for (int c = 0; c < 4; c++, pick = next_pick(pick)) {
-                const lh_block_q8 *xb = x + 4 * h + c;
-                const __m256i p = biased_scaled_dot(q[c], load32(xb->qs), bias, scale_pair(scales, pick));
-                sacc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&xb->d), sacc);
+#pragma unroll
+            for (int c = 0; c < 4; c++) {
+                const int k = 4 * h + c;
+                s[c & 1] = scaled_subblock(s[c & 1], u[c], a.x + k, a.dx + k, words, k);
             }
         }
-        acc = _mm256_fmadd_ps(sacc, _mm256_set1_ps(lh_half_to_float(b->d)), acc);
+        const __m256 total = _mm256_fnmadd_ps(weighted_halves(scales, a.hx), _mm256_set1_ps(32.0f), _mm256_add_ps(s[0], s[1]));
+        acc = _mm256_fmadd_ps(total, _mm256_set1_ps(lh_half_to_float(b->d)), acc);
     }
     return lh_hsum_ps(acc);
 }
@@ -186,12 +240,35 @@ static kdot_fn kdot_for(int type) {
     }
 }
 
+/// Fill the kact floats of one activation vector of nb blocks at `f` (KACT_FLOATS * nb floats).
+static kact make_kact(const lh_block_q8 *x, int64_t nb, float *f) {
+    kact a = { x, f, f + nb, f + 2 * nb };
+    for (int64_t b = 0; b < nb; b++) {
+        int lo = 0, hi = 0;
+        for (int j = 0; j < 16; j++) { lo += x[b].qs[j]; hi += x[b].qs[16 + j]; }
+        f[b] = x[b].d;
+        f[nb + b] = x[b].s;
+        f[2 * nb + 2 * b] = x[b].d * (float)lo;
+        f[2 * nb + 2 * b + 1] = x[b].d * (float)hi;
+    }
+    return a;
+}
+
 LH_AVX2 void lh_rows_kquant_avx2(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t nsb,
                                  const lh_block_q8 *xq, float *y, int64_t y_stride, int64_t m) {
     const kdot_fn dot = kdot_for(type);
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = w + (size_t)r * row_bytes;
-        for (int64_t i = 0; i < m; i++) y[i * y_stride + r] = dot(row, nsb, xq + i * nsb * 8);
+    const int64_t nb = nsb * 8;
+    float scratch[LH_KQUANT_AVX2_SCRATCH];
+    kact acts[64];
+    int64_t group = LH_KQUANT_AVX2_SCRATCH / (KACT_FLOATS * nb);   // >= 1: lh_rows_kquant checks the row length
+    if (group > 64) group = 64;
+    for (int64_t i0 = 0; i0 < m; i0 += group) {
+        const int64_t mg = m - i0 < group ? m - i0 : group;
+        for (int64_t i = 0; i < mg; i++) acts[i] = make_kact(xq + (i0 + i) * nb, nb, scratch + KACT_FLOATS * nb * i);
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *row = w + (size_t)r * row_bytes;
+            for (int64_t i = 0; i < mg; i++) y[(i0 + i) * y_stride + r] = dot(row, nsb, acts[i]);
+        }
     }
 }
 
