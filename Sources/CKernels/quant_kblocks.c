@@ -11,9 +11,10 @@ static void decode_q2_k(const lh_blk_q2_k *b, lh_kblock *out) {
         out->scale[t] = b->scales[t] & 0xF;
         out->min[t] = b->scales[t] >> 4;
     }
-    for (int i = 0; i < LH_QK; i++) {
-        const int s = i / 32, h = i / 128, l = i % 32;
-        out->q[i] = (int8_t)((b->qs[32 * h + l] >> (2 * (s % 4))) & 3);
+    for (int s = 0; s < 8; s++) {
+        const uint8_t *src = b->qs + 32 * (s / 4);
+        const int shift = 2 * (s % 4);
+        for (int l = 0; l < 32; l++) out->q[32 * s + l] = (int8_t)((src[l] >> shift) & 3);
     }
 }
 
@@ -24,10 +25,13 @@ static void decode_q3_k(const lh_blk_q3_k *b, lh_kblock *out) {
     int8_t sc[16];
     lh_k3_scales(b->scales, sc);
     for (int t = 0; t < 16; t++) { out->scale[t] = sc[t]; out->min[t] = 0; }
-    for (int i = 0; i < LH_QK; i++) {
-        const int s = i / 32, h = i / 128, l = i % 32;
-        const int low = (b->qs[32 * h + l] >> (2 * (s % 4))) & 3;
-        out->q[i] = (int8_t)(low - ((b->hmask[l] >> s) & 1 ? 0 : 4));
+    for (int s = 0; s < 8; s++) {
+        const uint8_t *src = b->qs + 32 * (s / 4);
+        const int shift = 2 * (s % 4);
+        for (int l = 0; l < 32; l++) {
+            const int low = (src[l] >> shift) & 3;
+            out->q[32 * s + l] = (int8_t)(low - 4 + 4 * ((b->hmask[l] >> s) & 1));
+        }
     }
 }
 
@@ -42,12 +46,14 @@ static void decode_q45_k(const uint8_t *scales, const uint8_t *qs, const uint8_t
         out->scale[2 * s] = out->scale[2 * s + 1] = sc;
         out->min[2 * s] = out->min[2 * s + 1] = mn;
     }
-    for (int i = 0; i < LH_QK; i++) {
-        const int s = i / 32, l = i % 32;
-        const uint8_t byte = qs[32 * (s / 2) + l];
-        int q = s % 2 ? byte >> 4 : byte & 0xF;
-        if (qh) q |= ((qh[l] >> s) & 1) << 4;
-        out->q[i] = (int8_t)q;
+    for (int s = 0; s < 8; s++) {
+        const uint8_t *src = qs + 32 * (s / 2);
+        const int shift = 4 * (s % 2);
+        if (qh) {
+            for (int l = 0; l < 32; l++) out->q[32 * s + l] = (int8_t)(((src[l] >> shift) & 0xF) | ((qh[l] >> s) & 1) << 4);
+        } else {
+            for (int l = 0; l < 32; l++) out->q[32 * s + l] = (int8_t)((src[l] >> shift) & 0xF);
+        }
     }
 }
 
@@ -56,11 +62,13 @@ static void decode_q6_k(const lh_blk_q6_k *b, lh_kblock *out) {
     out->d = lh_half_to_float(b->d);
     out->dmin = 0.0f;
     for (int t = 0; t < 16; t++) { out->scale[t] = b->scales[t]; out->min[t] = 0; }
-    for (int i = 0; i < LH_QK; i++) {
-        const int c = (i / 32) % 4, h = i / 128, l = i % 32;
-        const uint8_t low = b->ql[64 * h + 32 * (c & 1) + l];
-        const int q = (c < 2 ? low & 0xF : low >> 4) | ((b->qh[32 * h + l] >> (2 * c)) & 3) << 4;
-        out->q[i] = (int8_t)(q - 32);
+    for (int s = 0; s < 8; s++) {
+        const int h = s / 4, c = s % 4;
+        const uint8_t *low = b->ql + 64 * h + 32 * (c & 1), *high = b->qh + 32 * h;
+        const int shift = c < 2 ? 0 : 4;
+        for (int l = 0; l < 32; l++) {
+            out->q[32 * s + l] = (int8_t)((((low[l] >> shift) & 0xF) | ((high[l] >> (2 * c)) & 3) << 4) - 32);
+        }
     }
 }
 
