@@ -138,9 +138,10 @@ void lh_rows_quant(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int
 void lh_rows_kquant(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                     const lh_block_q8 *xq, float *y, int64_t y_stride, int64_t m);
 #if LH_X86
-/// Floats of stack scratch of the AVX2 K-quant kernel: 4 per activation block of a vector, so it takes rows of up
-/// to LH_KQUANT_AVX2_SCRATCH * 8 values (131072); longer rows take the scalar kernel.
-#define LH_KQUANT_AVX2_SCRATCH 16384
+/// Floats of stack scratch (32 KiB, modest for any thread that calls a matmul) of the AVX2 K-quant kernel: 4 per
+/// activation block of a vector, so it takes rows of up to LH_KQUANT_AVX2_SCRATCH * 8 values (65536, above any
+/// model's hidden or feed-forward size); longer rows take the scalar kernel.
+#define LH_KQUANT_AVX2_SCRATCH 8192
 /// The AVX2 K-quant kernel (quant_dot_k_avx2.c); call only when lh_use_avx2() is true and
 /// cols <= LH_KQUANT_AVX2_SCRATCH * 8.
 void lh_rows_kquant_avx2(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t nsb,

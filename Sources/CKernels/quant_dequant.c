@@ -39,8 +39,8 @@ static void dequantize_q5(int q51, const uint8_t *src, float *dst, int64_t n) {
         const uint32_t qh = lh_load_u32(src + (q51 ? 4 : 2));
         const uint8_t *qs = src + (q51 ? 8 : 6);
         for (int j = 0; j < 16; j++) {
-            const int lo = (qs[j] & 0xF) | ((qh >> j) & 1) << 4;
-            const int hi = (qs[j] >> 4) | ((qh >> (j + 16)) & 1) << 4;
+            const int lo = (qs[j] & 0xF) | (int)((qh >> j) & 1) << 4;
+            const int hi = (qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
             if (q51) {
                 dst[j] = (float)lo * d + m;
                 dst[j + 16] = (float)hi * d + m;

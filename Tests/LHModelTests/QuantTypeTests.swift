@@ -280,6 +280,41 @@ final class QuantTypeTests: XCTestCase {
         for name in ["Q4_K", "Q6_K", "Q5_0"] { XCTAssertNotNil(seen[name], "expected \(name) tensors") }
     }
 
+    /// Very long K-quant rows: the AVX2 kernel keeps per-vector activation floats in a fixed stack scratch, so at
+    /// 65536 values it handles one activation vector per pass (m = 3 takes three passes), and longer rows go to
+    /// the scalar kernel. Both must still match the float64 reference of the dequantized rows (1e-5 of sum |w * x|).
+    func testVeryLongRowsTakeEveryKernelPath() {
+        var rng = SplitMix64(seed: 65536)
+        func uniform() -> Float { Float(Double(rng.next() >> 11) / Double(1 << 53)) * 2 - 1 }
+        for cols in [65536, 65536 + 256] {
+            let rows = 2, m = 3
+            let bytes = [UInt8](TestQuant.encode((0..<rows * cols).map { _ in uniform() }, type: GGMLType.q4_K.rawValue))
+            let x = (0..<m * cols).map { _ in uniform() }
+            onBothPaths { path in
+                var xq = [lh_block_q8](repeating: lh_block_q8(), count: m * cols / 32)
+                lh_quantize_row_q8(x, &xq, Int64(m * cols))
+                let xv = dequantizeQ8(xq)
+                var y = [Float](repeating: .nan, count: m * rows)
+                bytes.withUnsafeBytes { raw in
+                    let w = WeightMatrix(type: .q4_K, data: raw.baseAddress!, rows: rows, cols: cols)
+                    lh_matmul_rows(Int32(GGMLType.q4_K.rawValue), raw.baseAddress, w.rowBytes, Int64(rows), Int64(cols), nil, xq, &y, Int64(m), 1)
+                    for r in 0..<rows {
+                        let deq = Dequantize.row(w, r)
+                        for i in 0..<m {
+                            var exact = 0.0, magnitude = 0.0
+                            for c in 0..<cols {
+                                let p = Double(deq[c]) * Double(xv[i * cols + c])
+                                exact += p
+                                magnitude += abs(p)
+                            }
+                            XCTAssertEqual(Double(y[i * rows + r]), exact, accuracy: 1e-5 * magnitude, "\(cols) columns \(path) row \(r) vector \(i)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// A K-quant tensor whose rows (ne[0]) are not whole super-blocks is refused with one line naming it.
     func testRowsNotMultipleOfBlockAreRefused() throws {
         var w = GGUFWriter()
