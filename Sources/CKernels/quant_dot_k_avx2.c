@@ -9,7 +9,8 @@
 // other; the f16 super-block scale is applied once per 256 values. The constant parts of the quants (the mins of
 // Q2_K/Q4_K/Q5_K, the offsets of Q3_K: u - 4 and Q6_K: u - 32) do not depend on the quants: they are sums of
 // activation values weighted by per-sub-block integers, computed 8 or 16 sub-blocks at once from the activation's
-// per-half sums (see kact). No int16 saturation: |pair sum| <= 2 * 63 * 127 < 32768. See quant_dot_k.c.
+// per-half sums (see kact). No int16 saturation: |pair sum| <= 2 * 63 * 127 < 32768. Up to KTILE activation
+// vectors share one pass over a row, so its quants are unpacked once for all of them. See quant_dot_k.c.
 
 #include "lh_internal.h"
 
@@ -44,8 +45,8 @@ LH_AVX2 static inline void prefetch_block(const uint8_t *blk, size_t bsz) {
 }
 
 /// A super-block's 16 int8 scales as 32-bit words each holding the scale twice as int16, stored to `words`, so that
-/// scale_pair can assemble its vectors from broadcast loads and a blend (no shuffles: those compete for the two
-/// shuffle pipes of Zen 3 and were the bottleneck).
+/// scale_pair can assemble its vectors from broadcast loads and a blend rather than byte shuffles and a sign
+/// extension (shuffles compete for Zen 3's two shuffle pipes; measured 7% faster on Q6_K).
 LH_AVX2 static inline void store_scale_words(__m128i scales8, int32_t words[16]) {
     const __m256i lo = _mm256_cvtepi8_epi32(scales8), hi = _mm256_cvtepi8_epi32(_mm_unpackhi_epi64(scales8, scales8));
     const __m256i low16 = _mm256_set1_epi32(0xFFFF);
