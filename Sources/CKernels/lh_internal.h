@@ -73,15 +73,80 @@ static inline uint16_t lh_float_to_half(float f) {
 typedef struct { uint16_t d; uint8_t qs[16]; } lh_blk_q4_0;          ///< x[j] = ((qs[j]&15)-8)*d, x[j+16] = ((qs[j]>>4)-8)*d
 typedef struct { uint16_t d, m; uint8_t qs[16]; } lh_blk_q4_1;       ///< x[j] = (qs[j]&15)*d + m, x[j+16] = (qs[j]>>4)*d + m
 typedef struct { uint16_t d; int8_t qs[32]; } lh_blk_q8_0;           ///< x[j] = qs[j]*d
+typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[16]; } lh_blk_q5_0;             ///< see lh_type_block_bytes
+typedef struct { uint16_t d, m; uint8_t qh[4]; uint8_t qs[16]; } lh_blk_q5_1;          ///< see lh_type_block_bytes
 _Static_assert(sizeof(lh_blk_q4_0) == 18, "Q4_0 block is 18 bytes");
+_Static_assert(sizeof(lh_blk_q5_0) == 22, "Q5_0 block is 22 bytes");
+_Static_assert(sizeof(lh_blk_q5_1) == 24, "Q5_1 block is 24 bytes");
 _Static_assert(sizeof(lh_blk_q4_1) == 20, "Q4_1 block is 20 bytes");
 _Static_assert(sizeof(lh_blk_q8_0) == 34, "Q8_0 block is 34 bytes");
 _Static_assert(sizeof(lh_block_q8) == 40, "lh_block_q8 is 40 bytes");
+
+/// ggml K-quant super-blocks of 256 values (layouts in lh_type_block_bytes).
+#define LH_QK 256
+typedef struct { uint8_t scales[16]; uint8_t qs[64]; uint16_t d, dmin; } lh_blk_q2_k;
+typedef struct { uint8_t hmask[32]; uint8_t qs[64]; uint8_t scales[12]; uint16_t d; } lh_blk_q3_k;
+typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[128]; } lh_blk_q4_k;
+typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128]; } lh_blk_q5_k;
+typedef struct { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; } lh_blk_q6_k;
+_Static_assert(sizeof(lh_blk_q2_k) == 84, "Q2_K block is 84 bytes");
+_Static_assert(sizeof(lh_blk_q3_k) == 110, "Q3_K block is 110 bytes");
+_Static_assert(sizeof(lh_blk_q4_k) == 144, "Q4_K block is 144 bytes");
+_Static_assert(sizeof(lh_blk_q5_k) == 176, "Q5_K block is 176 bytes");
+_Static_assert(sizeof(lh_blk_q6_k) == 210, "Q6_K block is 210 bytes");
+
+/// True for the K-quant types (super-blocks of 256).
+static inline int lh_is_kquant(int type) { return type >= LH_TYPE_Q2_K && type <= LH_TYPE_Q6_K; }
+
+/// A K-quant super-block decoded to integers: x[i] = (d * scale[i/16]) * q[i] - dmin * min[i/16], the same
+/// float operations in the same order as ggml's reference dequantization (so the floats are bit-identical).
+/// Types without mins (Q3_K, Q6_K) have dmin = 0 and min[] = 0; Q4_K/Q5_K repeat each 32-value scale twice.
+typedef struct {
+    float d, dmin;
+    int8_t q[LH_QK];
+    int16_t scale[16], min[16];
+} lh_kblock;
+
+/// Decode super-block `blk` of K-quant `type` (see lh_is_kquant) into `out`.
+void lh_kblock_decode(int type, const uint8_t *blk, lh_kblock *out);
+
+/// The 6-bit scale and min of 32-value sub-block s (0..7) of a Q4_K/Q5_K super-block's 12 packed scale bytes.
+static inline void lh_k4_scale_min(const uint8_t *scales, int s, uint8_t *sc, uint8_t *mn) {
+    if (s < 4) {
+        *sc = scales[s] & 63;
+        *mn = scales[s + 4] & 63;
+    } else {
+        *sc = (uint8_t)((scales[s + 4] & 0xF) | (scales[s - 4] >> 6) << 4);
+        *mn = (uint8_t)((scales[s + 4] >> 4) | (scales[s] >> 6) << 4);
+    }
+}
+
+/// The 16 signed 6-bit scales (already minus 32) of a Q3_K super-block's 12 packed scale bytes.
+static inline void lh_k3_scales(const uint8_t *scales, int8_t out[16]) {
+    for (int t = 0; t < 16; t++) {
+        const int lo = t < 8 ? scales[t] & 0xF : scales[t - 8] >> 4;
+        const int hi = (scales[8 + t % 4] >> (2 * (t / 4))) & 3;
+        out[t] = (int8_t)((lo | hi << 4) - 32);
+    }
+}
 
 /// Row-range kernels behind lh_matmul_rows: compute y[i * y_stride + r] for r in [r0, r1) and i in [0, m).
 /// `w` points at row 0; row r starts at w + r * row_bytes.
 void lh_rows_quant(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                    const lh_block_q8 *xq, float *y, int64_t y_stride, int64_t m);
+/// The K-quant row-range kernel (scalar or AVX2 by lh_use_avx2), used by lh_rows_quant.
+void lh_rows_kquant(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                    const lh_block_q8 *xq, float *y, int64_t y_stride, int64_t m);
+#if LH_X86
+/// Floats of stack scratch (32 KiB, modest for any thread that calls a matmul) of the AVX2 K-quant kernel: 4 per
+/// activation block of a vector, so it takes rows of up to LH_KQUANT_AVX2_SCRATCH * 8 values (65536, above any
+/// model's hidden or feed-forward size); longer rows take the scalar kernel.
+#define LH_KQUANT_AVX2_SCRATCH 8192
+/// The AVX2 K-quant kernel (quant_dot_k_avx2.c); call only when lh_use_avx2() is true and
+/// cols <= LH_KQUANT_AVX2_SCRATCH * 8.
+void lh_rows_kquant_avx2(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t nsb,
+                         const lh_block_q8 *xq, float *y, int64_t y_stride, int64_t m);
+#endif
 void lh_rows_float(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                    const float *x, float *y, int64_t y_stride, int64_t m);
 

@@ -35,7 +35,10 @@ void lh_matmul_rows(int type, const void *w, size_t row_bytes, int64_t rows, int
                     const float *x, const lh_block_q8 *xq, float *y, int64_t m, int n_threads) {
     int quant;
     switch (type) {
-    case LH_TYPE_Q4_0: case LH_TYPE_Q4_1: case LH_TYPE_Q8_0: quant = 1; break;
+    case LH_TYPE_Q4_0: case LH_TYPE_Q4_1: case LH_TYPE_Q5_0: case LH_TYPE_Q5_1: case LH_TYPE_Q8_0:
+    case LH_TYPE_Q2_K: case LH_TYPE_Q3_K: case LH_TYPE_Q4_K: case LH_TYPE_Q5_K: case LH_TYPE_Q6_K:
+        quant = 1;
+        break;
     case LH_TYPE_F32: case LH_TYPE_F16: case LH_TYPE_BF16: quant = 0; break;
     default: return;
     }

@@ -1,8 +1,10 @@
-// quant_dot.c: owns the fused dequantize-and-dot kernels of Q4_0/Q4_1/Q8_0 weight rows with q8 activations.
+// quant_dot.c: owns the fused dequantize-and-dot kernels of the 32-value block types (Q4_0/Q4_1/Q5_0/Q5_1/Q8_0)
+// with q8 activations, and hands K-quant rows to quant_dot_k.c.
 //
 // For a weight block (scale dw, offset mw) and an activation block (scale dx, sum term sx = dx * sum(qx)):
-//   Q4_1: dot = dw*dx*sum(q*qx) + mw*sx           with q in [0, 15]
+//   Q4_1, Q5_1: dot = dw*dx*sum(q*qx) + mw*sx     with q in [0, 15] or [0, 31]
 //   Q4_0: dot = dw*dx*sum(q*qx) - 8*dw*sx          (the -8 of (q - 8) folded into the offset, so mw = -8*dw)
+//   Q5_0: dot = dw*dx*sum(q*qx) - 16*dw*sx         (likewise with q in [0, 31])
 //   Q8_0: dot = dw*dx*sum(q*qx)                    with q in [-128, 127]
 // The integer sums are exact; only the float accumulation differs between the AVX2 and scalar paths.
 // AVX2: with one activation vector (decode), rows are taken in adjacent pairs sharing the activation loads; with
@@ -21,24 +23,42 @@
 
 // ---- scalar path ----
 
-static float q4_row_dot_scalar(const uint8_t *row, int q41, int64_t nb, const lh_block_q8 *x) {
+/// The 32 unsigned quants of a Q4_0/Q4_1/Q5_0/Q5_1 block in element order, with the block's scale dw and offset
+/// mw (x = q * dw + mw).
+static void small_block_scalar(int type, const uint8_t *blk, uint8_t q[32], float *dw, float *mw) {
+    const float d = lh_half_to_float(lh_load_u16(blk));
+    const uint8_t *qs;
+    uint32_t qh = 0;
+    switch (type) {
+    case LH_TYPE_Q4_0: qs = blk + offsetof(lh_blk_q4_0, qs); *mw = -8.0f * d; break;
+    case LH_TYPE_Q4_1: qs = blk + offsetof(lh_blk_q4_1, qs); *mw = lh_half_to_float(lh_load_u16(blk + 2)); break;
+    case LH_TYPE_Q5_0:
+        qh = lh_load_u32(blk + offsetof(lh_blk_q5_0, qh));
+        qs = blk + offsetof(lh_blk_q5_0, qs);
+        *mw = -16.0f * d;
+        break;
+    default:
+        qh = lh_load_u32(blk + offsetof(lh_blk_q5_1, qh));
+        qs = blk + offsetof(lh_blk_q5_1, qs);
+        *mw = lh_half_to_float(lh_load_u16(blk + 2));
+        break;
+    }
+    *dw = d;
+    for (int j = 0; j < 16; j++) {
+        q[j] = (uint8_t)((qs[j] & 0xF) | ((qh >> j) & 1) << 4);
+        q[j + 16] = (uint8_t)((qs[j] >> 4) | ((qh >> (j + 16)) & 1) << 4);
+    }
+}
+
+static float small_row_dot_scalar(int type, const uint8_t *row, int64_t nb, const lh_block_q8 *x) {
+    const size_t bsz = (size_t)lh_type_block_bytes(type);
     float acc = 0.0f;
     for (int64_t b = 0; b < nb; b++, x++) {
-        const uint8_t *qs;
+        uint8_t q[32];
         float dw, mw;
-        if (q41) {
-            const lh_blk_q4_1 *blk = (const lh_blk_q4_1 *)row + b;
-            dw = lh_half_to_float(blk->d);
-            mw = lh_half_to_float(blk->m);
-            qs = blk->qs;
-        } else {
-            const lh_blk_q4_0 *blk = (const lh_blk_q4_0 *)row + b;
-            dw = lh_half_to_float(blk->d);
-            mw = -8.0f * dw;
-            qs = blk->qs;
-        }
+        small_block_scalar(type, row + (size_t)b * bsz, q, &dw, &mw);
         int sum = 0;
-        for (int j = 0; j < 16; j++) sum += (qs[j] & 0xF) * x->qs[j] + (qs[j] >> 4) * x->qs[j + 16];
+        for (int j = 0; j < 32; j++) sum += q[j] * x->qs[j];
         acc += dw * x->d * (float)sum + mw * x->s;
     }
     return acc;
@@ -62,7 +82,7 @@ static void rows_quant_scalar(int type, const uint8_t *w, size_t row_bytes, int6
         for (int64_t i = 0; i < m; i++) {
             const lh_block_q8 *x = xq + i * nb;
             y[i * y_stride + r] = type == LH_TYPE_Q8_0 ? q8_row_dot_scalar(row, nb, x)
-                                                       : q4_row_dot_scalar(row, type == LH_TYPE_Q4_1, nb, x);
+                                                       : small_row_dot_scalar(type, row, nb, x);
         }
     }
 }
@@ -76,16 +96,32 @@ LH_AVX2 static inline __m256 dot_u8s8(__m256i u, __m256i s) {
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 }
 
+/// The fifth bits of a Q5 block as bytes: byte e is 16 if bit e of the 32-bit qh at `qh` is set, else 0. Each byte
+/// first gets the qh byte holding its bit (byte e / 8), then is compared with its own bit mask 1 << (e % 8). qh is
+/// broadcast straight from memory (a load, where a broadcast from a register would take a shuffle slot).
+LH_AVX2 static inline __m256i q5_high_bits(const uint8_t *qh) {
+    const __m256i spread = _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL);
+    const __m256i word = _mm256_castps_si256(_mm256_broadcast_ss((const float *)(const void *)qh));
+    const __m256i bytes = _mm256_shuffle_epi8(word, spread);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), _mm256_set1_epi8(0x10));
+}
+
 /// The 32 quants of a weight block as bytes in element order. Q4: the 16 bytes are loaded into both lanes
 /// (a load-unit broadcast), the high lane shifted right by 4 and both masked, giving elements 0..15 (low nibbles)
 /// then 16..31 (high nibbles); this avoids a lane insert, which competes with the broadcasts for the shuffle port.
+/// Q5_0/Q5_1: those nibbles ORed with 16 where the element's bit of qh is set (see q5_high_bits).
 /// Q8_0: the signed bytes as stored.
 LH_AVX2 static inline __m256i block_quants(int type, const uint8_t *blk) {
     if (type == LH_TYPE_Q8_0) return _mm256_loadu_si256((const __m256i *)(blk + offsetof(lh_blk_q8_0, qs)));
-    const size_t qoff = type == LH_TYPE_Q4_1 ? offsetof(lh_blk_q4_1, qs) : offsetof(lh_blk_q4_0, qs);
+    const size_t qoff = type == LH_TYPE_Q4_1 ? offsetof(lh_blk_q4_1, qs) : type == LH_TYPE_Q4_0 ? offsetof(lh_blk_q4_0, qs)
+                      : type == LH_TYPE_Q5_1 ? offsetof(lh_blk_q5_1, qs) : offsetof(lh_blk_q5_0, qs);
     const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + qoff)));
     const __m256i shifted = _mm256_srlv_epi32(q, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
-    return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F));
+    const __m256i nibbles = _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F));
+    if (type == LH_TYPE_Q4_0 || type == LH_TYPE_Q4_1) return nibbles;
+    const size_t hoff = type == LH_TYPE_Q5_1 ? offsetof(lh_blk_q5_1, qh) : offsetof(lh_blk_q5_0, qh);
+    return _mm256_or_si256(nibbles, q5_high_bits(blk + hoff));
 }
 
 /// Integer dot product of a block's quants with 32 activation quants, as 8 float lanes to be summed.
@@ -95,18 +131,23 @@ LH_AVX2 static inline __m256 block_dot(int type, __m256i wq, __m256i xv) {
     return dot_u8s8(wq, xv);
 }
 
-/// Weight-block scale halves as one 32-bit word (low half first): (d, m) for Q4_1, (d, d) for Q4_0, (d, 0) for
-/// Q8_0. Converted and multiplied by an activation block's (dx, sx), this gives (dw*dx, offset) for every type,
-/// where the offset is mw*sx (Q4_1), dw*sx (Q4_0, applied times -8 at the end) or 0 (Q8_0).
+/// Weight-block scale halves as one 32-bit word (low half first): (d, m) for Q4_1/Q5_1, (d, d) for Q4_0/Q5_0,
+/// (d, 0) for Q8_0. Converted and multiplied by an activation block's (dx, sx), this gives (dw*dx, offset) for every
+/// type, where the offset is mw*sx (Q4_1/Q5_1), dw*sx (Q4_0/Q5_0, applied times -8/-16 at the end) or 0 (Q8_0).
 static inline uint32_t scale_word(int type, const uint8_t *blk) {
-    if (type == LH_TYPE_Q4_1) return lh_load_u32(blk);
+    if (type == LH_TYPE_Q4_1 || type == LH_TYPE_Q5_1) return lh_load_u32(blk);
     const uint32_t d = lh_load_u16(blk);
-    return type == LH_TYPE_Q4_0 ? d * 0x10001u : d;
+    return type == LH_TYPE_Q4_0 || type == LH_TYPE_Q5_0 ? d * 0x10001u : d;
 }
 
 /// Factor applied to the accumulated offsets (see scale_word).
 static inline float offset_factor(int type) {
-    return type == LH_TYPE_Q4_1 ? 1.0f : type == LH_TYPE_Q4_0 ? -8.0f : 0.0f;
+    switch (type) {
+    case LH_TYPE_Q4_1: case LH_TYPE_Q5_1: return 1.0f;
+    case LH_TYPE_Q4_0: return -8.0f;
+    case LH_TYPE_Q5_0: return -16.0f;
+    default: return 0.0f;
+    }
 }
 
 /// (dx, sx, dx, sx) of an activation block: one 64-bit load duplicated into both halves.
@@ -199,6 +240,8 @@ LH_AVX2 static void rows_quant_avx2(int type, const uint8_t *w, size_t row_bytes
     switch (type) {
     case LH_TYPE_Q4_0: rows_quant_typed(LH_TYPE_Q4_0, w, row_bytes, r0, r1, nb, xq, y, y_stride, m); break;
     case LH_TYPE_Q4_1: rows_quant_typed(LH_TYPE_Q4_1, w, row_bytes, r0, r1, nb, xq, y, y_stride, m); break;
+    case LH_TYPE_Q5_0: rows_quant_typed(LH_TYPE_Q5_0, w, row_bytes, r0, r1, nb, xq, y, y_stride, m); break;
+    case LH_TYPE_Q5_1: rows_quant_typed(LH_TYPE_Q5_1, w, row_bytes, r0, r1, nb, xq, y, y_stride, m); break;
     default: rows_quant_typed(LH_TYPE_Q8_0, w, row_bytes, r0, r1, nb, xq, y, y_stride, m); break;
     }
 }
@@ -206,6 +249,7 @@ LH_AVX2 static void rows_quant_avx2(int type, const uint8_t *w, size_t row_bytes
 
 void lh_rows_quant(int type, const uint8_t *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                    const lh_block_q8 *xq, float *y, int64_t y_stride, int64_t m) {
+    if (lh_is_kquant(type)) { lh_rows_kquant(type, w, row_bytes, r0, r1, cols, xq, y, y_stride, m); return; }
 #if LH_X86
     if (lh_use_avx2()) { rows_quant_avx2(type, w, row_bytes, r0, r1, cols / 32, xq, y, y_stride, m); return; }
 #endif

@@ -59,8 +59,8 @@ final class GGUFReaderTests: XCTestCase {
     func testUnsupportedWeightTypeIsNamed() throws {
         var w = GGUFWriter()
         w.set("general.architecture", .string("llama"))
-        w.add("token_embd.weight", dims: [256, 4], type: 14, data: Data(count: 4 * 210))   // Q6_K
-        expectError(try temp(w.encoded()), contains: "type Q6_K")
+        w.add("token_embd.weight", dims: [256, 4], type: 17, data: Data(count: 4 * 74))   // IQ2_XS
+        expectError(try temp(w.encoded()), contains: "tensor 'token_embd.weight' has type IQ2_XS")
     }
 
     /// Dimensions whose product wraps around Int would pass the bounds check with a tiny size in a build

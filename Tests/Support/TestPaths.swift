@@ -6,8 +6,14 @@ public enum TestPaths {
     public static var model: String {
         let env = ProcessInfo.processInfo.environment
         if let p = env["LHINDEX_MODEL"], !p.isEmpty { return p }
+        return cachedModel("SmolLM2-135M-Instruct.Q4_1.gguf")
+    }
+
+    /// A model file in the model cache ($LHINDEX_HOME/models, default ~/.cache/lhindex/models); it may not exist.
+    public static func cachedModel(_ file: String) -> String {
+        let env = ProcessInfo.processInfo.environment
         let home = env["LHINDEX_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache/lhindex")
-        return home + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        return home + "/models/" + file
     }
 
     /// The model path, or an error (failing the calling test) telling how to fetch it.
@@ -32,6 +38,17 @@ public enum TestPaths {
             dir = dir.deletingLastPathComponent()
         }
         return URL(fileURLWithPath: "/work/shared/golden")
+    }
+
+    /// The repository's committed goldens, `Fixtures/golden` (found by walking up from this file).
+    public static var fixtureGolden: URL {
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("Fixtures/golden")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: "Fixtures/golden")
     }
 
     /// Lines of a JSON-lines golden file, decoded.

@@ -1,13 +1,14 @@
 // lh_kernels.h: public C API of the CKernels target, the hot numeric kernels of lhindex.
 //
 // Why C and not Swift: the decode step is dominated by matrix-vector products over quantized GGUF weights
-// (Q4_0/Q4_1/Q8_0 blocks of 32 values with f16 scales). The fast way to do them, as llama.cpp does, is to
-// quantize the activations to int8 blocks and fuse dequantization into the dot product: unpack nibbles,
-// multiply u8 x s8 pairs with _mm256_maddubs_epi16, widen with _mm256_madd_epi16 and apply the two block
-// scales once per 32 values. Swift SIMD types cannot express maddubs or other int8 dot-product instructions,
-// and per-function target attributes with runtime CPU dispatch (AVX2/FMA/F16C without global -mavx2 flags)
-// are only available from C. The matmuls are split over a persistent spinning thread pool (pthreads + C11
-// atomics) whose per-call overhead is about a microsecond, which Dispatch cannot match for ~120 calls per token.
+// (Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 blocks of 32 values, K-quant super-blocks of 256). The fast way to do them, as llama.cpp
+// does, is to quantize the activations to int8 blocks and fuse dequantization into the dot product: unpack the
+// 2..6-bit quants to bytes, multiply u8 x s8 pairs with _mm256_maddubs_epi16, widen with _mm256_madd_epi16 (which
+// also applies the K-quants' small integer sub-block scales) and apply the float scales once per 32 values. Swift
+// SIMD types cannot express maddubs or other int8 dot-product instructions, and per-function target attributes with
+// runtime CPU dispatch (AVX2/FMA/F16C without global -mavx2 flags) are only available from C. The matmuls are split
+// over a persistent spinning thread pool (pthreads + C11 atomics) whose per-call overhead is about a microsecond,
+// which Dispatch cannot match for ~120 calls per token.
 //
 // Every SIMD kernel has a scalar fallback giving the same results up to float rounding; the choice is made once
 // at run time from the CPU features (see lh_simd_enabled).
@@ -23,16 +24,42 @@ extern "C" {
 #endif
 
 /// ggml tensor type ids (values identical to ggml's enum ggml_type).
-enum { LH_TYPE_F32 = 0, LH_TYPE_F16 = 1, LH_TYPE_Q4_0 = 2, LH_TYPE_Q4_1 = 3, LH_TYPE_Q8_0 = 8, LH_TYPE_BF16 = 30 };
+enum {
+    LH_TYPE_F32 = 0, LH_TYPE_F16 = 1, LH_TYPE_Q4_0 = 2, LH_TYPE_Q4_1 = 3, LH_TYPE_Q5_0 = 6, LH_TYPE_Q5_1 = 7,
+    LH_TYPE_Q8_0 = 8, LH_TYPE_Q2_K = 10, LH_TYPE_Q3_K = 11, LH_TYPE_Q4_K = 12, LH_TYPE_Q5_K = 13, LH_TYPE_Q6_K = 14,
+    LH_TYPE_BF16 = 30
+};
 
-/// Elements per block for a type (F32, F16, BF16: 1; Q4_0, Q4_1, Q8_0: 32); 0 for unknown types.
+/// Elements per block for a type (F32, F16, BF16: 1; Q4_0, Q4_1, Q5_0, Q5_1, Q8_0: 32; Q2_K..Q6_K: 256);
+/// 0 for unknown types.
 int64_t lh_type_block_elems(int type);
 
-/// Bytes per block for a type (F32: 4, F16: 2, BF16: 2, Q4_0: 18, Q4_1: 20, Q8_0: 34); 0 for unknown types.
-/// Block layouts (ggml, little-endian, packed, no alignment):
+/// Bytes per block for a type (F32: 4, F16: 2, BF16: 2, Q4_0: 18, Q4_1: 20, Q5_0: 22, Q5_1: 24, Q8_0: 34,
+/// Q2_K: 84, Q3_K: 110, Q4_K: 144, Q5_K: 176, Q6_K: 210); 0 for unknown types.
+/// Block layouts (ggml, little-endian, packed, no alignment; j in [0, 16) for the 32-value blocks):
 ///   Q4_0 = { f16 d; uint8 qs[16] }:        x[j] = ((qs[j] & 0xF) - 8) * d, x[j+16] = ((qs[j] >> 4) - 8) * d
 ///   Q4_1 = { f16 d; f16 m; uint8 qs[16] }: x[j] = (qs[j] & 0xF) * d + m,   x[j+16] = (qs[j] >> 4) * d + m
+///   Q5_0 = { f16 d; uint32 qh; uint8 qs[16] }: q[j] = (qs[j] & 0xF) | bit j of qh << 4,
+///          q[j+16] = (qs[j] >> 4) | bit j+16 of qh << 4;  x[i] = (q[i] - 16) * d
+///   Q5_1 = { f16 d; f16 m; uint32 qh; uint8 qs[16] }: q as Q5_0;  x[i] = q[i] * d + m
 ///   Q8_0 = { f16 d; int8 qs[32] }:         x[j] = qs[j] * d
+/// K-quants: super-blocks of 256 values in sub-blocks of 32 (Q4_K, Q5_K) or 16 (Q2_K, Q3_K, Q6_K), each with a
+/// small integer scale (and min) multiplied by the f16 super-block scale d (and dmin). Below, i in [0, 256),
+/// s = i / 32 the 32-value sub-block, t = i / 16 the 16-value one, h = i / 128, l = i % 32:
+///   Q2_K = { uint8 scales[16]; uint8 qs[64]; f16 d; f16 dmin }: q = (qs[32h + l] >> 2*(s % 4)) & 3 in [0, 3],
+///          x[i] = d * (scales[t] & 0xF) * q - dmin * (scales[t] >> 4)
+///   Q3_K = { uint8 hmask[32]; uint8 qs[64]; uint8 scales[12]; f16 d }: q = ((qs[32h + l] >> 2*(s % 4)) & 3)
+///          - (bit s of hmask[l] ? 0 : 4) in [-4, 3],  x[i] = d * (sc[t] - 32) * q, with the 6-bit sc[t] =
+///          (t < 8 ? scales[t] & 0xF : scales[t - 8] >> 4) | ((scales[8 + t % 4] >> 2*(t / 4)) & 3) << 4
+///   Q4_K = { f16 d; f16 dmin; uint8 scales[12]; uint8 qs[128] }: q = (s even ? qs[32(s/2) + l] & 0xF
+///          : qs[32(s/2) + l] >> 4),  x[i] = d * sc[s] * q - dmin * mn[s], with 6-bit sc and mn packed in scales:
+///          s < 4: sc = scales[s] & 63, mn = scales[s + 4] & 63;
+///          s >= 4: sc = (scales[s + 4] & 0xF) | (scales[s - 4] >> 6) << 4, mn = (scales[s + 4] >> 4) | (scales[s] >> 6) << 4
+///   Q5_K = { f16 d; f16 dmin; uint8 scales[12]; uint8 qh[32]; uint8 qs[128] }: q = Q4_K's q | (bit s of qh[l]) << 4,
+///          x[i] = d * sc[s] * q - dmin * mn[s] (scales as Q4_K)
+///   Q6_K = { uint8 ql[128]; uint8 qh[64]; int8 scales[16]; f16 d }: with c = s % 4,
+///          q = ((c < 2 ? ql[64h + 32(c&1) + l] & 0xF : ql[64h + 32(c&1) + l] >> 4) | ((qh[32h + l] >> 2c) & 3) << 4) - 32
+///          in [-32, 31],  x[i] = d * scales[t] * q
 ///   F16 = IEEE binary16, BF16 = the upper 16 bits of an f32.
 int64_t lh_type_block_bytes(int type);
 
@@ -41,7 +68,8 @@ int64_t lh_type_block_bytes(int type);
 void lh_dequantize_row(int type, const void *src, float *dst, int64_t n);
 
 /// Activation block for integer dot products: 32 values x[j] ~ d * qs[j] with d = max|x|/127,
-/// qs = round-to-nearest-even(x/d) in [-127, 127], and s = d * sum(qs) (used by Q4_0/Q4_1 offsets).
+/// qs = round-to-nearest-even(x/d) in [-127, 127], and s = d * sum(qs) (used by the offsets of Q4_0/Q4_1/Q5_0/Q5_1
+/// and the mins of Q4_K/Q5_K).
 typedef struct {
     float d;          ///< scale: max|x| / 127 over the block (0 for an all-zero block)
     float s;          ///< d * sum(qs)
@@ -54,8 +82,9 @@ void lh_quantize_row_q8(const float *x, lh_block_q8 *y, int64_t n);
 /// Y (m x rows) = X (m x cols) * W^T, where W is `rows` rows of `cols` elements of `type`, each row starting
 /// `row_bytes` after the previous one (row-major, rows contiguous in memory like a GGUF tensor).
 /// Y is row-major: y[i * rows + r] = dot(x row i, W row r).
-/// For Q4_0/Q4_1/Q8_0 the kernel uses `xq` (m rows of cols/32 lh_block_q8 each, made by lh_quantize_row_q8;
-/// cols must be a multiple of 32) and integer dot products, as llama.cpp does; for F32/F16/BF16 it uses `x`
+/// For the quantized types (Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and the K-quants) the kernel uses `xq` (m rows of cols/32
+/// lh_block_q8 each, made by lh_quantize_row_q8; cols must be a multiple of the block size: a K-quant super-block
+/// of 256 meets 8 activation blocks) and integer dot products, as llama.cpp does; for F32/F16/BF16 it uses `x`
 /// (m rows of cols floats). Either pointer may be NULL when the type does not need it. m is small (1..~16: decode
 /// steps); each weight row is loaded once and reused from L1 across the m vectors.
 /// Work is split over rows across the thread pool (n_threads <= 0 means the pool size); small products run on

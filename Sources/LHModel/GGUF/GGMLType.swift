@@ -9,11 +9,19 @@ public struct GGMLType: RawRepresentable, Hashable, Sendable {
     public static let f16 = GGMLType(rawValue: 1)
     public static let q4_0 = GGMLType(rawValue: 2)
     public static let q4_1 = GGMLType(rawValue: 3)
+    public static let q5_0 = GGMLType(rawValue: 6)
+    public static let q5_1 = GGMLType(rawValue: 7)
     public static let q8_0 = GGMLType(rawValue: 8)
+    public static let q2_K = GGMLType(rawValue: 10)
+    public static let q3_K = GGMLType(rawValue: 11)
+    public static let q4_K = GGMLType(rawValue: 12)
+    public static let q5_K = GGMLType(rawValue: 13)
+    public static let q6_K = GGMLType(rawValue: 14)
     public static let bf16 = GGMLType(rawValue: 30)
 
     /// The types lhindex can compute with.
-    public static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1]
+    public static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1,
+                                               .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
     static var supportedNames: String { supported.map(\.name).joined(separator: ", ") }
 
     /// ggml's name for the type (`Q6_K`, `IQ2_XS`, ...), or `type N` when unknown.
@@ -32,7 +40,8 @@ public struct GGMLType: RawRepresentable, Hashable, Sendable {
     public var blockElements: Int? {
         switch self {
         case .f32, .f16, .bf16: return 1
-        case .q4_0, .q4_1, .q8_0: return 32
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return 32
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return 256   // K-quant super-blocks
         default: return nil
         }
     }
@@ -44,11 +53,19 @@ public struct GGMLType: RawRepresentable, Hashable, Sendable {
         case .f16, .bf16: return 2
         case .q4_0: return 18
         case .q4_1: return 20
+        case .q5_0: return 22
+        case .q5_1: return 24
         case .q8_0: return 34
+        case .q2_K: return 84
+        case .q3_K: return 110
+        case .q4_K: return 144
+        case .q5_K: return 176
+        case .q6_K: return 210
         default: return nil
         }
     }
 
-    /// Whether dot products use 8-bit quantized activations (as llama.cpp does) rather than floats.
-    public var isBlockQuantized: Bool { blockElements == 32 }
+    /// Whether dot products with this type use 8-bit quantized activations (`lh_block_q8`, as llama.cpp does)
+    /// rather than floats: every supported block-quantized type, 32-value blocks and K-quant super-blocks alike.
+    public var usesQuantizedActivations: Bool { (blockElements ?? 1) > 1 }
 }

@@ -126,8 +126,10 @@ public final class GGUFFile: @unchecked Sendable {
                 }
                 elements = p
             }
+            // A valid file (ggml writes such tensors only for other backends) that lhindex cannot compute with:
+            // every kernel works on whole blocks of a row.
             guard dims[0] % blockElems == 0 else {
-                throw LHError.badFile(path: path, reason: "tensor '\(name)' row of \(dims[0]) elements is not a multiple of the \(type.name) block size \(blockElems)")
+                throw LHError.unsupportedModel(path: path, reason: "tensor '\(name)' has rows of \(dims[0]) elements, not a multiple of the \(type.name) block size \(blockElems)")
             }
             let bytes = elements / blockElems * blockBytes
             guard offset % UInt64(alignment) == 0, offset < UInt64(file.count),

@@ -35,7 +35,7 @@ public final class LinearScratch {
 
     private func applyQuantized(_ w: WeightMatrix, x: UnsafePointer<Float>, m: Int, y: UnsafeMutablePointer<Float>) {
         var xq: UnsafeMutablePointer<lh_block_q8>? = nil
-        if w.type.isBlockQuantized {
+        if w.type.usesQuantizedActivations {
             let blocks = m * w.cols / 32
             if blocks > quantizedCapacity {
                 quantized?.deallocate()
