@@ -36,6 +36,7 @@ struct TokenAttr: OptionSet, Sendable {
 struct SpecialTokenInfo {
     var bos: Int32?
     var eos: Int32?
+    var unknown: Int32?
     var eot: Int32?
     var endOfGeneration: Set<Int32> = []
 
@@ -68,15 +69,26 @@ struct SpecialTokenInfo {
                                         "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>",
                                         "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~["]
 
+    /// llama.cpp's BOS/EOS/unknown ids for a vocabulary type when the file names none.
+    struct Defaults {
+        var bos: Int32?, eos: Int32?, unknown: Int32?
+        /// Byte-level BPE: none.
+        static let none = Defaults()
+        /// SentencePiece (`llama`): `<s>` = 1, `</s>` = 2, `<unk>` = 0.
+        static let sentencePiece = Defaults(bos: 1, eos: 2, unknown: 0)
+    }
+
     /// Resolves ids from `gguf` and token texts, updating `attrs` as llama.cpp does (tokens it
     /// recognises by text as EOT/EOM/FIM/EOG become control tokens; gpt-oss's channel tokens
     /// become user-defined).
-    init(gguf: GGUFFile, texts: [String], idOfText: [String: Int32], attrs: inout [TokenAttr]) {
+    init(gguf: GGUFFile, texts: [String], idOfText: [String: Int32], attrs: inout [TokenAttr], defaults: Defaults = .none) {
         let n = texts.count
         func id(_ key: String) -> Int32? {
             guard let v = gguf.int(key), v >= 0, v < n else { return nil }   // out of range: llama.cpp keeps its default
             return Int32(v)
         }
+        // A default outside the vocabulary is disabled, as in llama.cpp.
+        func inRange(_ d: Int32?) -> Int32? { d.flatMap { $0 < n ? $0 : nil } }
         func detect(_ candidates: [String], _ current: Int32?) -> Int32? {
             if let current { return current }
             for t in candidates {
@@ -84,8 +96,9 @@ struct SpecialTokenInfo {
             }
             return nil
         }
-        bos = id(GGUFKey.tokenizerBOS)
-        eos = id(GGUFKey.tokenizerEOS)
+        bos = id(GGUFKey.tokenizerBOS) ?? inRange(defaults.bos)
+        eos = id(GGUFKey.tokenizerEOS) ?? inRange(defaults.eos)
+        unknown = id(Tokenizer.unknownKey) ?? inRange(defaults.unknown)
         eot = detect(SpecialTokenInfo.eotTexts, id(GGUFKey.tokenizerEOT))
         let eom = detect(SpecialTokenInfo.eomTexts, id(SpecialTokenInfo.eomKey))
         var fim: [Int32?] = []
