@@ -7,6 +7,11 @@
 // token's score, and the best pair (highest score, leftmost on ties) is merged repeatedly, with
 // stale queue entries skipped. Each final symbol is its token, or, when it is a single character
 // that is not a token, the byte tokens `<0xXX>` of its UTF-8 bytes.
+//
+// Speed: a merge can never join two characters that no token holds side by side. A space (or
+// literal "▁") that follows a character other than "▁" starts a new segment unless some token has
+// that character right before a "▁" (Gemma 3 has one such token, ">▁</"; Llama 2 none), so the
+// text is encoded segment by segment with the same result, and repeated segments are memoized.
 
 /// The SentencePiece model of a vocabulary: token texts by bytes, scores, and byte-fallback tokens.
 struct SentencePieceModel: Sendable {
@@ -20,6 +25,9 @@ struct SentencePieceModel: Sendable {
     let unknownToken: Int32
     /// Whether a "▁" starts each stretch of text that begins the input or follows a special token.
     let addsSpacePrefix: Bool
+    /// Characters (scalar values, not "▁") that some token has right before a "▁": a space after
+    /// one of them does not start a new segment.
+    let joinsBeforeSpace: Set<UInt32>
 
     static let escapedSpace: [UInt8] = [0xE2, 0x96, 0x81]   // U+2581
 
@@ -30,6 +38,15 @@ struct SentencePieceModel: Sendable {
         self.addsSpacePrefix = addsSpacePrefix
         self.unknownToken = unknownToken ?? -1
         let hex = Array("0123456789ABCDEF".utf8)
+        var joins = Set<UInt32>()
+        for t in texts where t.utf8.count > 3 && t.utf8.dropFirst().contains(0x81) {
+            var previous: UInt32 = 0x2581
+            for scalar in t.unicodeScalars {
+                if scalar.value == 0x2581 && previous != 0x2581 { joins.insert(previous) }
+                previous = scalar.value
+            }
+        }
+        joinsBeforeSpace = joins
         byteToken = (0..<256).map { b in
             let spelled: [UInt8] = [UInt8(ascii: "<"), UInt8(ascii: "0"), UInt8(ascii: "x"), hex[b >> 4], hex[b & 15], UInt8(ascii: ">")]
             let id = table.id(spelled)
@@ -60,10 +77,59 @@ struct SentencePieceModel: Sendable {
         }
     }
 
-    /// Appends the tokens of the text `bytes[start..<end]` to `out`.
-    /// - Parameter prefixSpace: whether to prepend a space (the caller applies `addsSpacePrefix`).
+    /// Appends the tokens of the text `bytes[start..<end]` to `out`, segment by segment.
+    /// - Parameters:
+    ///   - prefixSpace: whether to prepend a space (the caller applies `addsSpacePrefix`).
+    ///   - cache: memo of segments of `bytes` already encoded in this call.
     func encode(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, prefixSpace: Bool,
-                into out: inout [Int32], scratch s: inout Scratch) {
+                into out: inout [Int32], scratch s: inout Scratch, cache: inout WordCache) {
+        @inline(__always) func isSpace(_ i: Int) -> Bool {
+            bytes[i] == 0x20 || (bytes[i] == 0xE2 && i + 2 < end && bytes[i + 1] == 0x96 && bytes[i + 2] == 0x81)
+        }
+        var segmentStart = start
+        var first = prefixSpace
+        var previous = -1          // start of the previous character, -1 before the first
+        var i = start
+        while i < end {
+            let space = isSpace(i)
+            if space && previous >= segmentStart && !isSpace(previous) && !joinsBeforeSpace.contains(scalar(bytes, previous)) {
+                encodeSegment(bytes, segmentStart, i, prefixSpace: first, &out, &s, &cache)
+                first = false
+                segmentStart = i
+            }
+            previous = i
+            i += min(UTF8Reader.length(lead: bytes[i]), end - i)
+        }
+        encodeSegment(bytes, segmentStart, end, prefixSpace: first, &out, &s, &cache)
+    }
+
+    /// The scalar value of the UTF-8 character at `p[i]` (valid UTF-8).
+    @inline(__always)
+    private func scalar(_ p: UnsafePointer<UInt8>, _ i: Int) -> UInt32 {
+        let b0 = UInt32(p[i])
+        if b0 < 0x80 { return b0 }
+        if b0 < 0xE0 { return (b0 & 0x1F) << 6 | (UInt32(p[i + 1]) & 0x3F) }
+        if b0 < 0xF0 { return (b0 & 0x0F) << 12 | (UInt32(p[i + 1]) & 0x3F) << 6 | (UInt32(p[i + 2]) & 0x3F) }
+        return (b0 & 0x07) << 18 | (UInt32(p[i + 1]) & 0x3F) << 12 | (UInt32(p[i + 2]) & 0x3F) << 6 | (UInt32(p[i + 3]) & 0x3F)
+    }
+
+    private func encodeSegment(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, prefixSpace: Bool,
+                               _ out: inout [Int32], _ s: inout Scratch, _ cache: inout WordCache) {
+        let count = end - start
+        guard count > 0 || prefixSpace else { return }
+        var h: UInt64 = 0
+        if !prefixSpace {   // a prefixed segment is not the same text as its bytes: not memoized
+            h = WordCache.hash(bytes + start, count)
+            if cache.lookup(start: start, count: count, hash: h, into: &out) { return }
+        }
+        let before = out.count
+        encodeEscaped(bytes, start, end, prefixSpace: prefixSpace, into: &out, scratch: &s)
+        if !prefixSpace { cache.insert(start: start, count: count, hash: h, tokens: out[before...]) }
+    }
+
+    /// Appends the tokens of `bytes[start..<end]` encoded as one piece (llama.cpp's whole-text merge).
+    func encodeEscaped(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int, prefixSpace: Bool,
+                       into out: inout [Int32], scratch s: inout Scratch) {
         s.text.removeAll(keepingCapacity: true)
         if prefixSpace { s.text.append(contentsOf: SentencePieceModel.escapedSpace) }
         for i in start..<end {

@@ -63,6 +63,9 @@ public final class Tokenizer: Sendable {
         case sentencePiece(SentencePieceModel)
     }
 
+    /// The text encoder (tests compare its paths).
+    var encoderForTesting: TextEncoder { encoder }
+
     /// The BPE merge model (byte-level BPE vocabularies only; tests compare its two merge loops).
     var model: BPEModel {
         guard case let .bytePairEncoding(e) = encoder else { preconditionFailure("not a byte-level BPE vocabulary") }
@@ -218,6 +221,7 @@ public final class Tokenizer: Sendable {
                 }
             case let .sentencePiece(spm):
                 var scratch = SentencePieceModel.Scratch()
+                var cache = WordCache(text: bytes)
                 var afterSpecial = true   // the input's start counts as following a special token
                 for fragment in fragments {
                     switch fragment {
@@ -225,7 +229,8 @@ public final class Tokenizer: Sendable {
                         out.append(id)
                         afterSpecial = true
                     case let .text(start, end):
-                        spm.encode(bytes, start, end, prefixSpace: spm.addsSpacePrefix && afterSpecial, into: &out, scratch: &scratch)
+                        spm.encode(bytes, start, end, prefixSpace: spm.addsSpacePrefix && afterSpecial, into: &out,
+                                   scratch: &scratch, cache: &cache)
                         afterSpecial = false
                     }
                 }
