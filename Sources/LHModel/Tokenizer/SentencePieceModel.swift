@@ -31,8 +31,9 @@ struct SentencePieceModel: Sendable {
 
     static let escapedSpace: [UInt8] = [0xE2, 0x96, 0x81]   // U+2581
 
-    init(texts: [String], scores: [Float], addsSpacePrefix: Bool, unknownToken: Int32?) {
-        let table = TokenTextTable(texts: texts)
+    /// - Parameters:
+    ///   - texts: token texts, id order; `table` their lookup.
+    init(texts: [String], table: TokenTextTable, scores: [Float], addsSpacePrefix: Bool, unknownToken: Int32?) {
         self.table = table
         self.scores = scores
         self.addsSpacePrefix = addsSpacePrefix

@@ -81,7 +81,7 @@ struct SpecialTokenInfo {
     /// Resolves ids from `gguf` and token texts, updating `attrs` as llama.cpp does (tokens it
     /// recognises by text as EOT/EOM/FIM/EOG become control tokens; gpt-oss's channel tokens
     /// become user-defined).
-    init(gguf: GGUFFile, texts: [String], idOfText: [String: Int32], attrs: inout [TokenAttr], defaults: Defaults = .none) {
+    init(gguf: GGUFFile, texts: [String], table: TokenTextTable, attrs: inout [TokenAttr], defaults: Defaults = .none) {
         let n = texts.count
         func id(_ key: String) -> Int32? {
             guard let v = gguf.int(key), v >= 0, v < n else { return nil }   // out of range: llama.cpp keeps its default
@@ -92,7 +92,7 @@ struct SpecialTokenInfo {
         func detect(_ candidates: [String], _ current: Int32?) -> Int32? {
             if let current { return current }
             for t in candidates {
-                if let i = idOfText[t] { attrs[Int(i)].insert(.control); return i }
+                if let i = table[text: t] { attrs[Int(i)].insert(.control); return i }
             }
             return nil
         }
@@ -107,24 +107,26 @@ struct SpecialTokenInfo {
         }
         var eog = Set<Int32>()
         for i in fim[3...] { if let i { eog.insert(i) } }            // FIM pad, repo, file separator
-        for (i, t) in texts.enumerated() where SpecialTokenInfo.eogTexts.contains(t) && idOfText[t] == Int32(i) {
-            eog.insert(Int32(i))
-            attrs[i].insert(.control)
+        for t in SpecialTokenInfo.eogTexts {   // the token holding each text (the last, if several do)
+            if let i = table[text: t] {
+                eog.insert(i)
+                attrs[Int(i)].insert(.control)
+            }
         }
         for t in ["<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"] {
-            if let i = idOfText[t] { attrs[Int(i)] = .userDefined }
+            if let i = table[text: t] { attrs[Int(i)] = .userDefined }
         }
         for i in [eos, eot, eom] { if let i { eog.insert(i) } }
         // o200k_harmony / solar-open: "<|end|>" ends a message, not the generation.
         let eogTexts = Set(eog.map { texts[Int($0)] })
-        if let end = idOfText["<|end|>"], eog.contains(end),
+        if let end = table[text: "<|end|>"], eog.contains(end),
            (eogTexts.contains("<|return|>") && (eogTexts.contains("<|call|>") || eogTexts.contains("<|calls|>")))
             || ((eogTexts.contains("<|call|>") || eogTexts.contains("<|calls|>")) && eogTexts.contains("<|flush|>")) {
             eog.remove(end)
             attrs[Int(end)] = .userDefined
         }
         // Gemma 4 / PLaMo: "</s>" is a normal token there.
-        if let s = idOfText["</s>"], eog.contains(s),
+        if let s = table[text: "</s>"], eog.contains(s),
            eog.contains(where: { ["<|tool_response>", "<|plamo:eos|>"].contains(texts[Int($0)]) }) {
             eog.remove(s)
             attrs[Int(s)] = .normal

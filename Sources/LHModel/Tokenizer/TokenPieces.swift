@@ -12,6 +12,7 @@ struct TokenPieces {
     /// - Unused and undefined tokens render as nothing.
     init(texts: [String], attrs: [TokenAttr], type: VocabularyType) {
         offsets.reserveCapacity(texts.count + 1)
+        bytes.reserveCapacity(texts.count * 8)
         for (text, a) in zip(texts, attrs) {
             if !a.isDisjoint(with: [.control, .unknown, .userDefined]) {
                 bytes.append(contentsOf: text.utf8)
@@ -29,13 +30,18 @@ struct TokenPieces {
 
     /// `text` with every U+2581 "▁" replaced by a space (llama.cpp's llama_unescape_whitespace).
     static func appendUnescapingSpaces(_ text: String, to bytes: inout [UInt8]) {
-        let u = Array(text.utf8)
-        var i = 0
-        while i < u.count {
-            if i + 2 < u.count && u[i] == 0xE2 && u[i + 1] == 0x96 && u[i + 2] == 0x81 {
-                bytes.append(0x20); i += 3
+        let u = text.utf8
+        guard u.contains(0xE2) else { bytes.append(contentsOf: u); return }
+        var i = u.startIndex
+        while i != u.endIndex {
+            let c = u[i]
+            if c == 0xE2, u.distance(from: i, to: u.endIndex) >= 3,
+               u[u.index(i, offsetBy: 1)] == 0x96, u[u.index(i, offsetBy: 2)] == 0x81 {
+                bytes.append(0x20)
+                i = u.index(i, offsetBy: 3)
             } else {
-                bytes.append(u[i]); i += 1
+                bytes.append(c)
+                i = u.index(after: i)
             }
         }
     }

@@ -69,6 +69,14 @@ struct TokenTextTable: Sendable {
         }
     }
 
+    /// The id of the token whose text is exactly `text` (byte for byte, not Swift's canonical
+    /// equivalence), or nil.
+    subscript(text text: String) -> Int32? {
+        var text = text
+        let found = text.withUTF8 { b in b.baseAddress.map { self.id($0, b.count) } ?? -1 }
+        return found >= 0 ? found : nil
+    }
+
     /// The id of the token whose text is `bytes`, or -1.
     func id(_ bytes: [UInt8]) -> Int32 {
         bytes.withUnsafeBufferPointer { b in

@@ -50,7 +50,8 @@ public final class Tokenizer: Sendable {
 
     private let texts: [String]
     private let attrs: [TokenAttr]
-    private let idOfText: [String: Int32]
+    /// Token text -> id, byte for byte (the last id when texts repeat, as llama.cpp's map).
+    private let table: TokenTextTable
     private let pieceBytes: [UInt8]
     private let pieceOffsets: [Int]
     private let endOfGeneration: [Bool]
@@ -113,12 +114,8 @@ public final class Tokenizer: Sendable {
             }
             for i in 0..<n { attrs[i] = TokenAttr(ggufType: types[i]) }
         }
-        var idOfText: [String: Int32] = [:]
-        idOfText.reserveCapacity(n)
-        for i in 0..<n {
-            if tokenTexts[i].isEmpty { tokenTexts[i] = "[EMPTY_\(i)]" }   // as llama.cpp
-            idOfText[tokenTexts[i]] = Int32(i)
-        }
+        for i in 0..<n where tokenTexts[i].isEmpty { tokenTexts[i] = "[EMPTY_\(i)]" }   // as llama.cpp
+        let table = TokenTextTable(texts: tokenTexts)
 
         // A special token id outside the vocabulary is a damaged file, not a default to fall back on.
         for key in [GGUFKey.tokenizerBOS, GGUFKey.tokenizerEOS, GGUFKey.tokenizerEOT, GGUFKey.tokenizerPadding, Tokenizer.unknownKey]
@@ -130,7 +127,7 @@ public final class Tokenizer: Sendable {
         }
         // llama.cpp's defaults per vocabulary type when the keys are absent.
         let defaults: SpecialTokenInfo.Defaults = type == .sentencePiece ? .sentencePiece : .none
-        let info = SpecialTokenInfo(gguf: gguf, texts: tokenTexts, idOfText: idOfText, attrs: &attrs, defaults: defaults)
+        let info = SpecialTokenInfo(gguf: gguf, texts: tokenTexts, table: table, attrs: &attrs, defaults: defaults)
         vocabularySize = n
         vocabularyType = type
         bosToken = info.bos
@@ -143,7 +140,7 @@ public final class Tokenizer: Sendable {
         preTokenizerName = type == .bytePairEncoding ? pre : "default"
         texts = tokenTexts
         self.attrs = attrs
-        self.idOfText = idOfText
+        self.table = table
         var eog = [Bool](repeating: false, count: n)
         for t in info.endOfGeneration { eog[Int(t)] = true }
         endOfGeneration = eog
@@ -159,6 +156,9 @@ public final class Tokenizer: Sendable {
                 throw LHError.badFile(path: path, reason: "\(GGUFKey.tokenizerMerges) is missing or not an array of strings (a BPE vocabulary needs its merges)")
             }
             let entry = preEntry!
+            var idOfText: [String: Int32] = [:]
+            idOfText.reserveCapacity(n)
+            for i in 0..<n { idOfText[tokenTexts[i]] = Int32(i) }
             encoder = .bytePairEncoding(BPEEncoder(kind: entry.kind, ignoreMerges: entry.ignoreMerges, texts: tokenTexts,
                                                    idOfText: idOfText, merges: merges))
         case .sentencePiece:
@@ -176,7 +176,7 @@ public final class Tokenizer: Sendable {
                     }
                 }
             }
-            encoder = .sentencePiece(SentencePieceModel(texts: tokenTexts, scores: scores, addsSpacePrefix: addsSpacePrefix,
+            encoder = .sentencePiece(SentencePieceModel(texts: tokenTexts, table: table, scores: scores, addsSpacePrefix: addsSpacePrefix,
                                                         unknownToken: info.unknown))
         }
     }
@@ -270,7 +270,7 @@ public final class Tokenizer: Sendable {
     /// The id of a special token (control, user-defined or unknown type) by its exact text, such
     /// as `<|im_start|>`; nil if the vocabulary has no such special token.
     public func specialToken(_ text: String) -> Int32? {
-        guard let id = idOfText[text], !attrs[Int(id)].isDisjoint(with: [.control, .userDefined, .unknown]) else { return nil }
+        guard let id = table[text: text], !attrs[Int(id)].isDisjoint(with: [.control, .userDefined, .unknown]) else { return nil }
         return id
     }
 
