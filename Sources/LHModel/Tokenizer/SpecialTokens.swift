@@ -1,4 +1,4 @@
-// Token attributes, llama.cpp's special-token fix-ups (EOT/EOG/FIM by text), and splitting text at special tokens.
+// Token attributes and llama.cpp's special-token fix-ups (EOT/EOG/FIM by text).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -132,77 +132,5 @@ struct SpecialTokenInfo {
             attrs[Int(s)] = .normal
         }
         endOfGeneration = eog
-    }
-}
-
-/// A piece of input after special-token partitioning: raw text (a byte range) or a special token.
-enum Fragment {
-    case text(start: Int, end: Int)
-    case token(Int32)
-}
-
-/// Splits text at special tokens exactly as llama.cpp's tokenizer_st_partition does: special
-/// tokens are taken longest text first; each one splits every remaining text fragment at all its
-/// non-overlapping occurrences, left to right.
-struct SpecialTokenMatcher: Sendable {
-    /// Special token ids (control, user-defined, unknown), longest text first (ties by id).
-    let ids: [Int32]
-    /// Their UTF-8 texts, parallel to `ids`.
-    let texts: [[UInt8]]
-    /// Whether each is matched only when parsing special tokens (control and unknown tokens).
-    let onlyWhenParsingSpecial: [Bool]
-
-    init(texts allTexts: [String], attrs: [TokenAttr]) {
-        var entries: [(Int32, [UInt8], Bool)] = []
-        for (i, a) in attrs.enumerated() where !a.isDisjoint(with: [.control, .userDefined, .unknown]) {
-            entries.append((Int32(i), Array(allTexts[i].utf8), !a.isDisjoint(with: [.control, .unknown])))
-        }
-        entries.sort { $0.1.count != $1.1.count ? $0.1.count > $1.1.count : $0.0 < $1.0 }
-        ids = entries.map(\.0)
-        texts = entries.map(\.1)
-        onlyWhenParsingSpecial = entries.map(\.2)
-    }
-
-    /// Offset of the first occurrence of `needle` in `bytes[from..<to]` (memchr for its first byte,
-    /// then memcmp; Glibc's memmem is not visible to Swift).
-    static func find(_ needle: UnsafeBufferPointer<UInt8>, in bytes: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
-        let n = needle.count
-        let first = Int32(needle[0])
-        var p = from
-        while to - p >= n {
-            guard let hit = memchr(bytes + p, first, to - p - n + 1) else { return nil }
-            let m = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - bytes
-            if memcmp(bytes + m, needle.baseAddress!, n) == 0 { return m }
-            p = m + 1
-        }
-        return nil
-    }
-
-    /// Fragments of `bytes[0..<count]`.
-    func partition(_ bytes: UnsafePointer<UInt8>, count: Int, parseSpecial: Bool) -> [Fragment] {
-        guard count > 0 else { return [] }
-        var fragments: [Fragment] = [.text(start: 0, end: count)]
-        for k in ids.indices {
-            if !parseSpecial && onlyWhenParsingSpecial[k] { continue }
-            let needle = texts[k]
-            guard !needle.isEmpty else { continue }
-            var out: [Fragment] = []
-            var changed = false
-            needle.withUnsafeBufferPointer { nb in
-                for f in fragments {
-                    guard case let .text(start, end) = f else { out.append(f); continue }
-                    var p = start
-                    while p < end, let m = SpecialTokenMatcher.find(nb, in: bytes, from: p, to: end) {
-                        if m > p { out.append(.text(start: p, end: m)) }
-                        out.append(.token(ids[k]))
-                        p = m + nb.count
-                        changed = true
-                    }
-                    if p < end { out.append(.text(start: p, end: end)) }
-                }
-            }
-            if changed { fragments = out }
-        }
-        return fragments
     }
 }

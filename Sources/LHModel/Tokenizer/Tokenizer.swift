@@ -67,6 +67,9 @@ public final class Tokenizer: Sendable {
     /// The text encoder (tests compare its paths).
     var encoderForTesting: TextEncoder { encoder }
 
+    /// The special-token matcher (tests compare it with llama.cpp's algorithm as written).
+    var matcherForTesting: SpecialTokenMatcher { matcher }
+
     /// The BPE merge model (byte-level BPE vocabularies only; tests compare its two merge loops).
     var model: BPEModel {
         guard case let .bytePairEncoding(e) = encoder else { preconditionFailure("not a byte-level BPE vocabulary") }
