@@ -51,7 +51,7 @@ struct TokenPieces {
     static func byteValue(of text: String) -> UInt8 {
         let u = Array(text.utf8)
         var v = 0
-        for k in 3..<min(5, u.count) {
+        for k in stride(from: 3, to: min(5, u.count), by: 1) {
             guard let d = Int(String(UnicodeScalar(u[k])), radix: 16) else { break }
             v = v * 16 + d
         }

@@ -7,7 +7,7 @@ import Glibc
 /// tokens share a text, the later id wins, as in llama.cpp's `token_to_id` map.
 struct TokenTextTable: Sendable {
     private let bytes: [UInt8]
-    private let offsets: [Int32]
+    private let offsets: [Int]
     private let slots: [Int32]
     private let mask: Int
     /// Length in bytes of the longest token text (longer candidates are rejected without hashing).
@@ -15,12 +15,12 @@ struct TokenTextTable: Sendable {
 
     init(texts: [String]) {
         var bytes: [UInt8] = []
-        var offsets: [Int32] = [0]
+        var offsets: [Int] = [0]
         offsets.reserveCapacity(texts.count + 1)
         var maxLength = 0
         for t in texts {
             bytes.append(contentsOf: t.utf8)
-            offsets.append(Int32(bytes.count))
+            offsets.append(bytes.count)
             maxLength = max(maxLength, t.utf8.count)
         }
         var size = 16
