@@ -5,7 +5,8 @@ Run with the bench venv (llama-cpp-python 0.3.36, built from the llama.cpp lhind
     ~/.cache/lhindex/bench-venv/bin/python scripts/tokenizer-goldens.py
 Vocabularies: llama-spm, llama-bpe, qwen2 from $LHINDEX_HOME/vocab (`make vocab`), and Gemma 3's
 from $LHINDEX_HOME/models/gemma-3-270m-q4_k_m.gguf. Each string is tokenized with add_special
-(BOS/EOS as the vocabulary asks) on and off and special-token parsing on and off; a few id
+(BOS/EOS as the vocabulary asks) on and off and special-token parsing on and off, plus 150 random
+strings (fixed seed) each with one of the four settings; a few id
 sequences are detokenized with llama_token_to_piece(special=True), concatenated without removing
 any leading space (what lhindex's Tokenizer.decode does).
 """
@@ -81,6 +82,29 @@ STRINGS = [
     "ab" * 40 + " " + "1234567890" * 5,
 ]
 
+# Random strings (fixed seed) built from pieces that stress the tokenizers: scripts, whitespace runs,
+# digits, punctuation, emoji, special-token texts, a literal "▁" and a byte-token spelling.
+PIECES = [
+    "the", "The", "THE", "token", "izer", "naïve", "café", "Straße", "мир", "Κόσμε", "日本語", "中文", "한국어",
+    "مرحبا", "שלום", "नमस्ते", "สวัสดี", "🦙", "👍🏽", "👨‍👩‍👧", "🇫🇷", "∑", "√2", "’", "'s", "'LL", "n't",
+    " ", "  ", "   ", "\t", "\t\t", "\n", "\n\n", "\r\n", " \n ", "\u00a0", "\u3000",
+    "0", "7", "42", "123", "2024", "1234567", "3.14", "١٢٣",
+    ".", ",", "!", "?", "...", "--", "(", ")", "{", "}", "[", "]", "<", ">", "</", "/>", "=", "==", "->", "_", "#", "@", "$",
+    "<s>", "</s>", "<unk>", "<start_of_turn>", "<end_of_turn>", "<|im_start|>", "<|im_end|>", "<|endoftext|>",
+    "<|begin_of_text|>", "<|eot_id|>", "<div>", "<br/>", "▁", "▁▁", "<0x41>", "\u0301", "e\u0301",
+]
+RANDOM_COUNT = 150
+
+
+def random_strings():
+    import random
+    rng = random.Random(14)
+    out = []
+    for _ in range(RANDOM_COUNT):
+        out.append("".join(rng.choice(PIECES) for _ in range(rng.randint(1, 14))))
+    return out
+
+
 DECODE_EXTRA_TEXTS = ["Hello world", " 🦙 ñ 中文\n\tend", "I'm 123 <unk> text"]
 
 
@@ -108,6 +132,10 @@ def main():
                 for parse_special in (False, True):
                     ids = llm.tokenize(data, add_bos=add_special, special=parse_special)
                     cases.append({"text": text, "add_special": add_special, "parse_special": parse_special, "ids": ids})
+        for k, text in enumerate(random_strings()):
+            add_special, parse_special = bool(k & 1), bool(k & 2)
+            ids = llm.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special)
+            cases.append({"text": text, "add_special": add_special, "parse_special": parse_special, "ids": ids})
         n = llm.n_vocab()
         sequences = []
         for text in DECODE_EXTRA_TEXTS:
@@ -123,7 +151,7 @@ def main():
         body += ',\n  "decode": [\n' + ",\n".join("    " + json.dumps(d) for d in decodes) + "\n  ]"
         with open(os.path.join(OUT, f"{name}.json"), "w", encoding="utf-8") as f:
             f.write("{\n" + body + "\n}\n")
-        print(f"{name}: {len(cases)} cases ({len(STRINGS)} strings x 4), {len(decodes)} decodes")
+        print(f"{name}: {len(cases)} cases ({len(STRINGS)} strings x 4 settings, {RANDOM_COUNT} random strings x 1), {len(decodes)} decodes")
         del llm
 
 

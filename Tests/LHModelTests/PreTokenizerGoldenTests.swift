@@ -27,13 +27,11 @@ final class PreTokenizerGoldenTests: XCTestCase {
     }
 
     func testLlamaBPEGoldens() throws {
-        let strings = try checkGoldens(try vocab("llama-bpe"), "llama-bpe")
-        print("llama-bpe: \(strings) golden strings x 4 settings")
+        XCTAssertGreaterThan(try checkGoldens(try vocab("llama-bpe"), "llama-bpe"), 150)
     }
 
     func testQwen2Goldens() throws {
-        let strings = try checkGoldens(try vocab("qwen2"), "qwen2")
-        print("qwen2: \(strings) golden strings x 4 settings")
+        XCTAssertGreaterThan(try checkGoldens(try vocab("qwen2"), "qwen2"), 150)
     }
 
     func testLlamaBPELlamaCppCases() throws {

@@ -33,8 +33,7 @@ final class SentencePieceTokenizerTests: XCTestCase {
     }
 
     func testLlamaSPMGoldens() throws {
-        let strings = try checkGoldens(try llamaSPM(), "llama-spm")
-        print("llama-spm: \(strings) golden strings x 4 settings")
+        XCTAssertGreaterThan(try checkGoldens(try llamaSPM(), "llama-spm"), 150)
     }
 
     func testLlamaSPMLlamaCppCases() throws {
@@ -58,8 +57,7 @@ final class SentencePieceTokenizerTests: XCTestCase {
     }
 
     func testGemma3Goldens() throws {
-        let strings = try checkGoldens(try gemma3(), "gemma3")
-        print("gemma3: \(strings) golden strings x 4 settings")
+        XCTAssertGreaterThan(try checkGoldens(try gemma3(), "gemma3"), 150)
     }
 
     func testRoundTrips() throws {

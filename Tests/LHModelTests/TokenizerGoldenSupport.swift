@@ -44,7 +44,7 @@ enum GoldenTokenizers {
 
 extension XCTestCase {
     /// Every golden case tokenizes to llama.cpp's ids; every golden decode gives its bytes.
-    /// Returns the number of distinct strings checked.
+    /// Prints and returns the number of distinct strings and of cases checked.
     @discardableResult
     func checkGoldens(_ t: Tokenizer, _ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> Int {
         let g = try TokenizerGoldenFile.load(name)
@@ -67,7 +67,9 @@ extension XCTestCase {
             XCTAssertEqual(hex(bytes), d.bytes_hex, "\(name): decode of \(d.ids.prefix(12))...", file: file, line: line)
             XCTAssertEqual(t.decode(d.ids), String(decoding: bytes, as: UTF8.self), file: file, line: line)
         }
-        return Set(g.cases.map(\.text)).count
+        let strings = Set(g.cases.map(\.text)).count
+        print("\(name): \(strings) distinct golden strings, \(g.cases.count) cases, \(g.decode.count) decodes")
+        return strings
     }
 
     /// llama.cpp's own test strings (`<vocab>.inp`) tokenize to its expected ids (`<vocab>.out`),
