@@ -146,7 +146,7 @@ final class SentencePieceTokenizerTests: XCTestCase {
     private func bareSPMCopy(_ name: String, model: String = "llama", extra: [(String, GGUFWriter.Value)] = []) throws -> URL {
         let g = try GGUFFile(path: try TestPaths.requireVocab("ggml-vocab-llama-spm.gguf"))
         var scores: [Float] = []
-        if case let .array(values)? = g.metadata[Tokenizer.scoresKey] {
+        if case let .array(values)? = g.metadata[SentencePieceModel.scoresKey] {
             scores = values.map { if case let .float(v) = $0 { return Float(v) }; return 0 }
         }
         XCTAssertEqual(scores.count, 32000)
@@ -154,7 +154,7 @@ final class SentencePieceTokenizerTests: XCTestCase {
         w.set(GGUFKey.architecture, .string("llama"))
         w.set(GGUFKey.tokenizerModel, .string(model))
         w.set(GGUFKey.tokenizerTokens, .strings(g.stringArray(GGUFKey.tokenizerTokens)!))
-        w.set(Tokenizer.scoresKey, .f32s(scores))
+        w.set(SentencePieceModel.scoresKey, .f32s(scores))
         w.set(GGUFKey.tokenizerTokenTypes, .i32s(g.intArray(GGUFKey.tokenizerTokenTypes)!.map { Int32($0) }))
         for (k, v) in extra { w.set(k, v) }
         let url = TestTemporary.url("spm-\(name).gguf")

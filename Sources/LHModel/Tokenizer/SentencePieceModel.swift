@@ -13,6 +13,8 @@
 // that character right before a "▁" (Gemma 3 has one such token, ">▁</"; Llama 2 none), so the
 // text is encoded segment by segment with the same result, and repeated segments are memoized.
 
+import LHCore
+
 /// The SentencePiece model of a vocabulary: token texts by bytes, scores, and byte-fallback tokens.
 struct SentencePieceModel: Sendable {
     /// Token text (bytes) -> id.
@@ -30,6 +32,26 @@ struct SentencePieceModel: Sendable {
     let joinsBeforeSpace: Set<UInt32>
 
     static let escapedSpace: [UInt8] = [0xE2, 0x96, 0x81]   // U+2581
+    static let scoresKey = "tokenizer.ggml.scores"
+
+    /// `tokenizer.ggml.scores` as floats (integers accepted, as llama.cpp does), or zeros when absent.
+    /// - Throws: `LHError.badFile` if the array is shorter than the vocabulary or holds a non-number.
+    static func scores(_ gguf: GGUFFile, count n: Int) throws -> [Float] {
+        var scores = [Float](repeating: 0, count: n)
+        guard let value = gguf.metadata[scoresKey] else { return scores }
+        guard case let .array(values) = value, values.count >= n else {
+            throw LHError.badFile(path: gguf.path, reason: "\(scoresKey) must be \(n) numbers, one per token")
+        }
+        for i in 0..<n {
+            switch values[i] {
+            case let .float(v): scores[i] = Float(v)
+            case let .int(v): scores[i] = Float(v)
+            case let .uint(v): scores[i] = Float(v)
+            default: throw LHError.badFile(path: gguf.path, reason: "\(scoresKey)[\(i)] is not a number")
+            }
+        }
+        return scores
+    }
 
     /// - Parameters:
     ///   - texts: token texts, id order; `table` their lookup.

@@ -80,7 +80,6 @@ public final class Tokenizer: Sendable {
     static let unknownKey = "tokenizer.ggml.unknown_token_id"
     static let addEOSKey = "tokenizer.ggml.add_eos_token"
     static let addSpacePrefixKey = "tokenizer.ggml.add_space_prefix"
-    static let scoresKey = "tokenizer.ggml.scores"
 
     /// Loads the tokenizer of a GGUF model.
     /// - Throws: `LHError.unsupportedModel` if the vocabulary is neither byte-level BPE nor
@@ -165,20 +164,7 @@ public final class Tokenizer: Sendable {
             encoder = .bytePairEncoding(BPEEncoder(kind: entry.kind, ignoreMerges: entry.ignoreMerges, texts: tokenTexts,
                                                    idOfText: idOfText, merges: merges))
         case .sentencePiece:
-            var scores = [Float](repeating: 0, count: n)
-            if let value = gguf.metadata[Tokenizer.scoresKey] {
-                guard case let .array(values) = value, values.count >= n else {
-                    throw LHError.badFile(path: path, reason: "\(Tokenizer.scoresKey) must be \(n) numbers, one per token")
-                }
-                for i in 0..<n {
-                    switch values[i] {
-                    case let .float(v): scores[i] = Float(v)
-                    case let .int(v): scores[i] = Float(v)
-                    case let .uint(v): scores[i] = Float(v)
-                    default: throw LHError.badFile(path: path, reason: "\(Tokenizer.scoresKey)[\(i)] is not a number")
-                    }
-                }
-            }
+            let scores = try SentencePieceModel.scores(gguf, count: n)
             encoder = .sentencePiece(SentencePieceModel(texts: tokenTexts, table: table, scores: scores, addsSpacePrefix: addsSpacePrefix,
                                                         unknownToken: info.unknown))
         }
