@@ -13,7 +13,7 @@ APT_PACKAGES := libopenblas-dev libsqlite3-dev libzstd-dev pkg-config
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release/lhindex
 
-.PHONY: setup model models text build test test-asan fuzz demo bench eval clean
+.PHONY: setup model models text vocab build test test-asan fuzz demo bench eval clean
 
 # Install the Debian packages lhindex links against, only those missing (apt-get update first).
 setup:
@@ -39,13 +39,17 @@ text: $(TEXT)
 $(TEXT):
 	scripts/fetch-text.sh "$(TEXT)"
 
+# Fetch llama.cpp's test vocabularies (llama-spm, llama-bpe, qwen2 with their test cases) into $(LHINDEX_HOME)/vocab (no-op when present).
+vocab:
+	scripts/fetch-vocab.sh "$(LHINDEX_HOME)/vocab"
+
 # Build the release binary .build/release/lhindex.
 build: setup
 	swift build -c release
 
 # Run the whole test suite in release mode (model tests are too slow in debug). The binary is built
 # first with the same flags, so the end-to-end CLI tests always run the current one.
-test: setup models
+test: setup models vocab
 	swift build -c release -Xswiftc -enable-testing
 	swift test -c release -Xswiftc -enable-testing
 

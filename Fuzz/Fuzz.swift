@@ -55,6 +55,26 @@ enum Fuzz {
         var streamed = ""
         for t in tk.encode(text, parseSpecial: true) { streamed += stream.append(t) }
         _ = streamed + stream.finish()
+        sentencePiece(text)
+    }
+
+    /// With llama.cpp's Llama 2 test vocabulary (`make vocab`; skipped without it): SentencePiece with
+    /// byte fallback spells any text, so the tokens' bytes are the text's bytes after the space prefix,
+    /// every "▁" reading as a space.
+    nonisolated(unsafe) static var spm: Tokenizer??
+    static func sentencePiece(_ text: String) {
+        if spm == nil {
+            let path = ModelLocator.home + "/vocab/ggml-vocab-llama-spm.gguf"
+            spm = .some(FileManager.default.fileExists(atPath: path) ? try! Tokenizer(gguf: GGUFFile(path: path, metadataOnly: true)) : nil)
+        }
+        guard let tk = spm!, !text.isEmpty else { return }
+        let back = tk.encode(text, parseSpecial: false).flatMap { tk.tokenBytes($0) }
+        let expected = Array((" " + text).replacingOccurrences(of: "\u{2581}", with: " ").utf8)
+        if back != expected { fatalError("SentencePiece token bytes != text bytes for \(Array(text.utf8)): \(back)") }
+        var stream = StreamingDecoder(tokenizer: tk)
+        var streamed = ""
+        for t in tk.encode(text, addSpecial: true, parseSpecial: true) { streamed += stream.append(t) }
+        _ = streamed + stream.finish()
     }
 
     /// A whole bundle, serialized as records `u8 file | u32 LE length | bytes` (file indexes `bundleFiles`),

@@ -5,7 +5,7 @@ import Foundation
 public struct GGUFWriter {
     public enum Value {
         case u32(UInt32), i32(Int32), f32(Float), bool(Bool), string(String)
-        case strings([String]), i32s([Int32])
+        case strings([String]), i32s([Int32]), f32s([Float])
     }
     public struct Tensor { var name: String; var dims: [Int]; var type: UInt32; var data: Data }
 
@@ -39,6 +39,7 @@ public struct GGUFWriter {
             case let .string(s): u32(8); str(s)
             case let .strings(a): u32(9); u32(8); u64(UInt64(a.count)); a.forEach(str)
             case let .i32s(a): u32(9); u32(5); u64(UInt64(a.count)); a.forEach { u32(UInt32(bitPattern: $0)) }
+            case let .f32s(a): u32(9); u32(6); u64(UInt64(a.count)); a.forEach { u32($0.bitPattern) }
             }
         }
         var offset = 0

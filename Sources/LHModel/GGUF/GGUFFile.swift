@@ -58,7 +58,9 @@ public final class GGUFFile: @unchecked Sendable {
     /// Opens and validates a GGUF file.
     /// - Throws: `LHError.io` if the file cannot be read, `LHError.badFile` naming what is wrong
     ///   (magic, version, counts, offsets) with the value found and the value expected.
-    public init(path: String) throws {
+    /// - Parameter metadataOnly: read the header and metadata only, leaving `tensors` empty (enough
+    ///   for a tokenizer; a model whose tensor types lhindex cannot run still opens).
+    public init(path: String, metadataOnly: Bool = false) throws {
         let file = try MappedFile(path: path)
         self.file = file
         var r = GGUFCursor(file: file)
@@ -82,6 +84,11 @@ public final class GGUFFile: @unchecked Sendable {
             metadata[key] = try r.value(type: type, depth: 0)
         }
         self.metadata = metadata
+        if metadataOnly {
+            tensors = []
+            tensorsByName = [:]
+            return
+        }
 
         var infos: [(String, [Int], UInt32, UInt64)] = []
         infos.reserveCapacity(tensorCount)

@@ -14,6 +14,8 @@ enum PreTokenizerKind: Sendable {
     /// Llama 3's regex (case-insensitive contractions, letters with one leading non-letter,
     /// numbers in groups of up to three, punctuation with trailing newlines).
     case llama3
+    /// Qwen 2's regex: Llama 3's, except that each number character is a word of its own (`\p{N}`).
+    case qwen2
     /// llama.cpp's fallback: punctuation runs, the GPT-2 regex, number runs, then `[0-9]{3}`.
     case fallback
 
@@ -34,6 +36,9 @@ enum PreTokenizerKind: Sendable {
         for n in ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano"] {
             m[n] = Entry(kind: .llama3, ignoreMerges: true, addBOS: true)
         }
+        for n in ["qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "megrez", "stablelm2", "hunyuan"] {
+            m[n] = Entry(kind: .qwen2, ignoreMerges: false, addBOS: false)
+        }
         for n in ["dbrx", "smaug-bpe"] {
             m[n] = Entry(kind: .llama3, ignoreMerges: false, addBOS: false)
         }
@@ -53,7 +58,8 @@ struct PreTokenizer {
         switch kind {
         case .smollm: PreTokenizer.splitNumbersThenGPT2(r, start, end, &ends)
         case .gpt2: PreTokenizer.gpt2(r, start, end, &ends)
-        case .llama3: PreTokenizer.llama3(r, start, end, &ends)
+        case .llama3: PreTokenizer.llama3(r, start, end, &ends, digitsPerWord: 3)
+        case .qwen2: PreTokenizer.llama3(r, start, end, &ends, digitsPerWord: 1)
         case .fallback: PreTokenizer.fallback(r, start, end, &ends)
         }
     }
@@ -141,8 +147,9 @@ struct PreTokenizer {
 
     /// `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
     /// ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+` with llama.cpp's semantics
-    /// (unicode_regex_split_custom_llama3).
-    static func llama3(_ r: UTF8Reader, _ start: Int, _ end: Int, _ ends: inout [Int]) {
+    /// (unicode_regex_split_custom_llama3). With `digitsPerWord` 1 it is Qwen 2's regex, `\p{N}{1,3}`
+    /// becoming `\p{N}` (unicode_regex_split_custom_qwen2).
+    static func llama3(_ r: UTF8Reader, _ start: Int, _ end: Int, _ ends: inout [Int], digitsPerWord: Int) {
         let L = CodepointFlags.letter, N = CodepointFlags.number, W = CodepointFlags.whitespace
         let b = r.bytes
         @inline(__always) func lower(_ c: UInt8) -> UInt8 { c &- 0x41 < 26 ? c | 0x20 : c }
@@ -172,12 +179,12 @@ struct PreTokenizer {
                     pos = p; ends.append(pos); continue
                 }
             }
-            // \p{N}{1,3}
+            // \p{N}{1,3} (\p{N} for Qwen 2)
             if f & N != 0 {
                 var p = pos, run = 0
                 while r.flags(at: p, end: end) & N != 0 {
                     p += r.length(at: p); run += 1
-                    if run == 3 { ends.append(p); run = 0 }
+                    if run == digitsPerWord { ends.append(p); run = 0 }
                 }
                 if run > 0 { ends.append(p) }
                 pos = p; continue

@@ -1,4 +1,4 @@
-// Token attributes, llama.cpp's special-token fix-ups (EOT/EOG/FIM by text), and splitting text at special tokens.
+// Token attributes and llama.cpp's special-token fix-ups (EOT/EOG/FIM by text).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,6 +36,7 @@ struct TokenAttr: OptionSet, Sendable {
 struct SpecialTokenInfo {
     var bos: Int32?
     var eos: Int32?
+    var unknown: Int32?
     var eot: Int32?
     var endOfGeneration: Set<Int32> = []
 
@@ -68,24 +69,36 @@ struct SpecialTokenInfo {
                                         "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>",
                                         "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~["]
 
+    /// llama.cpp's BOS/EOS/unknown ids for a vocabulary type when the file names none.
+    struct Defaults {
+        var bos: Int32?, eos: Int32?, unknown: Int32?
+        /// Byte-level BPE: none.
+        static let none = Defaults()
+        /// SentencePiece (`llama`): `<s>` = 1, `</s>` = 2, `<unk>` = 0.
+        static let sentencePiece = Defaults(bos: 1, eos: 2, unknown: 0)
+    }
+
     /// Resolves ids from `gguf` and token texts, updating `attrs` as llama.cpp does (tokens it
     /// recognises by text as EOT/EOM/FIM/EOG become control tokens; gpt-oss's channel tokens
     /// become user-defined).
-    init(gguf: GGUFFile, texts: [String], idOfText: [String: Int32], attrs: inout [TokenAttr]) {
+    init(gguf: GGUFFile, texts: [String], table: TokenTextTable, attrs: inout [TokenAttr], defaults: Defaults = .none) {
         let n = texts.count
         func id(_ key: String) -> Int32? {
             guard let v = gguf.int(key), v >= 0, v < n else { return nil }   // out of range: llama.cpp keeps its default
             return Int32(v)
         }
+        // A default outside the vocabulary is disabled, as in llama.cpp.
+        func inRange(_ d: Int32?) -> Int32? { d.flatMap { $0 < n ? $0 : nil } }
         func detect(_ candidates: [String], _ current: Int32?) -> Int32? {
             if let current { return current }
             for t in candidates {
-                if let i = idOfText[t] { attrs[Int(i)].insert(.control); return i }
+                if let i = table[text: t] { attrs[Int(i)].insert(.control); return i }
             }
             return nil
         }
-        bos = id(GGUFKey.tokenizerBOS)
-        eos = id(GGUFKey.tokenizerEOS)
+        bos = id(GGUFKey.tokenizerBOS) ?? inRange(defaults.bos)
+        eos = id(GGUFKey.tokenizerEOS) ?? inRange(defaults.eos)
+        unknown = id(Tokenizer.unknownKey) ?? inRange(defaults.unknown)
         eot = detect(SpecialTokenInfo.eotTexts, id(GGUFKey.tokenizerEOT))
         let eom = detect(SpecialTokenInfo.eomTexts, id(SpecialTokenInfo.eomKey))
         var fim: [Int32?] = []
@@ -94,100 +107,30 @@ struct SpecialTokenInfo {
         }
         var eog = Set<Int32>()
         for i in fim[3...] { if let i { eog.insert(i) } }            // FIM pad, repo, file separator
-        for (i, t) in texts.enumerated() where SpecialTokenInfo.eogTexts.contains(t) && idOfText[t] == Int32(i) {
-            eog.insert(Int32(i))
-            attrs[i].insert(.control)
+        for t in SpecialTokenInfo.eogTexts {   // the token holding each text (the last, if several do)
+            if let i = table[text: t] {
+                eog.insert(i)
+                attrs[Int(i)].insert(.control)
+            }
         }
         for t in ["<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"] {
-            if let i = idOfText[t] { attrs[Int(i)] = .userDefined }
+            if let i = table[text: t] { attrs[Int(i)] = .userDefined }
         }
         for i in [eos, eot, eom] { if let i { eog.insert(i) } }
         // o200k_harmony / solar-open: "<|end|>" ends a message, not the generation.
         let eogTexts = Set(eog.map { texts[Int($0)] })
-        if let end = idOfText["<|end|>"], eog.contains(end),
+        if let end = table[text: "<|end|>"], eog.contains(end),
            (eogTexts.contains("<|return|>") && (eogTexts.contains("<|call|>") || eogTexts.contains("<|calls|>")))
             || ((eogTexts.contains("<|call|>") || eogTexts.contains("<|calls|>")) && eogTexts.contains("<|flush|>")) {
             eog.remove(end)
             attrs[Int(end)] = .userDefined
         }
         // Gemma 4 / PLaMo: "</s>" is a normal token there.
-        if let s = idOfText["</s>"], eog.contains(s),
+        if let s = table[text: "</s>"], eog.contains(s),
            eog.contains(where: { ["<|tool_response>", "<|plamo:eos|>"].contains(texts[Int($0)]) }) {
             eog.remove(s)
             attrs[Int(s)] = .normal
         }
         endOfGeneration = eog
-    }
-}
-
-/// A piece of input after special-token partitioning: raw text (a byte range) or a special token.
-enum Fragment {
-    case text(start: Int, end: Int)
-    case token(Int32)
-}
-
-/// Splits text at special tokens exactly as llama.cpp's tokenizer_st_partition does: special
-/// tokens are taken longest text first; each one splits every remaining text fragment at all its
-/// non-overlapping occurrences, left to right.
-struct SpecialTokenMatcher: Sendable {
-    /// Special token ids (control, user-defined, unknown), longest text first (ties by id).
-    let ids: [Int32]
-    /// Their UTF-8 texts, parallel to `ids`.
-    let texts: [[UInt8]]
-    /// Whether each is matched only when parsing special tokens (control and unknown tokens).
-    let onlyWhenParsingSpecial: [Bool]
-
-    init(texts allTexts: [String], attrs: [TokenAttr]) {
-        var entries: [(Int32, [UInt8], Bool)] = []
-        for (i, a) in attrs.enumerated() where !a.isDisjoint(with: [.control, .userDefined, .unknown]) {
-            entries.append((Int32(i), Array(allTexts[i].utf8), !a.isDisjoint(with: [.control, .unknown])))
-        }
-        entries.sort { $0.1.count != $1.1.count ? $0.1.count > $1.1.count : $0.0 < $1.0 }
-        ids = entries.map(\.0)
-        texts = entries.map(\.1)
-        onlyWhenParsingSpecial = entries.map(\.2)
-    }
-
-    /// Offset of the first occurrence of `needle` in `bytes[from..<to]` (memchr for its first byte,
-    /// then memcmp; Glibc's memmem is not visible to Swift).
-    static func find(_ needle: UnsafeBufferPointer<UInt8>, in bytes: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
-        let n = needle.count
-        let first = Int32(needle[0])
-        var p = from
-        while to - p >= n {
-            guard let hit = memchr(bytes + p, first, to - p - n + 1) else { return nil }
-            let m = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - bytes
-            if memcmp(bytes + m, needle.baseAddress!, n) == 0 { return m }
-            p = m + 1
-        }
-        return nil
-    }
-
-    /// Fragments of `bytes[0..<count]`.
-    func partition(_ bytes: UnsafePointer<UInt8>, count: Int, parseSpecial: Bool) -> [Fragment] {
-        guard count > 0 else { return [] }
-        var fragments: [Fragment] = [.text(start: 0, end: count)]
-        for k in ids.indices {
-            if !parseSpecial && onlyWhenParsingSpecial[k] { continue }
-            let needle = texts[k]
-            guard !needle.isEmpty else { continue }
-            var out: [Fragment] = []
-            var changed = false
-            needle.withUnsafeBufferPointer { nb in
-                for f in fragments {
-                    guard case let .text(start, end) = f else { out.append(f); continue }
-                    var p = start
-                    while p < end, let m = SpecialTokenMatcher.find(nb, in: bytes, from: p, to: end) {
-                        if m > p { out.append(.text(start: p, end: m)) }
-                        out.append(.token(ids[k]))
-                        p = m + nb.count
-                        changed = true
-                    }
-                    if p < end { out.append(.text(start: p, end: end)) }
-                }
-            }
-            if changed { fragments = out }
-        }
-        return fragments
     }
 }

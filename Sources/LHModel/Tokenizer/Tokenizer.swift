@@ -1,69 +1,112 @@
-// The public tokenizer: loads a byte-level BPE vocabulary from GGUF, encodes text and decodes tokens like llama.cpp.
+// The public tokenizer: loads a byte-level BPE or SentencePiece vocabulary from GGUF, encodes and decodes like llama.cpp.
 #if canImport(Glibc)
 import Glibc
 #endif
 import LHCore
 
-/// A byte-level BPE tokenizer (GGUF `tokenizer.ggml.model` = `gpt2`), token for token identical to
-/// llama.cpp's `llama_tokenize` / `llama_token_to_piece`.
+/// The kind of vocabulary a GGUF model has (`tokenizer.ggml.model`).
+public enum VocabularyType: String, Sendable {
+    /// Byte-level BPE (`gpt2`): GPT-2, SmolLM, Llama 3, Qwen 2, ...
+    case bytePairEncoding = "gpt2"
+    /// SentencePiece (`llama`): Llama 2, Mistral, TinyLlama, Gemma 3, ...
+    case sentencePiece = "llama"
+}
+
+/// A GGUF model's tokenizer, token for token identical to llama.cpp's `llama_tokenize` /
+/// `llama_token_to_piece`: byte-level BPE (GGUF `tokenizer.ggml.model` = `gpt2`) or
+/// SentencePiece (`llama`).
 ///
-/// Encoding splits the text at special tokens (when asked to), pre-tokenizes each stretch of text
-/// into words with the model's pre-tokenizer, and merges each word's bytes with the BPE merge
-/// ranks. Safe to use from several threads at once.
+/// Encoding splits the text at special tokens (when asked to), then encodes each stretch of text:
+/// byte-level BPE pre-tokenizes it into words with the model's pre-tokenizer and merges each
+/// word's bytes with the BPE merge ranks; SentencePiece merges the whole stretch by token scores,
+/// falling back to byte tokens. Safe to use from several threads at once.
 public final class Tokenizer: Sendable {
     /// Number of tokens in the vocabulary.
     public let vocabularySize: Int
-    /// Beginning-of-sequence token (`tokenizer.ggml.bos_token_id`), if the model names one.
+    /// Byte-level BPE or SentencePiece.
+    public let vocabularyType: VocabularyType
+    /// Beginning-of-sequence token (`tokenizer.ggml.bos_token_id`; 1 for SentencePiece when absent).
     public let bosToken: Int32?
-    /// End-of-sequence token (`tokenizer.ggml.eos_token_id`), if the model names one.
+    /// End-of-sequence token (`tokenizer.ggml.eos_token_id`; 2 for SentencePiece when absent).
     public let eosToken: Int32?
+    /// Unknown token (`tokenizer.ggml.unknown_token_id`; 0 for SentencePiece when absent).
+    public let unknownToken: Int32?
     /// End-of-turn token: `tokenizer.ggml.eot_token_id`, else the first of `<|eot_id|>`,
     /// `<|im_end|>`, `<|end|>`, `<end_of_turn>`, `<|endoftext|>`, ... found in the vocabulary.
     public let eotToken: Int32?
     /// Whether prompts should start with `bosToken` (`tokenizer.ggml.add_bos_token`; when absent,
-    /// true for Llama 3 pre-tokenizers and false otherwise, as in llama.cpp). `encode` never adds it.
+    /// true for SentencePiece and Llama 3 pre-tokenizers and false otherwise, as in llama.cpp).
+    /// `encode(_:parseSpecial:)` never adds it; `encode(_:addSpecial:parseSpecial:)` does.
     public let addsBOS: Bool
-    /// The pre-tokenizer name (`tokenizer.ggml.pre`, `default` when absent).
+    /// Whether encoded prompts should end with `eosToken` (`tokenizer.ggml.add_eos_token`, default false).
+    public let addsEOS: Bool
+    /// SentencePiece: whether a space is prepended to text that starts the input or follows a
+    /// special token (`tokenizer.ggml.add_space_prefix`, default true; Gemma 3 sets false).
+    /// Always false for byte-level BPE.
+    public let addsSpacePrefix: Bool
+    /// The pre-tokenizer name (`tokenizer.ggml.pre`, `default` when absent; SentencePiece has none
+    /// and reports `default`).
     public let preTokenizerName: String
 
     private let texts: [String]
     private let attrs: [TokenAttr]
-    private let idOfText: [String: Int32]
+    /// Token text -> id, byte for byte (the last id when texts repeat, as llama.cpp's map).
+    private let table: TokenTextTable
     private let pieceBytes: [UInt8]
     private let pieceOffsets: [Int]
     private let endOfGeneration: [Bool]
     private let matcher: SpecialTokenMatcher
-    private let preTokenizer: PreTokenizer
-    let model: BPEModel
-    private let ignoreMerges: Bool
-    private let rawTokenIndex: [[UInt8]: Int32]
-    private let flagTable: [UInt8]
+    private let encoder: TextEncoder
+
+    /// How a stretch of text between special tokens becomes tokens.
+    enum TextEncoder: Sendable {
+        case bytePairEncoding(BPEEncoder)
+        case sentencePiece(SentencePieceModel)
+    }
+
+    /// The text encoder (tests compare its paths).
+    var encoderForTesting: TextEncoder { encoder }
+
+    /// The special-token matcher (tests compare it with llama.cpp's algorithm as written).
+    var matcherForTesting: SpecialTokenMatcher { matcher }
+
+    /// The BPE merge model (byte-level BPE vocabularies only; tests compare its two merge loops).
+    var model: BPEModel {
+        guard case let .bytePairEncoding(e) = encoder else { preconditionFailure("not a byte-level BPE vocabulary") }
+        return e.model
+    }
+
+    // GGUF keys read only here.
+    static let unknownKey = "tokenizer.ggml.unknown_token_id"
+    static let addEOSKey = "tokenizer.ggml.add_eos_token"
+    static let addSpacePrefixKey = "tokenizer.ggml.add_space_prefix"
 
     /// Loads the tokenizer of a GGUF model.
-    /// - Throws: `LHError.unsupportedModel` if the vocabulary is not byte-level BPE or its
-    ///   pre-tokenizer is unknown (naming it); `LHError.badFile` if vocabulary arrays are missing
-    ///   or inconsistent.
+    /// - Throws: `LHError.unsupportedModel` if the vocabulary is neither byte-level BPE nor
+    ///   SentencePiece, or its pre-tokenizer is unknown (naming the file and the value);
+    ///   `LHError.badFile` if vocabulary arrays are missing or inconsistent.
     public init(gguf: GGUFFile) throws {
         let path = gguf.path
         guard let modelName = gguf.string(GGUFKey.tokenizerModel) else {
             throw LHError.badFile(path: path, reason: "no \(GGUFKey.tokenizerModel) in the metadata (not a language model?)")
         }
-        guard modelName == "gpt2" else {
-            throw LHError.unsupportedModel(path: path, reason: "tokenizer '\(modelName)' is not supported; only byte-level BPE ('gpt2') vocabularies are")
+        guard let type = VocabularyType(rawValue: modelName) else {
+            throw LHError.unsupportedModel(path: path, reason: "tokenizer '\(modelName)' (\(GGUFKey.tokenizerModel)) is not supported; supported: gpt2 (byte-level BPE), llama (SentencePiece)")
         }
         let pre = gguf.string(GGUFKey.tokenizerPre) ?? "default"
-        guard let entry = PreTokenizerKind.byName[pre] else {
-            let known = PreTokenizerKind.byName.keys.sorted().joined(separator: ", ")
-            throw LHError.unsupportedModel(path: path, reason: "pre-tokenizer '\(pre)' (\(GGUFKey.tokenizerPre)) is not supported; supported: \(known)")
+        var preEntry: PreTokenizerKind.Entry?
+        if type == .bytePairEncoding {
+            guard let entry = PreTokenizerKind.byName[pre] else {
+                let known = PreTokenizerKind.byName.keys.sorted().joined(separator: ", ")
+                throw LHError.unsupportedModel(path: path, reason: "pre-tokenizer '\(pre)' (\(GGUFKey.tokenizerPre)) is not supported; supported: \(known)")
+            }
+            preEntry = entry
         }
         guard var tokenTexts = gguf.stringArray(GGUFKey.tokenizerTokens), !tokenTexts.isEmpty else {
             throw LHError.badFile(path: path, reason: "\(GGUFKey.tokenizerTokens) is missing or not an array of strings")
         }
         guard tokenTexts.count < Int(Int32.max) / 2 else {
             throw LHError.badFile(path: path, reason: "vocabulary of \(tokenTexts.count) tokens is too large")
-        }
-        guard let merges = gguf.stringArray(GGUFKey.tokenizerMerges) else {
-            throw LHError.badFile(path: path, reason: "\(GGUFKey.tokenizerMerges) is missing or not an array of strings (a BPE vocabulary needs its merges)")
         }
         let n = tokenTexts.count
         var attrs = [TokenAttr](repeating: .normal, count: n)
@@ -73,131 +116,123 @@ public final class Tokenizer: Sendable {
             }
             for i in 0..<n { attrs[i] = TokenAttr(ggufType: types[i]) }
         }
-        var idOfText: [String: Int32] = [:]
-        idOfText.reserveCapacity(n)
-        for i in 0..<n {
-            if tokenTexts[i].isEmpty { tokenTexts[i] = "[EMPTY_\(i)]" }   // as llama.cpp
-            idOfText[tokenTexts[i]] = Int32(i)
-        }
+        for i in 0..<n where tokenTexts[i].isEmpty { tokenTexts[i] = "[EMPTY_\(i)]" }   // as llama.cpp
+        let table = TokenTextTable(texts: tokenTexts)
 
         // A special token id outside the vocabulary is a damaged file, not a default to fall back on.
-        for key in [GGUFKey.tokenizerBOS, GGUFKey.tokenizerEOS, GGUFKey.tokenizerEOT, GGUFKey.tokenizerPadding]
+        for key in [GGUFKey.tokenizerBOS, GGUFKey.tokenizerEOS, GGUFKey.tokenizerEOT, GGUFKey.tokenizerPadding, Tokenizer.unknownKey]
         where gguf.metadata[key] != nil {
             guard let v = gguf.int(key), (0..<n).contains(v) else {
                 let found = gguf.int(key).map(String.init) ?? "not an integer that fits"
                 throw LHError.badFile(path: path, reason: "\(key) is \(found), expected a token id in 0..<\(n)")
             }
         }
-        let info = SpecialTokenInfo(gguf: gguf, texts: tokenTexts, idOfText: idOfText, attrs: &attrs)
+        // llama.cpp's defaults per vocabulary type when the keys are absent.
+        let defaults: SpecialTokenInfo.Defaults = type == .sentencePiece ? .sentencePiece : .none
+        let info = SpecialTokenInfo(gguf: gguf, texts: tokenTexts, table: table, attrs: &attrs, defaults: defaults)
         vocabularySize = n
+        vocabularyType = type
         bosToken = info.bos
         eosToken = info.eos
+        unknownToken = info.unknown
         eotToken = info.eot
-        addsBOS = gguf.bool(GGUFKey.tokenizerAddBOS) ?? entry.addBOS
-        preTokenizerName = pre
+        addsBOS = gguf.bool(GGUFKey.tokenizerAddBOS) ?? (preEntry?.addBOS ?? true)
+        addsEOS = gguf.bool(Tokenizer.addEOSKey) ?? false
+        addsSpacePrefix = type == .sentencePiece && (gguf.bool(Tokenizer.addSpacePrefixKey) ?? true)
+        preTokenizerName = type == .bytePairEncoding ? pre : "default"
         texts = tokenTexts
         self.attrs = attrs
-        self.idOfText = idOfText
+        self.table = table
         var eog = [Bool](repeating: false, count: n)
         for t in info.endOfGeneration { eog[Int(t)] = true }
         endOfGeneration = eog
 
-        // What each token renders as (llama.cpp's token_to_piece with special = true).
-        var bytes: [UInt8] = []
-        var offsets = [0]
-        offsets.reserveCapacity(n + 1)
-        for i in 0..<n {
-            let a = attrs[i]
-            if !a.isDisjoint(with: [.control, .unknown, .userDefined]) {
-                bytes.append(contentsOf: tokenTexts[i].utf8)
-            } else if a.contains(.normal) {
-                bytes.append(contentsOf: ByteUnicode.decodeLossy(tokenTexts[i]))
-            }
-            offsets.append(bytes.count)
-        }
-        pieceBytes = bytes
-        pieceOffsets = offsets
-
+        let pieces = TokenPieces(texts: tokenTexts, attrs: attrs, type: type)
+        pieceBytes = pieces.bytes
+        pieceOffsets = pieces.offsets
         matcher = SpecialTokenMatcher(texts: tokenTexts, attrs: attrs)
-        preTokenizer = PreTokenizer(kind: entry.kind)
-        model = BPEModel(texts: tokenTexts, idOfText: idOfText, merges: merges)
-        ignoreMerges = entry.ignoreMerges
-        var raw: [[UInt8]: Int32] = [:]
-        if entry.ignoreMerges {
-            for (t, id) in idOfText { if let b = ByteUnicode.decodeExactly(t) { raw[b] = id } }
+
+        switch type {
+        case .bytePairEncoding:
+            guard let merges = gguf.stringArray(GGUFKey.tokenizerMerges) else {
+                throw LHError.badFile(path: path, reason: "\(GGUFKey.tokenizerMerges) is missing or not an array of strings (a BPE vocabulary needs its merges)")
+            }
+            let entry = preEntry!
+            var idOfText: [String: Int32] = [:]
+            idOfText.reserveCapacity(n)
+            for i in 0..<n { idOfText[tokenTexts[i]] = Int32(i) }
+            encoder = .bytePairEncoding(BPEEncoder(kind: entry.kind, ignoreMerges: entry.ignoreMerges, texts: tokenTexts,
+                                                   idOfText: idOfText, merges: merges))
+        case .sentencePiece:
+            let scores = try SentencePieceModel.scores(gguf, count: n)
+            encoder = .sentencePiece(SentencePieceModel(texts: tokenTexts, table: table, scores: scores, addsSpacePrefix: addsSpacePrefix,
+                                                        unknownToken: info.unknown))
         }
-        rawTokenIndex = raw
-        flagTable = CodepointFlags.bmpTable
     }
 
-    /// Token ids of `text`. No BOS is added.
+    /// Token ids of `text`. No BOS or EOS is added.
     /// - Parameter parseSpecial: whether control tokens written in the text (`<|im_start|>`, ...)
     ///   become their ids; when false they are tokenized as ordinary text. User-defined tokens
     ///   are matched either way, as in llama.cpp.
     public func encode(_ text: String, parseSpecial: Bool) -> [Int32] {
-        var text = text
-        text.makeContiguousUTF8()
-        return text.utf8.withContiguousStorageIfAvailable { buf -> [Int32] in
-            guard let base = buf.baseAddress, buf.count > 0 else { return [] }
-            return encode(bytes: base, count: buf.count, parseSpecial: parseSpecial)
-        } ?? encode(bytes: Array(text.utf8), parseSpecial: parseSpecial)
+        encode(text, addSpecial: false, parseSpecial: parseSpecial)
     }
 
-    private func encode(bytes: [UInt8], parseSpecial: Bool) -> [Int32] {
-        bytes.withUnsafeBufferPointer { b in
-            guard let base = b.baseAddress, b.count > 0 else { return [] }
-            return encode(bytes: base, count: b.count, parseSpecial: parseSpecial)
+    /// Token ids of `text`, as llama.cpp's `llama_tokenize(text, add_special, parse_special)`.
+    /// - Parameters:
+    ///   - addSpecial: prepend `bosToken` when `addsBOS` and append `eosToken` when `addsEOS`.
+    ///   - parseSpecial: whether control tokens written in the text become their ids.
+    public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int32] {
+        var text = text
+        text.makeContiguousUTF8()
+        if let r = text.utf8.withContiguousStorageIfAvailable({ buf -> [Int32] in
+            encode(bytes: buf.baseAddress, count: buf.count, addSpecial: addSpecial, parseSpecial: parseSpecial)
+        }) { return r }
+        return Array(text.utf8).withUnsafeBufferPointer { b in
+            encode(bytes: b.baseAddress, count: b.count, addSpecial: addSpecial, parseSpecial: parseSpecial)
         }
     }
 
-    private func encode(bytes: UnsafePointer<UInt8>, count: Int, parseSpecial: Bool) -> [Int32] {
-        let fragments = matcher.partition(bytes, count: count, parseSpecial: parseSpecial)
+    private func encode(bytes: UnsafePointer<UInt8>?, count: Int, addSpecial: Bool, parseSpecial: Bool) -> [Int32] {
         var out: [Int32] = []
-        out.reserveCapacity(count / 3 + 16)
-        var cache = WordCache(text: bytes)
-        var scratch = BPEModel.Scratch()
-        var ends: [Int] = []
-        flagTable.withUnsafeBufferPointer { table in
-            let reader = UTF8Reader(bytes: bytes, bmp: table.baseAddress!)
-            for fragment in fragments {
-                switch fragment {
-                case let .token(id):
-                    out.append(id)
-                case let .text(start, end):
-                    ends.removeAll(keepingCapacity: true)
-                    preTokenizer.split(reader, start, end, into: &ends)
-                    var wordStart = start
-                    for wordEnd in ends {
-                        encodeWord(bytes, wordStart, wordEnd - wordStart, &out, &cache, &scratch)
-                        wordStart = wordEnd
+        if addSpecial && addsBOS, let bos = bosToken { out.append(bos) }
+        if let bytes, count > 0 {
+            out.reserveCapacity(count / 3 + 16)
+            let fragments = matcher.partition(bytes, count: count, parseSpecial: parseSpecial)
+            switch encoder {
+            case let .bytePairEncoding(bpe):
+                var session = BPEEncoder.Session(text: bytes)
+                for fragment in fragments {
+                    switch fragment {
+                    case let .token(id): out.append(id)
+                    case let .text(start, end): bpe.encode(bytes, start, end, into: &out, session: &session)
+                    }
+                }
+            case let .sentencePiece(spm):
+                var scratch = SentencePieceModel.Scratch()
+                var cache = WordCache(text: bytes)
+                var afterSpecial = true   // the input's start counts as following a special token
+                for fragment in fragments {
+                    switch fragment {
+                    case let .token(id):
+                        out.append(id)
+                        afterSpecial = true
+                    case let .text(start, end):
+                        spm.encode(bytes, start, end, prefixSpace: spm.addsSpacePrefix && afterSpecial, into: &out,
+                                   scratch: &scratch, cache: &cache)
+                        afterSpecial = false
                     }
                 }
             }
         }
+        if addSpecial && addsEOS, let eos = eosToken { out.append(eos) }
         return out
-    }
-
-    @inline(__always)
-    private func encodeWord(_ text: UnsafePointer<UInt8>, _ start: Int, _ count: Int, _ out: inout [Int32],
-                            _ cache: inout WordCache, _ scratch: inout BPEModel.Scratch) {
-        if count == 1 {
-            let t = model.singleByteToken[Int(text[start])]
-            if t >= 0 { out.append(t); return }
-        }
-        let h = WordCache.hash(text + start, count)
-        if cache.lookup(start: start, count: count, hash: h, into: &out) { return }
-        let before = out.count
-        if ignoreMerges, let id = rawTokenIndex[Array(UnsafeBufferPointer(start: text + start, count: count))] {
-            out.append(id)
-        } else {
-            model.encode(word: text + start, count: count, into: &out, scratch: &scratch)
-        }
-        cache.insert(start: start, count: count, hash: h, tokens: out[before...])
     }
 
     /// The text of `tokens`: their bytes (see `tokenBytes`) concatenated and decoded as UTF-8, with
     /// U+FFFD for ill-formed sequences. Special tokens render as their text (`<|im_end|>`), as
-    /// llama.cpp's detokenizer does when asked to render special tokens; no spaces are cleaned up.
+    /// llama.cpp's detokenizer does when asked to render special tokens; no spaces are cleaned up
+    /// (a SentencePiece space prefix decodes as a leading space, as `llama_token_to_piece` gives it).
     public func decode(_ tokens: [Int32]) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(tokens.count * 4)
@@ -206,8 +241,8 @@ public final class Tokenizer: Sendable {
     }
 
     /// The raw bytes a token stands for: a normal token's bytes (possibly part of a UTF-8
-    /// character); a control, user-defined or unknown token's text; nothing for other token
-    /// types or ids outside the vocabulary.
+    /// character; SentencePiece's `▁` is a space); a byte token's (`<0xE2>`) byte; a control,
+    /// user-defined or unknown token's text; nothing for other token types or ids outside the vocabulary.
     public func tokenBytes(_ token: Int32) -> [UInt8] {
         var bytes: [UInt8] = []
         appendBytes(of: token, to: &bytes)
@@ -224,7 +259,7 @@ public final class Tokenizer: Sendable {
     /// The id of a special token (control, user-defined or unknown type) by its exact text, such
     /// as `<|im_start|>`; nil if the vocabulary has no such special token.
     public func specialToken(_ text: String) -> Int32? {
-        guard let id = idOfText[text], !attrs[Int(id)].isDisjoint(with: [.control, .userDefined, .unknown]) else { return nil }
+        guard let id = table[text: text], !attrs[Int(id)].isDisjoint(with: [.control, .userDefined, .unknown]) else { return nil }
         return id
     }
 
@@ -235,7 +270,8 @@ public final class Tokenizer: Sendable {
         token >= 0 && Int(token) < vocabularySize && endOfGeneration[Int(token)]
     }
 
-    /// The vocabulary spelling of a token (GPT-2 byte characters, e.g. `Ġthe`), or nil outside the vocabulary.
+    /// The vocabulary spelling of a token (GPT-2 byte characters such as `Ġthe` for byte-level BPE,
+    /// `▁the` or `<0x0A>` for SentencePiece), or nil outside the vocabulary.
     public func tokenText(_ token: Int32) -> String? {
         guard token >= 0, Int(token) < vocabularySize else { return nil }
         return texts[Int(token)]
