@@ -14,7 +14,6 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release/lhindex
 
 .PHONY: setup model models text build test test-asan fuzz demo bench eval clean
-.PHONY: install uninstall
 
 # Install the Debian packages lhindex links against, only those missing (apt-get update first).
 setup:
@@ -88,6 +87,7 @@ clean:
 # that build (the tests pass the flags of their own build, and --ignore-lock since they run inside `swift test`).
 PREFIX ?= /usr/local
 INSTALL_BUILD_FLAGS ?=
+.PHONY: install uninstall
 INSTALL_FILES := bin/lhindex share/man/man1/lhindex.1 share/bash-completion/completions/lhindex \
                  share/zsh/site-functions/_lhindex share/fish/vendor_completions.d/lhindex.fish
 install:
