@@ -25,7 +25,7 @@ extension Command {
     /// The full help screen wrapped to `width` columns.
     public static func helpText(width: Int) -> String {
         var s = HelpLayout.wrap(abstract, width: width) + "\n\n"
-        s += HelpLayout.wrap(usage, width: width, first: "USAGE: lhindex \(name) ", indent: 4) + "\n"
+        s += HelpLayout.wrap(usage, width: width, first: "USAGE: lhindex \(name)" + (usage.isEmpty ? "" : " "), indent: 4) + "\n"
         if !discussion.isEmpty { s += "\n" + HelpLayout.reflow(discussion, width: width) + "\n" }
         let opts = options + [OptionSpec("help", short: "h", help: "Show this help.")]
         s += "\nOPTIONS:\n"

@@ -6,19 +6,25 @@ public enum LHIndexCLI {
     /// Version printed by `--version`.
     public static let version = "0.1.0"
 
-    nonisolated(unsafe) static let commands: [any Command.Type] = [BuildCommand.self, AskCommand.self, InfoCommand.self, ModelsCommand.self, VerifyCommand.self, GenerateCommand.self, PerplexityCommand.self, EvalCommand.self, BenchCommand.self, TraceCommand.self]
+    nonisolated(unsafe) static let commands: [any Command.Type] = [BuildCommand.self, AskCommand.self, InfoCommand.self, ModelsCommand.self, VerifyCommand.self, GenerateCommand.self, PerplexityCommand.self, EvalCommand.self, BenchCommand.self, TraceCommand.self,
+                                                                  CompletionCommand.self, ManPageCommand.self]
+
+    /// What lhindex does, in one sentence (the first line of `--help` and the man page's NAME).
+    static let tagline = "ask questions of documents far longer than a small language model's window, on a CPU."
+
+    /// How the model is found, for `--help` and the man page.
+    static let modelLookup = "The model is found through -m, then $LHINDEX_MODEL, "
+        + "then the cache that 'make model' fills ($LHINDEX_HOME/models, default ~/.cache/lhindex/models)."
 
     static var rootHelp: String {
         let width = HelpLayout.width
-        var s = HelpLayout.wrap("lhindex: ask questions of documents far longer than a small language model's window, on a CPU.",
+        var s = HelpLayout.wrap("lhindex: " + tagline,
                                 width: width) + "\n\nUSAGE: lhindex COMMAND [OPTIONS]\n\nCOMMANDS:\n"
         for c in commands {
             s += HelpLayout.wrap(c.abstract, width: width, first: "  " + c.name.padding(toLength: 13, withPad: " ", startingAt: 0), indent: 15) + "\n"
         }
         s += "\n  help COMMAND  Show the help of a command.\n\n"
-        s += HelpLayout.wrap("Run 'lhindex help COMMAND' for a command's options. The model is found through -m, then $LHINDEX_MODEL, "
-                             + "then the cache that 'make model' fills ($LHINDEX_HOME/models, default ~/.cache/lhindex/models).",
-                             width: width) + "\n"
+        s += HelpLayout.wrap("Run 'lhindex help COMMAND' for a command's options. " + modelLookup, width: width) + "\n"
         return s
     }
 
