@@ -21,6 +21,14 @@ final class GemmaModelTests: XCTestCase {
         return try text.split(separator: "\n").map { try JSONDecoder().decode(GoldenGreedy.self, from: Data($0.utf8)) }
     }
 
+    /// Tolerance on a log-probability, and the top-1 margin above which the golden token must rank first. Wider
+    /// than the default model's 0.3: llama.cpp rounds Gemma's activations to 8 bits in every product (one scale
+    /// per 256 values for the K-quants), lhindex only in decode (one per 32), and Gemma's activations are large
+    /// (embeddings times √640). Measured on the code prompt: batched steps within 0.21 of llama.cpp, decode steps
+    /// within 0.12 but the last (0.44, where llama.cpp's margin is 0.81 and lhindex's own batched and
+    /// token-by-token runs differ by 0.23 from each other); all prompts pass at 0.5 / 0.9.
+    static let tolerance = 0.5, rankMargin = 0.9
+
     func testTeacherForcedLogProbabilitiesMatchLlamaCpp() throws {
         let lm = try languageModel()
         let vocab = lm.model.config.vocabularySize
@@ -29,7 +37,7 @@ final class GemmaModelTests: XCTestCase {
             let input = g.prompt_tokens + g.steps.dropLast().map(\.token)
             let rows = Array((g.prompt_tokens.count - 1)..<input.count)
             let logits = ForwardPass(model: lm.model).run(input, cache: lm.model.makeDenseCache(), logitRows: rows)
-            g.check(logits: logits, vocab: vocab, path: "batched")
+            g.check(logits: logits, vocab: vocab, path: "batched", tolerance: Self.tolerance, rankMargin: Self.rankMargin)
         }
         // Token by token (the decode kernels), on the first two prompts.
         for g in try goldens().prefix(2) {
@@ -37,7 +45,7 @@ final class GemmaModelTests: XCTestCase {
             let cache = lm.model.makeDenseCache()
             var logits = forward.runLast(g.prompt_tokens, cache: cache)
             for step in g.steps.dropLast() { logits += forward.runLast([step.token], cache: cache) }
-            g.check(logits: logits, vocab: vocab, path: "decode")
+            g.check(logits: logits, vocab: vocab, path: "decode", tolerance: Self.tolerance, rankMargin: Self.rankMargin)
         }
     }
 
