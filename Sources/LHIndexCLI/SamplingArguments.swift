@@ -8,8 +8,8 @@ enum SamplingArguments {
         OptionSpec("top-k", value: "K", help: "Sample among the K most likely tokens; 0 = all (default 40)."),
         OptionSpec("top-p", value: "P", help: "Sample within probability mass P (default 0.95)."),
         OptionSpec("seed", value: "S", help: "Random seed for sampling (default 0)."),
-        OptionSpec("repeat-penalty", value: "R", help: "Divide the scores of tokens used in the last N tokens by R, as llama.cpp does; 1 turns it off (default \(defaultRepeatPenalty))."),
-        OptionSpec("repeat-last-n", value: "N", help: "How many recent tokens (question and answer) the repeat penalty looks at (default 64)."),
+        OptionSpec("repeat-penalty", value: "R", help: "Divide the scores of tokens the answer used in its last N tokens by R, as llama.cpp does (which also counts the prompt's); 1 turns it off (default \(defaultRepeatPenalty))."),
+        OptionSpec("repeat-last-n", value: "N", help: "How many recent answer tokens the repeat penalty looks at (default 64)."),
     ]
 
     /// The repeat penalty when none is given.

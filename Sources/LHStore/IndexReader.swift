@@ -164,8 +164,7 @@ public final class IndexReader {
         var logits = forward.runLast(q, cache: engine)
         if let e = store.takeError() { throw e }
         if cite { collect() }
-        var sampler = Sampler(options: sampling)
-        sampler.accept(q)
+        var sampler = Sampler(options: sampling)      // the repeat penalty sees the answer only (see SamplingOptions)
         var decoder = StreamingDecoder(tokenizer: languageModel.tokenizer)
         var out: [Int32] = []
         var text = ""

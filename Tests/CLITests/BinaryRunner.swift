@@ -16,8 +16,15 @@ enum BinaryRunner {
     /// standard input `stdin` (closed after writing), stopping it after `timeout` seconds.
     static func run(_ args: [String], stdin: String? = nil, directory: String? = nil, environment: [String: String] = [:],
                     timeout: Double = 120) throws -> BinaryRun {
+        try run(executable: CLITests.binary.standardizedFileURL, args, stdin: stdin, directory: directory,
+                environment: environment, timeout: timeout)
+    }
+
+    /// Runs any `executable` the same way (for `bash -c`, `/usr/bin/env TOOL`, ...).
+    static func run(executable: URL, _ args: [String], stdin: String? = nil, directory: String? = nil,
+                    environment: [String: String] = [:], timeout: Double = 120) throws -> BinaryRun {
         let p = Process()
-        p.executableURL = CLITests.binary.standardizedFileURL
+        p.executableURL = executable
         p.arguments = args
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }

@@ -12,23 +12,8 @@ final class CompletionTests: XCTestCase {
     /// Runs `executable` (a path, or a name looked up in PATH) with `args` in `directory`, returning status and output.
     func runTool(_ executable: String, _ args: [String], directory: String? = nil, environment: [String: String] = [:],
                  timeout: Double = 60) throws -> BinaryRun {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [executable] + args
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let watch = BinaryRunner.Watch(p)
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { watch.stopIfRunning() }
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return BinaryRun(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self),
-                         err: String(decoding: e, as: UTF8.self), timedOut: watch.stopped)
+        try BinaryRunner.run(executable: URL(fileURLWithPath: "/usr/bin/env"), [executable] + args, directory: directory,
+                             environment: environment, timeout: timeout)
     }
 
     /// Whether `name` is a program in PATH (`which`).

@@ -17,20 +17,8 @@ final class InputEdgeTests: XCTestCase {
 
     /// Runs `script` with bash (`$0` the binary, then `args` as `$1`, `$2`, ...), stopped after `timeout` seconds.
     func bash(_ script: String, _ args: [String], timeout: Double = 60) throws -> BinaryRun {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", script, CLITests.binary.standardizedFileURL.path] + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let watch = BinaryRunner.Watch(p)
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { watch.stopIfRunning() }
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return BinaryRun(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self),
-                         err: String(decoding: e, as: UTF8.self), timedOut: watch.stopped)
+        try BinaryRunner.run(executable: URL(fileURLWithPath: "/bin/bash"),
+                             ["-c", script, CLITests.binary.standardizedFileURL.path] + args, timeout: timeout)
     }
 
     func testQuestionsFromAPipeOrStandardInputAreRead() throws {

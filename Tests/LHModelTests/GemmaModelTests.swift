@@ -11,7 +11,7 @@ final class GemmaModelTests: XCTestCase {
     nonisolated(unsafe) static var shared: LanguageModel?
     func languageModel() throws -> LanguageModel {
         if let lm = Self.shared { return lm }
-        let lm = try LanguageModel(path: try TestPaths.requireGemmaModel())
+        let lm = try LanguageModel(path: try TestPaths.requireGemma3())
         Self.shared = lm
         return lm
     }

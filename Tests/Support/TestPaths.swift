@@ -11,9 +11,7 @@ public enum TestPaths {
 
     /// A model file in the model cache ($LHINDEX_HOME/models, default ~/.cache/lhindex/models); it may not exist.
     public static func cachedModel(_ file: String) -> String {
-        let env = ProcessInfo.processInfo.environment
-        let home = env["LHINDEX_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache/lhindex")
-        return home + "/models/" + file
+        home + "/models/" + file
     }
 
     /// The model path, or an error (failing the calling test) telling how to fetch it.
@@ -31,24 +29,21 @@ public enum TestPaths {
     /// `shared/golden`: $LHINDEX_GOLDEN, else found by walking up from this file.
     public static var golden: URL {
         if let g = ProcessInfo.processInfo.environment["LHINDEX_GOLDEN"], !g.isEmpty { return URL(fileURLWithPath: g) }
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("shared/golden")
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: "/work/shared/golden")
+        return above("shared/golden", otherwise: "/work/shared/golden")
     }
 
     /// The repository's committed goldens, `Fixtures/golden` (found by walking up from this file).
-    public static var fixtureGolden: URL {
+    public static var fixtureGolden: URL { above("Fixtures/golden", otherwise: "Fixtures/golden") }
+
+    /// The first `relative` directory found in this file's directory or one above it.
+    static func above(_ relative: String, otherwise: String) -> URL {
         var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("Fixtures/golden")
+            let candidate = dir.appendingPathComponent(relative)
             if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
             dir = dir.deletingLastPathComponent()
         }
-        return URL(fileURLWithPath: "Fixtures/golden")
+        return URL(fileURLWithPath: otherwise)
     }
 
     /// Lines of a JSON-lines golden file, decoded.

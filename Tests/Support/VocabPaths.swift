@@ -20,7 +20,7 @@ extension TestPaths {
 
     /// Gemma 3 270M (Q4_K_M), whose vocabulary the SentencePiece tests use, or an error telling how to fetch it.
     public static func requireGemma3() throws -> String {
-        let path = home + "/models/gemma-3-270m-q4_k_m.gguf"
+        let path = cachedModel("gemma-3-270m-q4_k_m.gguf")
         guard FileManager.default.fileExists(atPath: path) else {
             throw MissingFile(path: path, fix: "run 'make model MODEL=gemma3-270m'")
         }
@@ -35,13 +35,5 @@ extension TestPaths {
     }
 
     /// `Fixtures/golden/tokenizer` of this repository (written by scripts/tokenizer-goldens.py).
-    public static var tokenizerGoldens: URL {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("Fixtures/golden/tokenizer")
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: "Fixtures/golden/tokenizer")
-    }
+    public static var tokenizerGoldens: URL { fixtureGolden.appendingPathComponent("tokenizer") }
 }

@@ -25,8 +25,7 @@ public final class Generator {
                                    onToken: (Int32) -> Bool = { _ in true }) -> (tokens: [Int32], finish: FinishReason) {
         precondition(!prompt.isEmpty, "empty prompt")
         let cache = cache ?? languageModel.model.makeDenseCache()
-        var sampler = Sampler(options: sampling)
-        sampler.accept(prompt)
+        var sampler = Sampler(options: sampling)      // the repeat penalty sees the answer only (see SamplingOptions)
         var logits = forward.runLast(prompt, cache: cache)
         var out: [Int32] = []
         while out.count < maxTokens {

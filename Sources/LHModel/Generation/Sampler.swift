@@ -11,10 +11,12 @@ public struct SamplingOptions: Sendable, Equatable {
     public var topP: Float = 0.95
     /// Random seed; the same seed and logits give the same tokens.
     public var seed: UInt64 = 0
-    /// llama.cpp's repeat penalty: the logit of every token among the last `repeatLastN` (prompt and answer) is
-    /// divided by it when positive, multiplied by it when negative. 1 = off.
+    /// llama.cpp's repeat penalty: the logit of every token among the last `repeatLastN` generated tokens is
+    /// divided by it when positive, multiplied by it when negative. 1 = off. Unlike llama.cpp, the prompt's tokens
+    /// do not count: counting the question lost one pass key in six at 8k tokens (" a special password..."
+    /// instead of the key) with the penalty at 1.1.
     public var repeatPenalty: Float = 1
-    /// How many of the most recent tokens the repeat penalty looks at (0 = none).
+    /// How many of the most recent generated tokens the repeat penalty looks at (0 = none).
     public var repeatLastN: Int = 64
 
     public init(temperature: Float = 0, topK: Int = 40, topP: Float = 0.95, seed: UInt64 = 0,
