@@ -31,3 +31,13 @@ final class RepeatPenaltyTests: XCTestCase {
         XCTAssertEqual(s.sample([4, 3, 0]), 0)
     }
 }
+
+final class RepeatPenaltyExemptionTests: XCTestCase {
+    func testExemptTokensAreNeverCounted() {
+        var s = Sampler(options: SamplingOptions(temperature: 0, repeatPenalty: 2, repeatLastN: 8), exempt: { $0 == 0 })
+        s.accept(0)
+        XCTAssertEqual(s.sample([4, 3, 0]), 0)    // token 0 is exempt: not penalized
+        s.accept(1)
+        XCTAssertEqual(s.sample([1, 1.9, 0]), 0)  // token 1 is: 1.9 / 2 < 1
+    }
+}

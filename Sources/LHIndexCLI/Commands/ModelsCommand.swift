@@ -38,7 +38,7 @@ struct ModelsCommand: Command {
             (try? FileManager.default.attributesOfItem(atPath: dir + "/" + file))?[.size] as? Int
         }
         func architecture(_ file: String) -> String? {
-            (try? GGUFFile(path: dir + "/" + file))?.string(GGUFKey.architecture)
+            (try? GGUFFile(path: dir + "/" + file, metadataOnly: true))?.string(GGUFKey.architecture)
         }
         var rows = KnownModel.all.map { m in
             Row(name: m.name, file: m.file, bytes: size(m.file) ?? m.bytes, architecture: size(m.file) == nil ? nil : architecture(m.file),

@@ -13,8 +13,8 @@ public struct SamplingOptions: Sendable, Equatable {
     public var seed: UInt64 = 0
     /// llama.cpp's repeat penalty: the logit of every token among the last `repeatLastN` generated tokens is
     /// divided by it when positive, multiplied by it when negative. 1 = off. Unlike llama.cpp, the prompt's tokens
-    /// do not count: counting the question lost one pass key in six at 8k tokens (" a special password..."
-    /// instead of the key) with the penalty at 1.1.
+    /// do not count (counting the question lost one pass key in six at 8k tokens, " a special password..."
+    /// instead of the key, at 1.1), nor do tokens the sampler's `exempt` predicate names (digits: RepeatPenalty.swift).
     public var repeatPenalty: Float = 1
     /// How many of the most recent generated tokens the repeat penalty looks at (0 = none).
     public var repeatLastN: Int = 64
@@ -56,9 +56,12 @@ public struct Sampler: Sendable {
     public let options: SamplingOptions
     private var rng: SplitMix64
     private var recent: [Int32] = []         // the last `repeatLastN` accepted tokens, oldest first
+    private let exempt: @Sendable (Int32) -> Bool
 
-    public init(options: SamplingOptions) {
+    /// A sampler; `exempt` names tokens the repeat penalty never counts.
+    public init(options: SamplingOptions, exempt: @escaping @Sendable (Int32) -> Bool = { _ in false }) {
         self.options = options
+        self.exempt = exempt
         rng = SplitMix64(seed: options.seed)
     }
 
@@ -94,7 +97,7 @@ public struct Sampler: Sendable {
 
     /// Records a token of the prompt or of the answer for the repeat penalty.
     public mutating func accept(_ token: Int32) {
-        guard options.repeatPenalty != 1 && options.repeatLastN > 0 else { return }
+        guard options.repeatPenalty != 1 && options.repeatLastN > 0 && !exempt(token) else { return }
         recent.append(token)
         if recent.count > options.repeatLastN { recent.removeFirst(recent.count - options.repeatLastN) }
     }
