@@ -46,8 +46,12 @@ let package = Package(
         // The .lhx index: zstd frames per (layer, KV head, chunk), mapped seek table and summaries, SQLite metadata.
         .target(name: "LHStore", dependencies: ["LHCore", "LHModel", "LHEngine", "CZstd", "CSQLite", "CKernels"],
                 path: "Sources/LHStore", swiftSettings: parsingSwiftSettings),
+        // The evaluations (pass key, needle, sweeps): tasks and their runner over the engine. Only `lhindex eval`
+        // and `trace` use them; the product path (build, ask) does not.
+        .target(name: "LHEval", dependencies: ["LHCore", "LHModel", "LHEngine"], path: "Sources/LHEval",
+                swiftSettings: parsingSwiftSettings),
         // Command-line commands, as a library so tests can drive them.
-        .target(name: "LHIndexCLI", dependencies: ["LHCore", "LHModel", "LHEngine", "LHStore"], path: "Sources/LHIndexCLI"),
+        .target(name: "LHIndexCLI", dependencies: ["LHCore", "LHModel", "LHEngine", "LHStore", "LHEval"], path: "Sources/LHIndexCLI"),
         .executableTarget(name: "lhindex", dependencies: ["LHIndexCLI"], path: "Sources/lhindex"),
         // libFuzzer targets (GGUF reader, tokenizer, .lhx reader) for `make fuzz`, built with -DFUZZING there;
         // otherwise a driver that replays inputs and writes the seed corpus of Fixtures/fuzz.
@@ -59,6 +63,8 @@ let package = Package(
                     path: "Tests/LHModelTests"),
         .testTarget(name: "LHEngineTests", dependencies: ["LHEngine", "LHModel", "LHCore", "LHTestSupport"],
                     path: "Tests/LHEngineTests"),
+        .testTarget(name: "LHEvalTests", dependencies: ["LHEval", "LHEngine", "LHModel", "LHCore", "LHTestSupport"],
+                    path: "Tests/LHEvalTests"),
         .testTarget(name: "LHStoreTests", dependencies: ["LHStore", "LHEngine", "LHModel", "LHCore", "LHTestSupport"],
                     path: "Tests/LHStoreTests"),
         .testTarget(name: "CLITests", dependencies: ["LHIndexCLI", "LHTestSupport"], path: "Tests/CLITests"),

@@ -1,6 +1,7 @@
 // Accuracy per (configuration, length) cell of a retrieval evaluation, as JSON cells and a text table.
 import Foundation
 import LHEngine
+import LHEval
 
 /// Accumulates sweep trials into cells.
 struct AccuracyTable {

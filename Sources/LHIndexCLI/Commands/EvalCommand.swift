@@ -2,6 +2,7 @@
 import Foundation
 import LHCore
 import LHEngine
+import LHEval
 import LHModel
 
 /// Evaluates long-context retrieval.

@@ -2,6 +2,7 @@
 import Foundation
 import LHCore
 import LHEngine
+import LHEval
 import LHModel
 
 /// Dumps what an independent implementation needs to be compared with lhindex on one prompt:

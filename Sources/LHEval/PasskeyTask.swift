@@ -1,5 +1,6 @@
 // The passkey retrieval task of the LongHeads / Landmark Attention papers, prompt-for-prompt identical to the NumPy prototype.
 import LHModel
+import LHEngine
 
 /// One passkey prompt.
 public struct PasskeyPrompt: Sendable, Equatable {

@@ -1,6 +1,7 @@
 // The needle-in-real-text prompt: shape of `ask`, the fact planted once, its token span, the length budget.
 import XCTest
-@testable import LHEngine
+@testable import LHEval
+import LHEngine
 import LHModel
 import LHTestSupport
 

@@ -1,6 +1,7 @@
 // Runs a grid of attention configurations over retrieval prompts, prefilling each document once per document configuration.
 import Foundation
 import LHModel
+import LHEngine
 
 /// One configuration of a sweep: a name, an attention mode and its settings.
 public struct SweepConfiguration: Sendable {

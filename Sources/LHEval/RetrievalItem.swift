@@ -1,5 +1,6 @@
 // One retrieval prompt, tokenized: the document part every configuration shares and the question after it.
 import LHModel
+import LHEngine
 
 /// A prompt of a retrieval task (passkey or needle) with what a correct answer must contain.
 public struct RetrievalItem: Sendable {

@@ -1,5 +1,6 @@
 // The needle-in-real-text task: a fact planted at a random depth in a long real text, asked as a chat question.
 import LHModel
+import LHEngine
 
 /// Needle prompts in the shape `lhindex ask` uses: the chat template's user prefix, the document, then
 /// "\n\nQuestion: …" and the assistant opener. The document is the start of a long real text (repeated

@@ -1,6 +1,7 @@
 // The passkey task: prompts identical to the Python prototype's, scoring, and one real-model retrieval.
 import XCTest
-@testable import LHEngine
+@testable import LHEval
+import LHEngine
 import LHModel
 import LHTestSupport
 
