@@ -24,8 +24,8 @@ for m in ${BENCH_MODELS:-$model $home/models/gemma-3-270m-q4_k_m.gguf}; do
   "$venv/bin/python" scripts/llama_cpp_bench.py "$m" "$lengths" "$gen" 2 > "$out/llama.json"
   python3 - "$out/lhindex.json" "$out/llama.json" <<'PY'
 import json, sys
-ours = {r["test"]: r["tokensPerSecond"] for r in json.load(open(sys.argv[1]))["results"]}
-ref = {r["test"]: r["tokensPerSecond"] for r in json.load(open(sys.argv[2]))["results"]}
+ours = {r["test"]: r["tokens_per_second"] for r in json.load(open(sys.argv[1]))["results"]}
+ref = {r["test"]: r["tokens_per_second"] for r in json.load(open(sys.argv[2]))["results"]}
 print("| test | lhindex tok/s | llama.cpp tok/s | ratio |")
 print("|---|---|---|---|")
 for t in ours:
@@ -47,7 +47,7 @@ out = subprocess.run([".build/release/lhindex", "bench", "-m", model, "--mode", 
                       "--gen", "0", "--repeat", "1", "--json"], check=True, capture_output=True, text=True).stdout
 r = json.loads(out)["results"][0]
 rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024   # KB -> MB, peak of the child
-print(f"| {n} ({r['tokens']} tokens) | {r['tokensPerSecond']:.1f} | {rss:.0f} MB |")
+print(f"| {n} ({r['tokens']} tokens) | {r['tokens_per_second']:.1f} | {rss:.0f} MB |")
 PY
 done
 

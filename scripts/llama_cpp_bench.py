@@ -19,7 +19,7 @@ for n in lengths:
         t = time.perf_counter()
         llm.eval(toks)
         best = max(best, n / (time.perf_counter() - t))
-    results.append({"test": f"pp{n}", "tokens": n, "tokensPerSecond": best})
+    results.append({"test": f"pp{n}", "tokens": n, "tokens_per_second": best})
 if gen > 0:
     best = 0.0
     for _ in range(repeat):
@@ -30,5 +30,5 @@ if gen > 0:
             nxt = int(llm.scores[llm.n_tokens - 1].argmax())
             llm.eval([nxt])
         best = max(best, gen / (time.perf_counter() - t))
-    results.append({"test": f"tg{gen}", "tokens": gen, "tokensPerSecond": best})
+    results.append({"test": f"tg{gen}", "tokens": gen, "tokens_per_second": best})
 print(json.dumps({"results": results}))

@@ -42,12 +42,12 @@ for name in order:
             cells.append("–")
             continue
         cell = f"{sum(t['correct'] for t in ts)}/{len(ts)}"
-        rec = [t["needleWindows"] / t["windows"] for t in ts if t.get("windows")]
+        rec = [t.get("needle_windows", t.get("needleWindows")) / t["windows"] for t in ts if t.get("windows")]
         if rec:
             cell += f" ({100 * sum(rec) / len(rec):.0f}%)"
         cells.append(cell)
         secs += [t["seconds"] for t in ts]
-        pre += [t["prefillSeconds"] for t in ts]
+        pre += [t.get("prefill_seconds", t.get("prefillSeconds")) for t in ts]
     s = f"{sum(secs) / len(secs):.1f}" if secs else "–"
     p = f" + {sum(pre) / len(pre):.0f}" if pre and sum(pre) > 0 else ""
     print(f"| {name} | " + " | ".join(cells) + f" | {s}{p} |")

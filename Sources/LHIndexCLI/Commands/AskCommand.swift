@@ -121,8 +121,7 @@ struct AskCommand: Command {
                 if !json { io.out(piece) }
             }
             if json {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                let enc = CommandJSON.encoder()
                 let c = r.cache
                 let obj = JSONAnswer(question: trimmed, answer: r.answer, tokens: r.tokens, seconds: r.seconds,
                                      first_token_seconds: r.firstTokenSeconds,

@@ -60,7 +60,8 @@ struct BenchCommand: Command {
 
     func run(_ io: TerminalIO) throws -> Int32 {
         let model = try LlamaModel(path: try ModelLocator.resolve(modelPath))
-        let settings = try self.settings.fittedAndValidated(trainedContext: model.config.contextLength)
+        // Dense attention ignores the LongHeads settings, so they are only checked for the other modes (as perplexity does).
+        let settings = mode == .dense ? self.settings : try self.settings.fittedAndValidated(trainedContext: model.config.contextLength)
         func cache() throws -> AttentionCache { try mode.makeCache(model: model, settings: settings) }
         var rng = SplitMix64(seed: 42)
         func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % UInt64(model.config.vocabularySize)) } }
@@ -93,8 +94,7 @@ struct BenchCommand: Command {
             if !json { io.err("tg\(generate): \(String(format: "%.1f", best)) tok/s\n") }
         }
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys]
+            let enc = CommandJSON.encoder()
             io.out(String(decoding: try enc.encode(["threads": Parallel.threadCount]), as: UTF8.self).dropLast()
                    + ",\"results\":" + String(decoding: try enc.encode(results), as: UTF8.self) + "}\n")
         } else {

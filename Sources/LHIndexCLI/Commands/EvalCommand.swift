@@ -151,8 +151,7 @@ struct EvalCommand: Command {
         let trialFile = try trialsOut.map(Self.appendHandle)
         for c in configurations { io.err("eval \(task): \(c.name) [\(c.mode.rawValue)] \(LongHeadsOptions.describe(c.settings))\n") }
         let sweep = RetrievalSweep(languageModel: lm, sampling: SamplingOptions(temperature: 0, repeatPenalty: repeatPenalty))
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
+        let enc = CommandJSON.encoder()
         // (label length, passkey filler characters) per column.
         let columns: [(Int, Int)] = chars.map { $0.map { (0, $0) } }
             ?? lengths.map { ($0, task == "passkey" ? PasskeyTask.garbageChars(forTokens: $0, tokenizer: lm.tokenizer) : 0) }

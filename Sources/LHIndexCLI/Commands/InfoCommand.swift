@@ -68,8 +68,7 @@ struct InfoCommand: Command {
                         bytes: total, bytes_per_token: Double(total) / Double(n), kv_bytes_per_token: Double(kv) / Double(n),
                         raw_kv_bytes_per_token: raw, compression_ratio: Double(raw * n) / Double(max(kv, 1)))
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let enc = CommandJSON.encoder()
             io.out(String(decoding: try enc.encode(info), as: UTF8.self) + "\n")
             return 0
         }

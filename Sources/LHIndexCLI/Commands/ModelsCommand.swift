@@ -54,8 +54,7 @@ struct ModelsCommand: Command {
     func run(_ io: TerminalIO) throws -> Int32 {
         let rows = rows()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
+            let encoder = CommandJSON.encoder()
             for r in rows { io.out(String(decoding: try encoder.encode(r), as: UTF8.self) + "\n") }
             return 0
         }

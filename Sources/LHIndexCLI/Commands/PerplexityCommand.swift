@@ -65,8 +65,7 @@ struct PerplexityCommand: Command {
             if !json { io.err("\r[\(done)/\(total)] windows") }
         }
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys]
+            let enc = CommandJSON.encoder()
             // The result's fields, plus the attention mode and settings it was measured with.
             var obj = try JSONSerialization.jsonObject(with: try enc.encode(result)) as? [String: Any] ?? [:]
             obj["mode"] = mode.rawValue

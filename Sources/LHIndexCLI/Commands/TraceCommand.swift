@@ -138,8 +138,7 @@ struct TraceCommand: Command {
                               tokens: tokens, question_start: questionStart, last_logits: logits,
                               top: top.map { TopEntry(id: $0, logit: logits[$0]) }, selections: selections,
                               answer_tokens: answer, answer: text)
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys]
+            let enc = CommandJSON.encoder()
             io.out(String(decoding: try enc.encode(trace), as: UTF8.self) + "\n")
         } else {
             io.out("\(n) tokens, mode \(mode.rawValue)\(mode == .dense ? "" : ", " + LongHeadsOptions.describe(settings))"
