@@ -58,9 +58,11 @@ final class TinyModelTests: XCTestCase {
     func testLogitRowsAreReturnedInTheOrderAsked() {
         let forward = ForwardPass(model: Self.model, batchSize: 16)
         let all = forward.run(Self.tokens, cache: Self.model.makeDenseCache(), logitRows: Array(0..<Self.tokens.count))
-        let some = forward.run(Self.tokens, cache: Self.model.makeDenseCache(), logitRows: [35, 3, 20])
-        // One row per batch goes through the quantized kernel, 16 through sgemm: equal within 8-bit rounding.
-        for (j, r) in [35, 3, 20].enumerated() {
+        // Rows 3, 4 and 5 share the first batch but not consecutive slots (the copying path); 35 and 20 are alone.
+        let asked = [35, 3, 20, 4, 5]
+        let some = forward.run(Self.tokens, cache: Self.model.makeDenseCache(), logitRows: asked)
+        // A few rows of a batch go through the quantized kernel, 16 through sgemm: equal within 8-bit rounding.
+        for (j, r) in asked.enumerated() {
             let a = some[(j * 258)..<((j + 1) * 258)], b = all[(r * 258)..<((r + 1) * 258)]
             let scale = b.map(abs).max()!
             XCTAssertLessThan(zip(a, b).map { abs($0 - $1) }.max()! / scale, 3e-2, "row \(r)")

@@ -36,9 +36,19 @@ public final class ForwardPass {
             let wanted = rows.enumerated().filter { $0.element >= start && $0.element < start + m }
             forwardBatch(tokens[start..<(start + m)], cache: cache)
             if !wanted.isEmpty {
-                let batchLogits = project(rowsOfBatch: wanted.map { $0.element - start })
-                for (j, (slot, _)) in wanted.enumerated() {
-                    logits[(slot * vocab)..<((slot + 1) * vocab)] = batchLogits[(j * vocab)..<((j + 1) * vocab)]
+                let batchRows = wanted.map { $0.element - start }
+                if wanted.last!.offset - wanted[0].offset == wanted.count - 1 {
+                    // Consecutive slots (the usual case): project straight into the result, no copy of
+                    // (rows, vocab) floats (256 MB for 256 rows of Gemma 3's 262,144-token vocabulary).
+                    logits.withUnsafeMutableBufferPointer { project(rowsOfBatch: batchRows, into: $0.baseAddress! + wanted[0].offset * vocab) }
+                } else {
+                    let batchLogits = [Float](unsafeUninitializedCapacity: wanted.count * vocab) { buf, n in
+                        project(rowsOfBatch: batchRows, into: buf.baseAddress!)
+                        n = wanted.count * vocab
+                    }
+                    for (j, (slot, _)) in wanted.enumerated() {
+                        logits[(slot * vocab)..<((slot + 1) * vocab)] = batchLogits[(j * vocab)..<((j + 1) * vocab)]
+                    }
                 }
             }
             start += m
@@ -103,15 +113,12 @@ public final class ForwardPass {
         cache.commit(m: m)
     }
 
-    /// Final norm and output projection of the given rows of the last batch: (rows, vocab).
-    private func project(rowsOfBatch rows: [Int]) -> [Float] {
-        let c = model.config, e = c.embeddingLength, vocab = c.vocabularySize
+    /// Final norm and output projection of the given rows of the last batch into `out` (rows, vocab).
+    private func project(rowsOfBatch rows: [Int], into out: UnsafeMutablePointer<Float>) {
+        let c = model.config, e = c.embeddingLength
         // Gather the wanted rows of x into h, normalize them in place.
         for (j, r) in rows.enumerated() { (h.pointer + j * e).update(from: x.pointer + r * e, count: e) }
         TensorOps.rmsNorm(h.pointer, weight: model.weights.outputNorm, eps: c.rmsEpsilon, rows: rows.count, n: e, out: h.pointer)
-        return [Float](unsafeUninitializedCapacity: rows.count * vocab) { buf, n in
-            linear.apply(model.weights.output, x: h.pointer, m: rows.count, y: buf.baseAddress!)
-            n = rows.count * vocab
-        }
+        linear.apply(model.weights.output, x: h.pointer, m: rows.count, y: out)
     }
 }
