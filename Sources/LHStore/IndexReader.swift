@@ -164,9 +164,7 @@ public final class IndexReader {
         var logits = forward.runLast(q, cache: engine)
         if let e = store.takeError() { throw e }
         if cite { collect() }
-        let tokenizer = languageModel.tokenizer
-        // The repeat penalty sees the answer only, and not its digits (SamplingOptions, RepeatPenalty.swift).
-        var sampler = Sampler(options: sampling, exempt: { tokenizer.spellsDigitsOrSpace($0) })
+        var sampler = Sampler(answering: sampling, tokenizer: languageModel.tokenizer)
         var decoder = StreamingDecoder(tokenizer: languageModel.tokenizer)
         var out: [Int32] = []
         var text = ""

@@ -41,8 +41,9 @@ struct ModelsCommand: Command {
             (try? GGUFFile(path: dir + "/" + file, metadataOnly: true))?.string(GGUFKey.architecture)
         }
         var rows = KnownModel.all.map { m in
-            Row(name: m.name, file: m.file, bytes: size(m.file) ?? m.bytes, architecture: size(m.file) == nil ? nil : architecture(m.file),
-                cached: cachedFiles.contains(m.file), summary: m.summary)
+            let cached = cachedFiles.contains(m.file)
+            return Row(name: m.name, file: m.file, bytes: size(m.file) ?? m.bytes, architecture: cached ? architecture(m.file) : nil,
+                       cached: cached, summary: m.summary)
         }
         for f in cachedFiles where !KnownModel.all.contains(where: { $0.file == f }) {
             rows.append(Row(name: String(f.dropLast(5)), file: f, bytes: size(f), architecture: architecture(f), cached: true,

@@ -25,9 +25,7 @@ public final class Generator {
                                    onToken: (Int32) -> Bool = { _ in true }) -> (tokens: [Int32], finish: FinishReason) {
         precondition(!prompt.isEmpty, "empty prompt")
         let cache = cache ?? languageModel.model.makeDenseCache()
-        let tokenizer = languageModel.tokenizer
-        // The repeat penalty sees the answer only, and not its digits (SamplingOptions, RepeatPenalty.swift).
-        var sampler = Sampler(options: sampling, exempt: { tokenizer.spellsDigitsOrSpace($0) })
+        var sampler = Sampler(answering: sampling, tokenizer: languageModel.tokenizer)
         var logits = forward.runLast(prompt, cache: cache)
         var out: [Int32] = []
         while out.count < maxTokens {

@@ -11,3 +11,11 @@ extension Tokenizer {
         return !bytes.isEmpty && bytes.allSatisfy { (0x30...0x39).contains($0) || $0 == 0x20 || $0 == 0x0A || $0 == 0x09 }
     }
 }
+
+extension Sampler {
+    /// The sampler of an answer: the repeat penalty of `options` counts the answer's own tokens only (the caller
+    /// never accepts the prompt's) and leaves `tokenizer`'s digits and white space alone.
+    public init(answering options: SamplingOptions, tokenizer: Tokenizer) {
+        self.init(options: options, exempt: { tokenizer.spellsDigitsOrSpace($0) })
+    }
+}
