@@ -11,6 +11,9 @@ import LHModel
 /// Document tokens select per block of a chunk's queries or per token (`settings.granularity`); question
 /// tokens (positions ≥ `questionStart`) and single-token decode steps select per token with
 /// `settings.questionAttentionLength`.
+///
+/// In a model whose layers differ (Gemma 3), only the layers that attend everything select chunks and are
+/// stored (`storedLayers`, the store's layer index); the sliding-window layers attend their window as trained.
 public final class LongHeadsAttention: AttentionCache {
     /// The configuration (validated).
     public let settings: LongHeadsSettings
@@ -19,6 +22,11 @@ public final class LongHeadsAttention: AttentionCache {
     /// Where keys, values and summaries live.
     public let store: ChunkStore
     let rope: RoPE
+    /// The model layers whose keys are stored in chunks, in order (every layer unless some attend a
+    /// sliding window): store layer i is model layer `storedLayers[i]`.
+    public let storedLayers: [Int]
+    private let storeLayer: [Int?]                             // per model layer: its store layer, nil if sliding
+    private let sliding: SlidingWindowLayers
     public private(set) var count = 0
     /// First position treated as a question token (default: none; decode steps always are).
     public var questionStart = Int.max
@@ -32,9 +40,9 @@ public final class LongHeadsAttention: AttentionCache {
     private let traceCount: Int
     private let trace: UnsafeMutablePointer<[Int]?>           // (L·H) selections of `tracePosition`
     private let traceMass: UnsafeMutablePointer<[Float]?>     // (L·H) attention weight per selected chunk
-    private let pendingQueries: [FloatBuffer]                  // per layer (w, H·d) pre-RoPE q of the open chunk
-    private let openOutputSums: [FloatBuffer]                  // per layer (H, d) Σ o_t over the open chunk's folded rows
-    /// Per layer, the open chunk's rows not yet in `openOutputSums`, in the batches that brought them (their
+    private let pendingQueries: [FloatBuffer]                  // per store layer (w, H·d) pre-RoPE q of the open chunk
+    private let openOutputSums: [FloatBuffer]                  // per store layer (H, d) Σ o_t over the open chunk's folded rows
+    /// Per store layer, the open chunk's rows not yet in `openOutputSums`, in the batches that brought them (their
     /// queries are in `pendingQueries`). Folding waits until the chunk completes or its state is exported,
     /// so a decode step does no summary work; folding batch by batch keeps every sum the same, whenever done.
     private var unfoldedRows: [[Range<Int>]]
@@ -44,14 +52,19 @@ public final class LongHeadsAttention: AttentionCache {
     /// - Throws: `LHError.invalidInput` when the settings are invalid for the model.
     public init(model: LlamaModel, settings: LongHeadsSettings, store: ChunkStore? = nil) throws {
         try settings.validate(trainedContext: model.config.contextLength)
-        if model.config.hasSlidingWindowLayers {
-            throw LHError.invalidInput("LongHeads cannot serve \(model.config.architecture.rawValue)'s sliding-window layers yet; this model runs with dense attention only (lhindex generate, perplexity)")
+        storedLayers = model.config.fullAttentionLayers
+        if storedLayers.isEmpty {
+            throw LHError.invalidInput("every layer of this \(model.config.architecture.rawValue) model attends a sliding window: LongHeads has no layer to select chunks for; use dense attention (lhindex generate, perplexity)")
         }
         self.settings = settings
         config = model.config
         rope = model.rope
+        sliding = SlidingWindowLayers(model: model)
+        var storeLayer = [Int?](repeating: nil, count: model.config.layerCount)
+        for (i, l) in storedLayers.enumerated() { storeLayer[l] = i }
+        self.storeLayer = storeLayer
         let c = config
-        let layout = ChunkLayout(layers: c.layerCount, heads: c.headCount, kvHeads: c.kvHeadCount,
+        let layout = ChunkLayout(layers: storedLayers.count, heads: c.headCount, kvHeads: c.kvHeadCount,
                                  headDimension: c.headDimension, chunkSize: settings.chunkSize, precision: settings.precision,
                                  representatives: settings.representatives)
         if let store, store.layout != layout {
@@ -65,9 +78,9 @@ public final class LongHeadsAttention: AttentionCache {
         trace.initialize(repeating: nil, count: traceCount)
         traceMass = .allocate(capacity: traceCount)
         traceMass.initialize(repeating: nil, count: traceCount)
-        pendingQueries = (0..<c.layerCount).map { _ in FloatBuffer(count: settings.chunkSize * c.queryWidth) }
-        openOutputSums = (0..<c.layerCount).map { _ in FloatBuffer(count: c.queryWidth) }
-        unfoldedRows = Array(repeating: [], count: c.layerCount)
+        pendingQueries = storedLayers.map { _ in FloatBuffer(count: settings.chunkSize * c.queryWidth) }
+        openOutputSums = storedLayers.map { _ in FloatBuffer(count: c.queryWidth) }
+        unfoldedRows = Array(repeating: [], count: storedLayers.count)
         scratch = (0..<max(Parallel.threadCount, 1)).map { _ in WindowScratch() }
     }
 
@@ -79,8 +92,11 @@ public final class LongHeadsAttention: AttentionCache {
     public convenience init(model: LlamaModel, settings: LongHeadsSettings, store: ChunkStore, startingAt tokens: Int,
                             openChunk: OpenChunkState?) throws {
         try self.init(model: model, settings: settings, store: store)
-        let rows = tokens % settings.chunkSize, e = config.queryWidth, layers = config.layerCount
+        let rows = tokens % settings.chunkSize, e = config.queryWidth, layers = storedLayers.count
         count = tokens
+        if !sliding.layers.isEmpty, tokens > 0 {
+            try sliding.restore(openChunk?.slidingWindows ?? [], tokens: tokens)
+        }
         guard rows > 0 else { return }
         let needsQueries = settings.representatives > 0
         guard let open = openChunk, open.rows == rows,
@@ -110,20 +126,22 @@ public final class LongHeadsAttention: AttentionCache {
         }
     }
 
-    /// Per layer, the (count mod w, H·d) pre-RoPE queries of the open chunk (what older indexes stored).
+    /// Per store layer, the (count mod w, H·d) pre-RoPE queries of the open chunk (what older indexes stored).
     public var openChunkQueries: [[Float]] {
         let rows = count % settings.chunkSize, e = config.queryWidth
         return pendingQueries.map { Array(UnsafeBufferPointer(start: $0.pointer, count: rows * e)) }
     }
 
     /// What `init(…startingAt:openChunk:)` takes back to continue after the current tokens: the open chunk's
-    /// output sums, and its queries only when representative keys need them.
+    /// output sums, its queries only when representative keys need them, and the sliding-window layers' recent
+    /// keys and values.
     public var openChunkState: OpenChunkState {
         let rows = count % settings.chunkSize, e = config.queryWidth
         foldOpenChunk()
         let sums = openOutputSums.map { Array(UnsafeBufferPointer(start: $0.pointer, count: e)) }
         return OpenChunkState(rows: rows, outputSums: rows > 0 ? sums : [],
-                              queries: settings.representatives > 0 ? openChunkQueries : nil)
+                              queries: settings.representatives > 0 ? openChunkQueries : nil,
+                              slidingWindows: sliding.layers.isEmpty ? nil : sliding.state)
     }
 
     deinit {
@@ -133,8 +151,8 @@ public final class LongHeadsAttention: AttentionCache {
         traceMass.deallocate()
     }
 
-    /// Selections (sorted chunk indices) used by the query at `tracePosition`, per layer then head;
-    /// nil where not recorded yet.
+    /// Selections (sorted chunk indices) used by the query at `tracePosition`, per model layer then head;
+    /// nil where not recorded yet and for sliding-window layers.
     public var tracedSelections: [[[Int]?]] {
         (0..<config.layerCount).map { l in (0..<config.headCount).map { trace[l * config.headCount + $0] } }
     }
@@ -147,8 +165,12 @@ public final class LongHeadsAttention: AttentionCache {
 
     public func commit(m: Int) { count += m }
 
-    public func attend(layer: Int, m: Int, q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>,
+    public func attend(layer modelLayer: Int, m: Int, q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>,
                        v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        guard let layer = storeLayer[modelLayer] else {
+            sliding.attend(layer: modelLayer, m: m, q: q, k: k, v: v, out: out)
+            return
+        }
         let c = config, d = c.headDimension, e = c.queryWidth, kvw = c.kvWidth, w = settings.chunkSize
         let n0 = count, end = n0 + m
         store.reserve(tokens: end)
@@ -194,7 +216,8 @@ public final class LongHeadsAttention: AttentionCache {
         }
         Parallel.forEach(tasks.count) { task, thread in
             let t = tasks[task]
-            self.attendSegment(segments[t.segment], heads: t.heads, layer: layer, n0: n0, q: q, out: out, s: self.scratch[thread])
+            self.attendSegment(segments[t.segment], heads: t.heads, layer: layer, modelLayer: modelLayer, n0: n0, q: q, out: out,
+                               s: self.scratch[thread])
         }
     }
 
@@ -225,8 +248,8 @@ public final class LongHeadsAttention: AttentionCache {
     }
 
     /// Selects and attends for the query heads `hs` (one head, or the heads of one KV group sharing a
-    /// selection) over the rows of `seg`.
-    private func attendSegment(_ seg: Segment, heads hs: Range<Int>, layer: Int, n0: Int, q: UnsafePointer<Float>,
+    /// selection) over the rows of `seg`; `layer` is the store layer of model layer `modelLayer`.
+    private func attendSegment(_ seg: Segment, heads hs: Range<Int>, layer: Int, modelLayer: Int, n0: Int, q: UnsafePointer<Float>,
                                out: UnsafeMutablePointer<Float>, s: WindowScratch) {
         let c = config, d = c.headDimension, e = c.queryWidth, w = settings.chunkSize
         let g = hs.lowerBound / c.groupSize, chunk = seg.chunk
@@ -294,14 +317,14 @@ public final class LongHeadsAttention: AttentionCache {
                 let n = chunks.count * w + rowOffsets.max()! + 1
                 for (k, head) in hs.enumerated() {
                     let row = s.scores.pointer + (k * nr + j) * n
-                    trace[layer * c.headCount + head] = chunks
-                    traceMass[layer * c.headCount + head] = (0..<chunks.count).map { r in (0..<w).reduce(Float(0)) { $0 + row[r * w + $1] } }
+                    trace[modelLayer * c.headCount + head] = chunks
+                    traceMass[modelLayer * c.headCount + head] = (0..<chunks.count).map { r in (0..<w).reduce(Float(0)) { $0 + row[r * w + $1] } }
                 }
             }
         }
     }
 
-    /// Computes and stores the summaries of `chunks` (complete after this batch) for every head of `layer`.
+    /// Computes and stores the summaries of `chunks` (complete after this batch) for every head of store layer `layer`.
     private func summarize(layer: Int, chunks: [Int], n0: Int, q: UnsafePointer<Float>) {
         guard !chunks.isEmpty else { return }
         let c = config, d = c.headDimension, e = c.queryWidth, w = settings.chunkSize
@@ -362,7 +385,7 @@ public final class LongHeadsAttention: AttentionCache {
     private func foldOpenChunk() {
         let c = config, d = c.headDimension, e = c.queryWidth, w = settings.chunkSize
         let chunk = count / w
-        for layer in 0..<c.layerCount where !unfoldedRows[layer].isEmpty {
+        for layer in storedLayers.indices where !unfoldedRows[layer].isEmpty {
             let pending = pendingQueries[layer].pointer, batches = unfoldedRows[layer]
             Parallel.forEach(c.kvHeadCount) { g, thread in
                 let s = self.scratch[thread].summary

@@ -11,15 +11,16 @@ public enum ShortChunkSummaries {
     /// - Throws: `LHError.invalidInput` when `state` holds neither output sums nor queries of the model's shape.
     public static func write(store: ChunkStore, chunk: Int, state: OpenChunkState, model: LlamaModel) throws {
         let c = model.config, d = c.headDimension, e = c.queryWidth, r = state.rows, w = store.layout.chunkSize
+        let layers = store.layout.layers
         guard r > 0 else { return }
         let sums = state.outputSums ?? []
         let queries = state.queries ?? []
-        guard sums.count == c.layerCount && sums.allSatisfy({ $0.count == e })
-                || queries.count == c.layerCount && queries.allSatisfy({ $0.count == r * e }) else {
-            throw LHError.invalidInput("the open chunk of \(r) rows has neither output sums nor queries for \(c.layerCount) layers")
+        guard sums.count == layers && sums.allSatisfy({ $0.count == e })
+                || queries.count == layers && queries.allSatisfy({ $0.count == r * e }) else {
+            throw LHError.invalidInput("the open chunk of \(r) rows has neither output sums nor queries for \(layers) layers")
         }
         let scratch = (0..<max(Parallel.threadCount, 1)).map { _ in SummaryScratch() }
-        Parallel.forEach(c.layerCount * c.kvHeadCount) { task, thread in
+        Parallel.forEach(layers * c.kvHeadCount) { task, thread in
             let l = task / c.kvHeadCount, g = task % c.kvHeadCount
             let s = scratch[thread]
             s.ensure(w: w, d: d)

@@ -18,6 +18,10 @@ public enum BundleFormat {
     public static let representativesFile = "reps.f32"
     public static let sourceFile = "source.zst"
     public static let tailFile = "tail.zst"
+    /// While a build of a model with sliding-window layers runs: those layers' recent keys and values after
+    /// `tokens` tokens (tail.zst's layout, FORMAT.md §5), so an interrupted build resumes exactly. Removed when
+    /// the build completes.
+    public static func windowCheckpoint(tokens: Int) -> String { "window-\(tokens).zst" }
     /// Every file a complete bundle holds (and `representativesFile` when its settings keep representative keys).
     public static let files = [database, kvFile, seekFile, summariesFile, boundsFile, sourceFile, tailFile]
     /// Bytes of each binary header (kv.seek, summaries.f32, bounds.f32, reps.f32).

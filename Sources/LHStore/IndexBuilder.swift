@@ -139,8 +139,9 @@ public final class IndexBuilder {
             store = try FileChunkStore.create(directory: partial, layout: layout, tokens: n, codec: codec, cacheBytes: cacheBytes)
             try db.setBuildState(BuildState(completeTokens: 0, kvBytes: 0, complete: false))
         }
+        let windows = WindowCheckpoints(partial: partial, metadata: meta)
         let engine = try EngineAdapter.make(model: languageModel.model, settings: settings, store: store, startingAt: start,
-                                            openChunk: nil)
+                                            openChunk: try windows.state(at: start))
         let forward = ForwardPass(model: languageModel.model, batchSize: batchTokens)
         let began = Date()
         var pos = start
@@ -149,11 +150,16 @@ public final class IndexBuilder {
             _ = forward.run(Array(tokenized.tokens[pos..<end]), cache: engine, logitRows: [])
             if let e = store.takeError() { throw e }
             let kv = try store.flush(upTo: end, final: end == n)
-            if end < n { try db.setBuildState(BuildState(completeTokens: end, kvBytes: kv, complete: false)) }
+            if end < n {
+                try windows.write(engine.openChunkState, at: end)
+                try db.setBuildState(BuildState(completeTokens: end, kvBytes: kv, complete: false))
+                windows.removeAll(except: end)
+            }
             pos = end
             let p = BuildProgress(totalTokens: n, doneTokens: end, resumedTokens: start, seconds: Date().timeIntervalSince(began))
             if !progress(p), end < n { return .interrupted(completeTokens: end) }
         }
+        windows.removeAll(except: nil)
         try finish(partial: partial, db: db, store: store, engine: engine, bundle: bundle)
         return .built(tokens: n, resumedFrom: start, seconds: Date().timeIntervalSince(began))
     }

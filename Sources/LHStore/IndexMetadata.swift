@@ -91,10 +91,11 @@ public struct IndexMetadata: Equatable, Sendable {
         self.writer = writer
     }
 
-    /// The chunk layout the store files must have.
+    /// The chunk layout the store files must have (the layers that attend everything: all of them unless
+    /// some attend a sliding window).
     public var layout: ChunkLayout {
         let c = model.hyperparameters
-        return ChunkLayout(layers: c.layerCount, heads: c.headCount, kvHeads: c.kvHeadCount, headDimension: c.headDimension,
+        return ChunkLayout(layers: c.fullAttentionLayers.count, heads: c.headCount, kvHeads: c.kvHeadCount, headDimension: c.headDimension,
                            chunkSize: settings.chunkSize, precision: settings.precision,
                            representatives: settings.representatives)
     }

@@ -3,18 +3,21 @@ import LHCore
 import LHEngine
 
 /// Reads and writes `tail.zst`, one zstd frame holding the `OpenChunkState` of the document's last,
-/// incomplete chunk.
+/// incomplete chunk (and, for models with sliding-window layers, those layers' recent keys and values).
 enum OpenChunkFile {
     /// `meta` key naming the content of tail.zst; absent in older indexes, whose tail.zst holds only queries.
     static let contentKey = "tail_content"
-    /// The content written now: per layer the (H·d) output sums, then the queries when representative keys need them.
+    /// The content written now: per layer the (H·d) output sums, then the queries when representative keys need
+    /// them, then the sliding-window layers' state when the model has such layers.
     static let outputSums = "output-sums"
 
     /// Writes `state` to `path` (synced) and returns the `meta` pair that names its content.
+    @discardableResult
     static func write(_ state: OpenChunkState, to path: String) throws -> (String, String) {
         var payload = [Float]()
         for sum in state.outputSums ?? [] { payload += sum }
         for q in state.queries ?? [] { payload += q }
+        for window in state.slidingWindows ?? [] { payload += window }
         let frame = try payload.withUnsafeBytes { try Zstd(level: 1).compressed($0) }
         try PosixFile.writeWhole(frame, to: path)
         return (contentKey, outputSums)
@@ -24,18 +27,25 @@ enum OpenChunkFile {
     /// for older indexes).
     /// - Throws: `LHError.badFile` when the frame does not hold exactly the floats the metadata implies.
     static func read(directory: String, metadata: IndexMetadata, content: String?) throws -> OpenChunkState {
-        let path = directory + "/" + BundleFormat.tailFile
+        try read(path: directory + "/" + BundleFormat.tailFile, metadata: metadata, tokens: metadata.document.tokens,
+                 content: content)
+    }
+
+    /// The state after `tokens` tokens stored at `path` (tail.zst, or a build checkpoint's window file).
+    static func read(path: String, metadata: IndexMetadata, tokens: Int, content: String?) throws -> OpenChunkState {
         let c = metadata.model.hyperparameters
-        let rows = metadata.document.tokens % metadata.settings.chunkSize, e = c.queryWidth, layers = c.layerCount
+        let rows = tokens % metadata.settings.chunkSize, e = c.queryWidth, layers = c.fullAttentionLayers.count
         let hasSums: Bool, hasQueries: Bool
         switch content {
         case nil: (hasSums, hasQueries) = (false, true)
         case outputSums?: (hasSums, hasQueries) = (true, metadata.settings.representatives > 0)
         case let other?: throw LHError.badFile(path: path, reason: "unknown content '\(other)' (index.sqlite \(contentKey))")
         }
+        let windowLayers = c.layerCount - layers
+        let windowFloats = OpenChunkState.slidingWindowFloats(config: c, tokens: tokens)
         let sumFloats = rows > 0 && hasSums ? layers * e : 0
         let queryFloats = hasQueries ? layers * rows * e : 0
-        let expected = (sumFloats + queryFloats) * 4
+        let expected = (sumFloats + queryFloats + windowLayers * windowFloats) * 4
         let file = try MappedFile(path: path)
         let bytes = try Zstd().decompressed(UnsafeRawBufferPointer(start: file.base, count: file.count), path: path,
                                             limit: expected)
@@ -44,11 +54,13 @@ enum OpenChunkFile {
         }
         return bytes.withUnsafeBytes { raw in
             let f = raw.bindMemory(to: Float.self)
-            func slices(from start: Int, each n: Int) -> [[Float]] {
-                (0..<layers).map { Array(f[(start + $0 * n)..<(start + ($0 + 1) * n)]) }
+            func slices(from start: Int, count: Int, each n: Int) -> [[Float]] {
+                (0..<count).map { Array(f[(start + $0 * n)..<(start + ($0 + 1) * n)]) }
             }
-            return OpenChunkState(rows: rows, outputSums: hasSums ? (rows > 0 ? slices(from: 0, each: e) : []) : nil,
-                                  queries: hasQueries ? slices(from: sumFloats, each: rows * e) : nil)
+            return OpenChunkState(rows: rows, outputSums: hasSums ? (rows > 0 ? slices(from: 0, count: layers, each: e) : []) : nil,
+                                  queries: hasQueries ? slices(from: sumFloats, count: layers, each: rows * e) : nil,
+                                  slidingWindows: windowLayers > 0
+                                      ? slices(from: sumFloats + queryFloats, count: windowLayers, each: windowFloats) : nil)
         }
     }
 }

@@ -11,8 +11,6 @@ public final class DenseAttention: AttentionCache {
     private var keys: [FloatBuffer]        // per layer (capacity, G·d), RoPE applied at true positions
     private var values: [FloatBuffer]      // per layer (capacity, G·d)
     private var scores: [FloatBuffer]      // per thread (queryBlock, keys) attention weights
-    /// Queries attend in blocks of this many rows, bounding the score matrix.
-    static let queryBlock = 256
 
     /// An empty cache for `model`'s layers.
     public init(model: LlamaModel) {
@@ -45,7 +43,7 @@ public final class DenseAttention: AttentionCache {
 
     public func attend(layer: Int, m: Int, q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>,
                        v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        let c = config, d = c.headDimension, kvw = c.kvWidth, e = c.queryWidth
+        let c = config, kvw = c.kvWidth, e = c.queryWidth
         let rope = ropes[layer]
         let window = c.isSlidingWindow(layer: layer) ? c.slidingWindow : Int.max
         reserve(count + m)
@@ -58,34 +56,8 @@ public final class DenseAttention: AttentionCache {
         let kc = keys[layer].pointer, vc = values[layer].pointer
         (kc + count * kvw).update(from: k, count: m * kvw)
         (vc + count * kvw).update(from: v, count: m * kvw)
-        let scale = 1 / Float(d).squareRoot()
-        let blocks = (m + Self.queryBlock - 1) / Self.queryBlock
-        let start = count
-        // One task per (head, query block); each thread owns one score buffer.
-        Parallel.forEach(c.headCount * blocks) { task, thread in
-            let h = task / blocks, b = task % blocks
-            let g = h / c.groupSize
-            let q0 = b * Self.queryBlock, mb = min(Self.queryBlock, m - q0)
-            let end = start + q0 + mb                     // keys visible to the block's last query: ..< end
-            let lo = max(0, start + q0 + 1 - window)      // first key the block's first query sees
-            let n = end - lo
-            let s = self.scores[thread]
-            s.ensure(count: mb * n)
-            // s (mb, n) = q_h (mb, d) · k_g[lo ..< end]ᵀ (d, n) / √d
-            Gemm.nt(m: mb, n: n, k: d, alpha: scale, a: q + q0 * e + h * d, lda: e, b: kc + lo * kvw + g * d, ldb: kvw,
-                    c: s.pointer, ldc: n)
-            // Causal (and windowed) softmax: query i sees keys max(0, p + 1 - window) ... p, p = start + q0 + i.
-            for i in 0..<mb {
-                let row = s.pointer + i * n
-                let p = start + q0 + i
-                let first = max(0, p + 1 - window) - lo, visible = p + 1 - lo
-                if first > 0 { row.update(repeating: 0, count: first) }
-                TensorOps.softmax(row + first, count: visible - first)
-                if visible < n { (row + visible).update(repeating: 0, count: n - visible) }
-            }
-            // out_h (mb, d) = s (mb, n) · v_g[lo ..< end] (n, d)
-            Gemm.nn(m: mb, n: d, k: n, a: s.pointer, lda: n, b: vc + lo * kvw + g * d, ldb: kvw, c: out + q0 * e + h * d, ldc: e)
-        }
+        CausalAttention.attend(config: c, m: m, start: count, window: window, q: q, keys: kc, values: vc, out: out,
+                               scores: scores)
     }
 
     public func commit(m: Int) { count += m }

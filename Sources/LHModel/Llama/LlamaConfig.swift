@@ -49,8 +49,11 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     public func isSlidingWindow(layer l: Int) -> Bool {
         slidingWindow > 0 && slidingWindowPattern > 0 && l % slidingWindowPattern < slidingWindowPattern - 1
     }
-    /// Whether some layer attends a sliding window (LongHeads cannot serve those layers yet).
+    /// Whether some layer attends a sliding window.
     public var hasSlidingWindowLayers: Bool { (0..<layerCount).contains { isSlidingWindow(layer: $0) } }
+    /// The layers that attend every earlier token (all of them unless some attend a sliding window): the
+    /// layers whose keys LongHeads stores in chunks and selects from.
+    public var fullAttentionLayers: [Int] { (0..<layerCount).filter { !isSlidingWindow(layer: $0) } }
 
     /// Memberwise initializer (used by tests that build tiny models).
     public init(layerCount: Int, embeddingLength: Int, headCount: Int, kvHeadCount: Int,
