@@ -51,11 +51,13 @@ final class SlidingWindowLayers {
         }
     }
 
-    /// Restores what `state` returned after `tokens` tokens.
-    /// - Throws: `LHError.invalidInput` when `state` does not hold that many rows for every layer.
+    /// Restores what `state` returned after `tokens` tokens. It may hold fewer rows than a single document
+    /// of `tokens` tokens would (a corpus: the windows of its last, shorter document), the same for every layer.
+    /// - Throws: `LHError.invalidInput` when `state` does not hold whole rows, alike for every layer.
     func restore(_ state: [[Float]], tokens: Int) throws {
-        let n = OpenChunkState.slidingWindowFloats(config: config, tokens: tokens)
-        guard state.count == layers.count, state.allSatisfy({ $0.count == n }) else {
+        let most = OpenChunkState.slidingWindowFloats(config: config, tokens: tokens), n = state.first?.count ?? -1
+        guard state.count == layers.count, n % (2 * config.kvWidth) == 0, n <= most, state.allSatisfy({ $0.count == n }),
+              n > 0 || tokens == 0 else {
             throw LHError.invalidInput("resuming at token \(tokens) needs the last \(min(tokens, window - 1)) tokens of "
                                        + "each of the \(layers.count) sliding-window layers")
         }
