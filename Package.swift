@@ -48,7 +48,7 @@ let package = Package(
                 path: "Sources/LHStore", swiftSettings: parsingSwiftSettings),
         // The evaluations (pass key, needle, sweeps): tasks and their runner over the engine. Only `lhindex eval`
         // and `trace` use them; the product path (build, ask) does not.
-        .target(name: "LHEval", dependencies: ["LHCore", "LHModel", "LHEngine"], path: "Sources/LHEval",
+        .target(name: "LHEval", dependencies: ["LHCore", "LHModel", "LHEngine", "LHStore"], path: "Sources/LHEval",
                 swiftSettings: parsingSwiftSettings),
         // Command-line commands, as a library so tests can drive them.
         .target(name: "LHIndexCLI", dependencies: ["LHCore", "LHModel", "LHEngine", "LHStore", "LHEval"], path: "Sources/LHIndexCLI"),
@@ -63,7 +63,7 @@ let package = Package(
                     path: "Tests/LHModelTests"),
         .testTarget(name: "LHEngineTests", dependencies: ["LHEngine", "LHModel", "LHCore", "LHTestSupport"],
                     path: "Tests/LHEngineTests"),
-        .testTarget(name: "LHEvalTests", dependencies: ["LHEval", "LHEngine", "LHModel", "LHCore", "LHTestSupport"],
+        .testTarget(name: "LHEvalTests", dependencies: ["LHEval", "LHStore", "LHEngine", "LHModel", "LHCore", "LHTestSupport"],
                     path: "Tests/LHEvalTests"),
         .testTarget(name: "LHStoreTests", dependencies: ["LHStore", "LHEngine", "LHModel", "LHCore", "LHTestSupport"],
                     path: "Tests/LHStoreTests"),

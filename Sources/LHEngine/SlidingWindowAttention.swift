@@ -15,10 +15,20 @@ public final class SlidingWindowAttention: AttentionCache {
     /// A window of `windowLength` tokens (a multiple of `chunkSize`) with `sinkChunks` leading chunks kept.
     public init(model: LlamaModel, windowLength: Int, chunkSize: Int = 256, sinkChunks: Int = 1,
                 precision: KVPrecision = .f16) throws {
-        let settings = LongHeadsSettings(chunkSize: chunkSize, attentionLength: windowLength, granularity: .block,
-                                         selection: .recent, positioning: .contiguous, sinkChunks: sinkChunks,
-                                         localChunks: 0, precision: precision)
-        engine = try LongHeadsAttention(model: model, settings: settings)
+        engine = try LongHeadsAttention(model: model, settings: Self.settings(windowLength: windowLength, chunkSize: chunkSize,
+                                                                               sinkChunks: sinkChunks, precision: precision))
+    }
+
+    /// The LongHeads settings that make the window: recent chunks side by side after the sinks.
+    public static func settings(windowLength: Int, chunkSize: Int, sinkChunks: Int, precision: KVPrecision) -> LongHeadsSettings {
+        LongHeadsSettings(chunkSize: chunkSize, attentionLength: windowLength, granularity: .block,
+                          selection: .recent, positioning: .contiguous, sinkChunks: sinkChunks,
+                          localChunks: 0, precision: precision)
+    }
+
+    /// `settings(windowLength:…)` with the attention length, chunk size, sinks and precision of `s`.
+    public static func settings(like s: LongHeadsSettings) -> LongHeadsSettings {
+        settings(windowLength: s.attentionLength, chunkSize: s.chunkSize, sinkChunks: s.sinkChunks, precision: s.precision)
     }
 
     /// A window with the chunk size, attention length, sinks and precision of `settings` (other fields ignored).

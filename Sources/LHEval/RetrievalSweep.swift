@@ -108,11 +108,13 @@ public final class RetrievalSweep {
             let prefill = try LongHeadsAttention(model: languageModel.model, settings: document)
             if start > 0 { _ = forward.run(Array(item.tokens[..<start]), cache: prefill, logitRows: []) }
             let prefillSeconds = Date().timeIntervalSince(began)
+            // `start` is a chunk boundary: no open rows, only the sliding-window layers' state (Gemma 3).
+            let resumeState = prefill.openChunkState
             for c in members {
                 let t0 = Date()
                 // Question tokens overwrite the store's rows from `start` on, so each member starts clean.
                 let cache = try LongHeadsAttention(model: languageModel.model, settings: c.settings, store: prefill.store,
-                                                   startingAt: start, openChunk: nil)
+                                                   startingAt: start, openChunk: resumeState)
                 cache.questionStart = start
                 cache.tracePosition = item.tokens.count - 1
                 if c.oracle { cache.oracleChunks = Array(item.needleChunks(chunkSize: document.chunkSize)) }

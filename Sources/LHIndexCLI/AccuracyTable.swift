@@ -3,7 +3,26 @@ import Foundation
 import LHEngine
 import LHEval
 
-/// Accumulates sweep trials into cells.
+/// What the table needs of a scored trial (a sweep's prompt or a haystack's question).
+protocol ScoredTrial {
+    var configuration: String { get }
+    var mode: AttentionMode { get }
+    var length: Int { get }
+    var tokens: Int { get }
+    var correct: Bool { get }
+    /// Seconds of the trial, the document's shared work included where it was counted.
+    var totalSeconds: Double { get }
+}
+
+extension SweepTrial: ScoredTrial {
+    var totalSeconds: Double { seconds + prefillSeconds }
+}
+
+extension HaystackTrial: ScoredTrial {
+    var totalSeconds: Double { seconds + documentSeconds }
+}
+
+/// Accumulates trials into cells.
 struct AccuracyTable {
     /// One (configuration, length) cell.
     struct Cell: Encodable {
@@ -22,12 +41,12 @@ struct AccuracyTable {
     }
 
     let configurations: [String]
-    private var trials: [String: [SweepTrial]] = [:]
+    private var trials: [String: [any ScoredTrial]] = [:]
     private var lengths: [Int] = []
 
     init(configurations: [String]) { self.configurations = configurations }
 
-    mutating func add(_ t: SweepTrial) {
+    mutating func add(_ t: any ScoredTrial) {
         if !lengths.contains(t.length) { lengths.append(t.length) }
         trials["\(t.configuration)\t\(t.length)", default: []].append(t)
     }
@@ -36,7 +55,7 @@ struct AccuracyTable {
         configurations.flatMap { name in
             lengths.compactMap { length -> Cell? in
                 guard let ts = trials["\(name)\t\(length)"], let first = ts.first else { return nil }
-                let seconds = ts.reduce(0) { $0 + $1.seconds + $1.prefillSeconds }
+                let seconds = ts.reduce(0) { $0 + $1.totalSeconds }
                 let tokens = ts.reduce(0) { $0 + $1.tokens }
                 let correct = ts.filter(\.correct).count
                 return Cell(configuration: name, mode: first.mode, length: length, tokens: tokens / ts.count, trials: ts.count,

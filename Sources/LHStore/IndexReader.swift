@@ -116,10 +116,12 @@ public final class IndexReader {
 
     /// Tokens appended after the document for `question`: the question as plain text (never control
     /// tokens), then the template's assistant opener.
-    public func questionTokens(_ question: String) -> [Int32] {
-        let tk = languageModel.tokenizer
-        return tk.encode("\n\nQuestion: " + question, parseSpecial: false)
-            + tk.encode(languageModel.chatTemplate.assistantPrefix, parseSpecial: true)
+    public func questionTokens(_ question: String) -> [Int32] { Self.questionTokens(question, languageModel: languageModel) }
+
+    /// `questionTokens` for `lm`: what ask appends after any document.
+    public static func questionTokens(_ question: String, languageModel lm: LanguageModel) -> [Int32] {
+        lm.tokenizer.encode("\n\nQuestion: " + question, parseSpecial: false)
+            + lm.tokenizer.encode(lm.chatTemplate.assistantPrefix, parseSpecial: true)
     }
 
     /// Answers `question`, streaming text through `onText`. With `cite`, sums for the last question token,

@@ -9,7 +9,7 @@ import LHModel
 struct EvalCommand: Command {
     static let name = "eval"
     static let abstract = "Evaluate long-context retrieval (passkey, needle in real text) for attention configurations."
-    static let usage = "passkey|needle [--lengths 4k,8k] [--trials N] [--mode dense,longheads,window] [--sweep FILE] [--text FILE] [--json] [LongHeads options]"
+    static let usage = "passkey|needle|keys|values|vars|nolima [--lengths 4k,8k] [--trials N] [--mode dense,longheads,window] [--sweep FILE] [--text FILE] [--json] [LongHeads options]"
     static let discussion = """
     passkey: the task of the LongHeads and Landmark Attention papers, prompt for prompt the same as
     the NumPy prototype (reference/longheads-numpy/passkey_gen.py): a task description, the filler
@@ -22,6 +22,17 @@ struct EvalCommand: Command {
     four) inserted at a line break at a uniformly random depth in a long real text (--text, default
     the Debian Policy Manual that 'make text' fetches), then asked as a chat question in the shape
     'lhindex ask' uses. 24 greedy tokens; correct when the answer contains N.
+
+    keys, values, vars, nolima: RULER-style tasks over one long document with many planted facts,
+    built once as an index (kept in --work, so a rerun or another configuration reuses it) and asked
+    one question per fact through the same path as 'lhindex ask': keys plants "The pass key of room
+    R is N." for 16 rooms and asks each; values plants four numbers for each of four labels and
+    asks for all four; vars plants four chains "VAR A = N", "VAR B = VAR A", ... and asks which
+    variables hold N (all four must be named); nolima plants "Actually, Yuki lives next to the
+    Semper Opera House." and asks "Which character has been to Dresden?". The filler is the pass-key
+    text (--filler passkey, the default) or the long real text (--filler text). --trials counts
+    documents per length for these (default 2); dense attention skips lengths past the model's
+    trained context.
 
     Trial t uses seed S+t. Without --sweep, one configuration per --mode runs with the LongHeads
     options given. --sweep FILE reads one configuration per line instead: a name, then options
@@ -36,7 +47,10 @@ struct EvalCommand: Command {
         ModelLocator.option,
         OptionSpec("lengths", short: "l", value: "L,L", help: "Prompt lengths in tokens, k = 1024 (default 4k,8k)."),
         OptionSpec("chars", value: "N,N", help: "passkey: filler lengths in characters instead of --lengths."),
-        OptionSpec("trials", short: "n", value: "N", help: "Trials per configuration and length (default 5)."),
+        OptionSpec("trials", short: "n", value: "N", help: "Trials per configuration and length (default 5; keys, values, vars, nolima: documents, default 2)."),
+        OptionSpec("filler", value: "F", help: "keys, values, vars, nolima: passkey (default) or text (the long real text)."),
+        OptionSpec("work", value: "DIR", help: "keys, values, vars, nolima: where the documents' indexes are kept (default under the cache)."),
+        OptionSpec("answer-tokens", value: "N", help: "keys, values, vars, nolima: greedy tokens per answer (default 48)."),
         OptionSpec("mode", value: "M,M", help: "Attention modes: dense, longheads, window (default all three)."),
         OptionSpec("sweep", value: "FILE", help: "Configurations to compare, one per line (see below); replaces --mode."),
         OptionSpec("text", value: "FILE", help: "needle: the long text (default: the cache of 'make text')."),
@@ -66,6 +80,12 @@ struct EvalCommand: Command {
     let tail: Int
     let trialsOut: String?
     let json: Bool
+    let filler: String
+    let work: String?
+    let answerTokens: Int
+
+    /// Every task `eval` runs.
+    static let tasks = ["passkey", "needle"] + HaystackKind.allCases.map(\.rawValue)
 
     static func parseLength(_ s: Substring) -> Int? {
         let t = s.trimmingCharacters(in: .whitespaces).lowercased()
@@ -74,9 +94,10 @@ struct EvalCommand: Command {
     }
 
     init(arguments a: ParsedArguments) throws {
-        guard a.positional.count == 1, ["passkey", "needle"].contains(a.positional[0]) else {
-            throw UsageError(a.positional.isEmpty ? "missing the task (passkey or needle)"
-                             : "unknown task '\(a.positional.joined(separator: " "))' (expected passkey or needle)")
+        guard a.positional.count == 1, Self.tasks.contains(a.positional[0]) else {
+            let known = Self.tasks.joined(separator: ", ")
+            throw UsageError(a.positional.isEmpty ? "missing the task (\(known))"
+                             : "unknown task '\(a.positional.joined(separator: " "))' (expected one of \(known))")
         }
         task = a.positional[0]
         modelPath = a.string("model")
@@ -92,7 +113,15 @@ struct EvalCommand: Command {
             guard !v.isEmpty, v.allSatisfy({ ($0 ?? -1) >= 0 }) else { throw UsageError("--chars must be a comma-separated list of character counts") }
             chars = v.map { $0! }
         } else { chars = nil }
-        trials = try a.int("trials", default: 5, in: 1...100_000)
+        let haystack = HaystackKind(rawValue: a.positional[0])
+        trials = try a.int("trials", default: haystack == nil ? 5 : 2, in: 1...100_000)
+        switch a.string("filler") ?? "passkey" {
+        case "passkey": filler = "passkey"
+        case "text": filler = "text"
+        case let other: throw UsageError("--filler must be passkey or text, got '\(other)'")
+        }
+        work = a.string("work")
+        answerTokens = try a.int("answer-tokens", default: 48, in: 1...4096)
         if let file = a.string("sweep") {
             guard a.string("mode") == nil else { throw UsageError("--sweep and --mode exclude each other: put the mode on the sweep's lines") }
             configurations = try Self.readSweep(file)
@@ -145,6 +174,9 @@ struct EvalCommand: Command {
             var c = c
             c.settings = try c.settings.fittedAndValidated(trainedContext: lm.model.config.contextLength)
             return c
+        }
+        if let kind = HaystackKind(rawValue: task) {
+            return try runHaystack(kind, languageModel: lm, configurations: configurations, io)
         }
         let text = task == "needle" ? try TextFile.read(textPath ?? ModelLocator.home + "/texts/" + LongText.fileName) : ""
         if task == "needle", text.isEmpty { throw LHError.invalidInput("the needle text is empty") }

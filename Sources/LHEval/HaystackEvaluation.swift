@@ -1,0 +1,130 @@
+// Runs the haystack tasks as a user would: one document built once with the index builder, then one question
+// per planted fact through IndexReader.ask (LongHeads); dense attention and the sliding window prefill the
+// same tokens once in memory and answer the same questions after them.
+import Foundation
+import LHCore
+import LHModel
+import LHEngine
+import LHStore
+
+/// One answered question of a haystack document: a line of `--trials-out`.
+public struct HaystackTrial: Sendable, Codable {
+    public var configuration: String
+    public var mode: AttentionMode
+    public var task: String
+    /// Target document length in tokens (the table's column).
+    public var length: Int
+    /// Document tokens (template prefix included).
+    public var tokens: Int
+    /// Document seed.
+    public var seed: Int
+    public var question: String
+    public var expected: [String]
+    public var depth: Double
+    public var answer: String
+    public var correct: Bool
+    /// Seconds of this question (prefill of the question, answer).
+    public var seconds: Double
+    /// Seconds spent building or prefilling the document, counted once per document (on its first question).
+    public var documentSeconds: Double
+}
+
+/// Builds (or reuses) each document's index under `workDirectory` and asks its questions.
+public final class HaystackEvaluation {
+    public let languageModel: LanguageModel
+    public let sampling: SamplingOptions
+    /// Where bundles are kept, so a rerun (or the other configurations) reuses each document's build.
+    public let workDirectory: String
+    /// Greedy tokens per answer.
+    public let answerTokens: Int
+    /// Lines of progress (builds), for standard error.
+    public var note: (String) -> Void = { _ in }
+
+    public init(languageModel: LanguageModel, sampling: SamplingOptions, workDirectory: String, answerTokens: Int) {
+        self.languageModel = languageModel
+        self.sampling = sampling
+        self.workDirectory = workDirectory
+        self.answerTokens = answerTokens
+    }
+
+    /// Asks every question of `document` with one configuration; `onTrial` sees each answer as it comes.
+    public func run(_ document: HaystackDocument, length: Int, seed: Int, configuration c: SweepConfiguration,
+                    onTrial: (HaystackTrial) -> Void = { _ in }) throws -> [HaystackTrial] {
+        var results: [HaystackTrial] = []
+        var documentSeconds = 0.0, tokens = 0
+        func record(_ q: HaystackQuestion, answer: String, seconds: Double) {
+            let t = HaystackTrial(configuration: c.name, mode: c.mode, task: document.kind.rawValue, length: length, tokens: tokens,
+                                  seed: seed, question: q.question, expected: q.expected, depth: q.depth, answer: answer,
+                                  correct: q.isCorrect(answer), seconds: seconds, documentSeconds: results.isEmpty ? documentSeconds : 0)
+            results.append(t)
+            onTrial(t)
+        }
+        let began = Date()
+        switch c.mode {
+        case .longheads:
+            let reader = try index(document, length: length, seed: seed, settings: c.settings)
+            if reader.questionSettings != c.settings { try reader.setQuestionSettings(c.settings) }
+            documentSeconds = Date().timeIntervalSince(began)
+            tokens = reader.tokens
+            for q in document.questions {
+                let r = try reader.ask(q.question, maxTokens: answerTokens, sampling: sampling)
+                record(q, answer: r.answer, seconds: r.seconds)
+            }
+        case .dense, .window:
+            let model = languageModel.model
+            let doc = TokenizedDocument(text: document.text, languageModel: languageModel).tokens
+            tokens = doc.count
+            let generator = Generator(languageModel: languageModel)
+            let forward = ForwardPass(model: model)
+            if c.mode == .dense {
+                let cache = model.makeDenseCache()
+                _ = forward.run(doc, cache: cache, logitRows: [])
+                documentSeconds = Date().timeIntervalSince(began)
+                for q in document.questions {
+                    let t0 = Date()
+                    cache.truncate(to: doc.count)
+                    let out = generator.generate(prompt: IndexReader.questionTokens(q.question, languageModel: languageModel),
+                                                 maxTokens: answerTokens, sampling: sampling, cache: cache)
+                    record(q, answer: languageModel.tokenizer.decode(out), seconds: Date().timeIntervalSince(t0))
+                }
+            } else {
+                let settings = SlidingWindowAttention.settings(like: c.settings)
+                let prefill = try LongHeadsAttention(model: model, settings: settings)
+                _ = forward.run(doc, cache: prefill, logitRows: [])
+                documentSeconds = Date().timeIntervalSince(began)
+                let state = prefill.openChunkState
+                for q in document.questions {
+                    let t0 = Date()
+                    let cache = try LongHeadsAttention(model: model, settings: settings, store: prefill.store, startingAt: doc.count,
+                                                       openChunk: state)
+                    let out = generator.generate(prompt: IndexReader.questionTokens(q.question, languageModel: languageModel),
+                                                 maxTokens: answerTokens, sampling: sampling, cache: cache)
+                    record(q, answer: languageModel.tokenizer.decode(out), seconds: Date().timeIntervalSince(t0))
+                }
+            }
+        }
+        return results
+    }
+
+    /// The index of `document` under the work directory, built now unless a current one is there (an
+    /// interrupted build resumes).
+    private func index(_ document: HaystackDocument, length: Int, seed: Int, settings: LongHeadsSettings) throws -> IndexReader {
+        try Directory.create(workDirectory)
+        let doc = settings.documentSettings
+        let name = "\(document.kind.rawValue)-\(length)-seed\(seed)-"
+            + String(String(describing: doc).hashValueStable % 0xFFFF_FFFF, radix: 16)
+        let bundle = workDirectory + "/" + name + ".lhx"
+        let builder = try IndexBuilder(languageModel: languageModel, model: ModelFingerprint.identity(of: languageModel),
+                                       settings: doc)
+        var lastNote = Date.distantPast
+        let outcome = try builder.build(text: document.text, sourcePath: name + ".txt", bundle: bundle) { p in
+            if Date().timeIntervalSince(lastNote) > 30 {
+                lastNote = Date()
+                self.note(String(format: "building %@: %d/%d tokens\n", name, p.doneTokens, p.totalTokens))
+            }
+            return true
+        }
+        if case .built(let n, _, let s) = outcome { note(String(format: "built %@: %d tokens in %.0f s\n", name, n, s)) }
+        return try IndexReader(directory: bundle, languageModel: languageModel)
+    }
+}

@@ -1,0 +1,63 @@
+// The haystack documents: every fact planted once, spread through the document in the length budget, the
+// same document for the same seed, answers scored as the task says.
+import XCTest
+@testable import LHEval
+import LHEngine
+import LHModel
+import LHTestSupport
+
+final class HaystackTaskTests: XCTestCase {
+    func testEveryFactIsPlantedOnceAndSpreadWithinTheLength() throws {
+        let lm = try LanguageModel(path: try TestPaths.requireModel())
+        let text = (1...300).map { "Line \($0): packages must declare their dependencies in the control file.\n" }.joined()
+        for kind in HaystackKind.allCases {
+            for filler in [HaystackFiller.passkey, .text(text)] {
+                let d = HaystackTask.document(kind: kind, filler: filler, length: 2048, seed: 3, tokenizer: lm.tokenizer)
+                let tokens = lm.tokenizer.encode(d.text, parseSpecial: false).count
+                XCTAssertLessThanOrEqual(tokens, 2048, "\(kind)")
+                XCTAssertGreaterThan(tokens, 1800, "\(kind)")
+                XCTAssertGreaterThanOrEqual(d.planted, 16)
+                XCTAssertEqual(d.questions.count, kind == .values || kind == .vars ? 4 : 16, "\(kind)")
+                for q in d.questions {
+                    for e in q.expected {
+                        let count = d.text.components(separatedBy: e).count - 1
+                        // A vars name appears in its own sentence and in the next link's.
+                        XCTAssertTrue(kind == .vars ? (1...2).contains(count) : count == 1, "\(kind): '\(e)' appears \(count) times")
+                    }
+                    XCTAssertTrue((0...1).contains(q.depth))
+                }
+                // One sentence per question (keys, nolima): the questions' depths spread over the document.
+                let depths = d.questions.map(\.depth).sorted()
+                XCTAssertLessThan(depths.first!, 0.35, "\(kind): facts start early")
+                if kind == .keys || kind == .nolima { XCTAssertGreaterThan(depths.last!, 0.65, "\(kind): and reach late") }
+                let again = HaystackTask.document(kind: kind, filler: filler, length: 2048, seed: 3, tokenizer: lm.tokenizer)
+                XCTAssertEqual(again.text, d.text, "\(kind): the same seed makes the same document")
+                XCTAssertNotEqual(HaystackTask.document(kind: kind, filler: filler, length: 2048, seed: 4, tokenizer: lm.tokenizer).text, d.text)
+            }
+        }
+    }
+
+    func testNoLiMaQuestionsShareNoWordWithTheirSentence() throws {
+        let lm = try LanguageModel(path: try TestPaths.requireModel())
+        let d = HaystackTask.document(kind: .nolima, filler: .passkey, length: 1024, seed: 1, tokenizer: lm.tokenizer)
+        func words(_ s: String) -> Set<String> {
+            Set(s.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init).filter { $0.count > 3 })
+        }
+        for q in d.questions {
+            let sentence = d.text.components(separatedBy: "\n").flatMap { $0.components(separatedBy: ". ") }
+                .first { $0.contains("Actually, \(q.expected[0]) lives") }!
+            XCTAssertTrue(words(sentence).subtracting([q.expected[0].lowercased()]).isDisjoint(with: words(q.question)),
+                          "\(sentence) / \(q.question)")
+        }
+    }
+
+    func testScoringNeedsEveryExpectedValue() {
+        let q = HaystackQuestion(question: "?", expected: ["12345", "67890"], depth: 0)
+        XCTAssertTrue(q.isCorrect("They are 12345 and 67890."))
+        XCTAssertFalse(q.isCorrect("They are 12345 and 6789."))
+        XCTAssertFalse(q.isCorrect("123456 and 67890"))
+        let names = HaystackQuestion(question: "?", expected: ["QXKPD", "Yuki"], depth: 0)
+        XCTAssertTrue(names.isCorrect("VAR qxkpd, then yuki"))
+        XCTAssertFalse(names.isCorrect("VAR QXKP"))
+    }
+}
