@@ -25,11 +25,13 @@ public struct HaystackQuestion: Sendable, Codable, Equatable {
     /// Depth (0 = start, 1 = end of the document) of the first planted sentence the answer needs.
     public var depth: Double
 
-    /// Whether `answer` contains every expected string.
+    /// Whether `answer` contains every expected string before it asks a question of its own (a base model
+    /// goes on with "Question: …" and more answers, which must not count).
     public func isCorrect(_ answer: String) -> Bool {
-        expected.allSatisfy { e in
-            e.allSatisfy(\.isNumber) ? PasskeyTask.isCorrect(answer: answer, key: Int(e) ?? -1)
-                                     : answer.lowercased().contains(e.lowercased())
+        let own = answer.components(separatedBy: "Question:").first ?? answer
+        return expected.allSatisfy { e in
+            e.allSatisfy(\.isNumber) ? PasskeyTask.isCorrect(answer: own, key: Int(e) ?? -1)
+                                     : own.lowercased().contains(e.lowercased())
         }
     }
 }

@@ -193,7 +193,8 @@ public final class IndexBuilder {
 
     /// Writes tail.zst and the checksums, marks the build complete, and moves the bundle into place.
     private func finish(partial: String, db: IndexDatabase, store: FileChunkStore, engine: LongHeadsAttention, bundle: String) throws {
-        let tailContent = try OpenChunkFile.write(engine.openChunkState, to: partial + "/" + BundleFormat.tailFile)
+        let tailContent = try OpenChunkFile.write(engine.openChunkState, to: partial + "/" + BundleFormat.tailFile,
+                                                   halfWindows: OpenChunkFile.halfWindows(settings))
         try db.setMeta([tailContent] + (try BundleChecksums.compute(directory: partial).pairs))
         try db.setBuildState(BuildState(completeTokens: store.seekHeader.tokens, kvBytes: store.kvBytes, complete: true))
         try BundlePublisher.publish(partial: partial, bundle: bundle)

@@ -22,13 +22,14 @@ struct WindowCheckpoints {
     /// - Throws: `LHError` naming the missing or damaged file (inside the partial: the build restarts).
     func state(at tokens: Int) throws -> OpenChunkState? {
         guard needed, tokens > 0 else { return nil }
-        return try OpenChunkFile.read(path: path(tokens), metadata: metadata, tokens: tokens, content: OpenChunkFile.outputSums)
+        return try OpenChunkFile.read(path: path(tokens), metadata: metadata, tokens: tokens, content: OpenChunkFile.outputSums,
+                                  halfWindows: false)
     }
 
     /// Records `state` (after `tokens` tokens, a chunk boundary) before the build state does.
     func write(_ state: OpenChunkState, at tokens: Int) throws {
         guard needed else { return }
-        try OpenChunkFile.write(state, to: path(tokens))
+        try OpenChunkFile.write(state, to: path(tokens), halfWindows: false)
     }
 
     /// Removes every checkpoint but the one after `tokens` (all of them when nil).

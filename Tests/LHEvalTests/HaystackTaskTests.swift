@@ -56,6 +56,7 @@ final class HaystackTaskTests: XCTestCase {
         XCTAssertTrue(q.isCorrect("They are 12345 and 67890."))
         XCTAssertFalse(q.isCorrect("They are 12345 and 6789."))
         XCTAssertFalse(q.isCorrect("123456 and 67890"))
+        XCTAssertFalse(q.isCorrect("12345\n\nQuestion: and the other?\n\nAnswer: 67890"), "a base model's next answer does not count")
         let names = HaystackQuestion(question: "?", expected: ["QXKPD", "Yuki"], depth: 0)
         XCTAssertTrue(names.isCorrect("VAR qxkpd, then yuki"))
         XCTAssertFalse(names.isCorrect("VAR QXKP"))
