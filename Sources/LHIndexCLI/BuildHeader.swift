@@ -45,9 +45,14 @@ enum BuildHeader {
 
     /// One line: model, chunk size, window sizes and key/value precision.
     static func settingsLine(model: String, settings s: LongHeadsSettings) -> String {
+        "model \(model) · " + settingsWords(s)
+    }
+
+    /// Chunk size, window sizes and key/value precision: "chunks of 256 tokens · window 2,048 (questions 8,192) · keys/values f16".
+    static func settingsWords(_ s: LongHeadsSettings) -> String {
         var window = "window \(number(s.attentionLength))"
         if s.questionAttentionLength != s.attentionLength { window += " (questions \(number(s.questionAttentionLength)))" }
-        return "model \(model) · chunks of \(number(s.chunkSize)) tokens · \(window) · \(precision(s.precision))"
+        return "chunks of \(number(s.chunkSize)) tokens · \(window) · \(precision(s.precision))"
     }
 
     /// "building 5 documents into corpus.lhindex" (or "into 2 directories").

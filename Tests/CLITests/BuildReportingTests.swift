@@ -97,23 +97,17 @@ final class BuildReportingTests: XCTestCase {
         try write(text(300), dir + "/c/a.txt")
         try write(text(200_000), dir + "/c/b.txt")
         let args = ["build", dir + "/c", "-o", dir + "/out", "-m", tiny] + settings
-        let p = Process()
-        p.executableURL = CLITests.binary.standardizedFileURL
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
         final class Collected: @unchecked Sendable {
             let lock = NSLock()
             var data = Data()
             var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
         }
         let collected = Collected()
+        let (p, err) = try BinaryRunner.start(args)
         err.fileHandleForReading.readabilityHandler = { h in
             let d = h.availableData
             collected.lock.withLock { collected.data.append(d) }
         }
-        try p.run()
         // Wait for the first document to be built and the second to be under way.
         let deadline = Date().addingTimeInterval(120)
         while !collected.text.contains("built \(dir)/out/a.txt.lhx"), p.isRunning, Date() < deadline { usleep(50_000) }
