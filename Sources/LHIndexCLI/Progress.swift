@@ -101,9 +101,9 @@ final class BuildProgressReporter: @unchecked Sendable {   // every mutable fiel
 
     /// The status text at `now`: the document and its tokens so far, the rate of the whole run, the share of the
     /// whole build done and the one estimate of the time it has left, e.g.
-    /// `[2/5] apache-2.0.txt: 512/2,239 tokens, 193 tokens/s · all 4%, about 1:53 left`.
+    /// `[2/5] apache-2.0.txt: 512/2,239 tokens, 193 tokens/s · all 4%, 1:53 left`.
     func status(now: Date = Date()) -> String {
-        var s = "[\(index)/\(count)] " + Printable.escaped(name.count > 28 ? "…" + name.suffix(27) : name) + ": "
+        var s = "[\(index)/\(count)] " + Printable.escaped(name.count > 24 ? "…" + name.suffix(23) : name) + ": "
         let tokens = workTokens + (total > 0 ? done - resumed : 0)
         let seconds = workSeconds + (total > 0 ? reportedSeconds : 0)
         if total > 0 {
@@ -119,7 +119,7 @@ final class BuildProgressReporter: @unchecked Sendable {   // every mutable fiel
         guard seconds > 0, work > 0 else { return s + "estimating time left" }
         let remaining = max(0, Double(totalBytes) - Double(finishedBytes) - currentBytes)
         let sinceFigures = now.timeIntervalSince(reportedAt ?? documentStarted)
-        return s + "about " + Self.clock(max(0, remaining * seconds / work - sinceFigures)) + " left"
+        return s + Self.clock(max(0, remaining * seconds / work - sinceFigures)) + " left"
     }
 
     // MARK: drawing (with `lock` held)
