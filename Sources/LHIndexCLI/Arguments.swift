@@ -6,6 +6,18 @@ public struct UsageError: Error, CustomStringConvertible {
     public init(_ message: String) { description = message }
 }
 
+/// Where a command's help shows an option.
+public enum OptionGroup: Sendable {
+    /// Under OPTIONS.
+    case general
+    /// Under DOCUMENT SETTINGS: how a document is read, stored in its index.
+    case document
+    /// Under QUESTION SETTINGS: how questions and answers read an index.
+    case question
+    /// Not on the command's help screen: listed by `lhindex help settings`, accepted all the same.
+    case advanced
+}
+
 /// One option a command accepts.
 public struct OptionSpec: Sendable {
     /// Long name without dashes (`temp`), and optional short letter (`n`).
@@ -15,12 +27,20 @@ public struct OptionSpec: Sendable {
     public let valueName: String?
     /// One sentence of help, stating the default.
     public let help: String
+    /// Where help shows it.
+    public let group: OptionGroup
 
-    public init(_ long: String, short: Character? = nil, value: String? = nil, help: String) {
+    public init(_ long: String, short: Character? = nil, value: String? = nil, help: String, group: OptionGroup = .general) {
         self.long = long
         self.short = short
         valueName = value
         self.help = help
+        self.group = group
+    }
+
+    /// The same option shown in `group` instead.
+    public func grouped(_ group: OptionGroup) -> OptionSpec {
+        OptionSpec(long, short: short, value: valueName, help: help, group: group)
     }
 }
 

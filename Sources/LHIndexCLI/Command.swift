@@ -27,19 +27,7 @@ extension Command {
         var s = HelpLayout.wrap(abstract, width: width) + "\n\n"
         s += HelpLayout.wrap(usage, width: width, first: "USAGE: lhindex \(name)" + (usage.isEmpty ? "" : " "), indent: 4) + "\n"
         if !discussion.isEmpty { s += "\n" + HelpLayout.reflow(discussion, width: width) + "\n" }
-        let opts = options + [OptionSpec("help", short: "h", help: "Show this help.")]
-        s += "\nOPTIONS:\n"
-        for o in opts {
-            var left = "  " + (o.short.map { "-\($0), " } ?? "    ") + "--\(o.long)"
-            if let v = o.valueName { left += " \(v)" }
-            let column = 28   // option help starts here, or on the next line after a long option
-            if left.count >= column - 1 {
-                s += left + "\n"
-                left = ""
-            }
-            left += String(repeating: " ", count: column - left.count)
-            s += HelpLayout.wrap(o.help, width: width, first: left, indent: column) + "\n"
-        }
+        s += HelpLayout.options(options, width: width)
         return s
     }
 }

@@ -21,7 +21,7 @@ enum CorpusUpkeep {
                 throw LHError.invalidInput("\(dir) and \(other) were built with different settings; give the options to build with")
             }
             if first.settings != settings || first.compression != codec {
-                log("using the settings \(dir) was built with (\(CorpusRecord.fileName)): \(LongHeadsOptions.describe(first.settings))")
+                log("using the settings \(dir) was built with (\(CorpusRecord.fileName)): \(BuildHeader.settingsWords(first.settings))")
             }
             return (first.settings, first.compression)
         }

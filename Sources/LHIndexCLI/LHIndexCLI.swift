@@ -23,7 +23,8 @@ public enum LHIndexCLI {
         for c in commands {
             s += HelpLayout.wrap(c.abstract, width: width, first: "  " + c.name.padding(toLength: 13, withPad: " ", startingAt: 0), indent: 15) + "\n"
         }
-        s += "\n  help COMMAND  Show the help of a command.\n\n"
+        s += "\n  help COMMAND   Show the help of a command.\n"
+        s += HelpLayout.wrap(SettingsHelp.abstract, width: width, first: "  help \(SettingsHelp.topic)  ", indent: 17) + "\n\n"
         s += HelpLayout.wrap("Run 'lhindex help COMMAND' for a command's options. " + modelLookup, width: width) + "\n"
         return s
     }
@@ -38,6 +39,7 @@ public enum LHIndexCLI {
             io.out("lhindex \(version)\n"); return 0
         case "help":
             guard args.count > 1 else { io.out(rootHelp); return 0 }
+            if args[1] == SettingsHelp.topic { io.out(SettingsHelp.text()); return 0 }
             guard let c = commands.first(where: { $0.name == args[1] }) else {
                 io.err("lhindex: unknown command '\(args[1])'\nRun 'lhindex --help' for the list of commands.\n")
                 return 64

@@ -5,27 +5,34 @@ import LHEngine
 /// The LongHeads settings options. Document options fix how a document is prefilled (and so an index);
 /// question options only change how questions and answers read it, so `ask` accepts them too.
 enum LongHeadsOptions {
+    /// How a document is read; stored in its index. The common ones are document settings on help screens,
+    /// the others advanced (`lhindex help settings`).
     static let documentSpecs: [OptionSpec] = [
-        OptionSpec("variant", value: "NAME", help: "Start from a preset: 'standard' (the measured default: A 2048 block prefill; questions read 8192-token windows, Quest scores per KV head, Self-Extend distances beyond 2048) or 'paper' (w 256, A 4096, per-token selection, contiguous windows, summary scores) or 'paper-block' (the paper's method with block prefill and A 2048, the default before the sweep)."),
-        OptionSpec("chunk-size", value: "W", help: "Chunk size in tokens (default 256)."),
-        OptionSpec("attn-length", value: "A", help: "Attention length while prefilling, a multiple of W (default 2048)."),
-        OptionSpec("select", value: "token|block", help: "Prefill selection granularity (default block)."),
-        OptionSpec("positioning", value: "P", help: "contiguous (paper), true, self-extend:N or clipped:N (default contiguous)."),
-        OptionSpec("scoring", value: "S", help: "Chunk scoring while prefilling the document: summaries (paper), quest, max-key, reps or reps-mean (default summaries; see --question-scoring)."),
-        OptionSpec("sinks", value: "N", help: "Leading chunks always attended (default 1)."),
-        OptionSpec("local", value: "N", help: "Most recent chunks always attended while prefilling (standard: 4, fewer when --attn-length leaves too few slots; the paper: 1). 64k perplexity is within 2.5% of the 4k figure with 4, +10.6% with 1 (README)."),
-        OptionSpec("kv", value: "f16|f32|int8|k8v4", help: "Key/value storage precision (default f16; int8: one f16 scale per row; k8v4: int8 keys and 4-bit values, about 0.4 of f16's size; see the README)."),
-        OptionSpec("representatives", value: "R", help: "Representative keys kept per chunk and KV head for --question-scoring reps: the R keys that receive the most attention from the chunk's own queries (InfLLM; default 0 = none; measured no better than Quest)."),
+        OptionSpec("chunk-size", value: "W", help: "Tokens per chunk, the unit each attention head chooses (default 256).", group: .document),
+        OptionSpec("attn-length", value: "A", help: "How many tokens each head reads while the document is read, a multiple of the chunk size (default 2048).", group: .document),
+        OptionSpec("local", value: "N", help: "How many of the latest chunks every head always reads while the document is read (default 4, fewer when the window leaves too little room).", group: .document),
+        OptionSpec("kv", value: "f16|f32|int8|k8v4", help: "How keys and values are stored: f16 (default), f32, int8 (8-bit with a scale per row) or k8v4 (8-bit keys and 4-bit values, about 0.4 of the size of f16).", group: .document),
+        OptionSpec("variant", value: "NAME", help: "Start from a preset: 'standard' (the default), 'paper' (the LongHeads paper: chunks of 256, a window of 4096, chunks chosen per token, contiguous positions, summary scores) or 'paper-block' (the paper's method, chunks chosen per block, a window of 2048).", group: .advanced),
+        OptionSpec("select", value: "token|block", help: "Whether heads choose their chunks for every token of the document or once per block of tokens (default block).", group: .advanced),
+        OptionSpec("positioning", value: "P", help: "The positions chosen chunks are read at: contiguous (one after another), true (their place in the document), self-extend:N or clipped:N (default contiguous).", group: .advanced),
+        OptionSpec("scoring", value: "S", help: "How chunks are ranked for a head while the document is read: summaries, quest, max-key, reps or reps-mean (default summaries).", group: .advanced),
+        OptionSpec("sinks", value: "N", help: "How many chunks at the start of the document every head always reads (default 1).", group: .advanced),
+        OptionSpec("representatives", value: "R", help: "Keys kept per chunk and head for ranking chunks with --question-scoring reps: the R keys the chunk's own tokens attend to most (default 0, none).", group: .advanced),
     ]
 
+    /// How questions and answers read an index; `build` stores them as the index's defaults, `ask` overrides them.
     static let questionSpecs: [OptionSpec] = [
-        OptionSpec("question-length", value: "A", help: "Attention length for question and answer tokens (standard: 8192, at most the trained context)."),
-        OptionSpec("question-local", value: "N", help: "Most recent chunks always attended by question and answer tokens (standard: 1; the paper: --local's). 4 lost a 32k pass key that 1 answers (README)."),
-        OptionSpec("question-positioning", value: "P", help: "Positioning for question and answer tokens: contiguous, true, self-extend:N, clipped:N (standard: self-extend:2048)."),
-        OptionSpec("question-scoring", value: "S", help: "Chunk scoring for question and answer tokens: summaries (paper), max-key, quest, reps (max of q·k over the chunk's representative keys; needs --representatives > 0 when the document is prefilled) or reps-mean (their mean) (standard: quest)."),
-        OptionSpec("question-per-kv-head", value: "yes|no", help: "Question and answer tokens select once per KV head, the group's query heads sharing chunks (standard: yes)."),
-        OptionSpec("question-select", value: "token|block", help: "The question's tokens select per token, or once per chunk of them from their summed queries (faster first token; standard: token)."),
+        OptionSpec("question-length", value: "A", help: "How many tokens each head reads for question and answer tokens (default 8192, at most the model's trained length).", group: .question),
+        OptionSpec("question-local", value: "N", help: "How many of the latest chunks every head always reads for question and answer tokens (default 1).", group: .question),
+        OptionSpec("question-positioning", value: "P", help: "The positions chosen chunks are read at for question and answer tokens: contiguous, true, self-extend:N or clipped:N (default self-extend:2048).", group: .advanced),
+        OptionSpec("question-scoring", value: "S", help: "How chunks are ranked for question and answer tokens: summaries, max-key, quest, reps (the best of the chunk's representative keys; the document must be built with --representatives) or reps-mean (their mean) (default quest).", group: .advanced),
+        OptionSpec("question-per-kv-head", value: "yes|no", help: "Whether the query heads that share keys and values choose their chunks together (default yes).", group: .advanced),
+        OptionSpec("question-select", value: "token|block", help: "Whether the question's tokens choose their chunks one by one or once per block of them (block gives a faster first token; default token).", group: .advanced),
     ]
+
+    /// What `build` accepts: the document settings, and the question settings as advanced ones (stored as the
+    /// index's defaults, which `ask` overrides).
+    static let buildSpecs = documentSpecs + questionSpecs.map { $0.grouped(.advanced) }
 
     static let specs = documentSpecs + questionSpecs
 

@@ -33,6 +33,7 @@ enum ManPage {
 
         """
         for c in commands { s += section(c) }
+        s += settingsSection
         s += """
         .SH ENVIRONMENT
         .TP
@@ -70,10 +71,23 @@ enum ManPage {
         var s = ".SS \(c.name)\n\(escaped(c.abstract))\n.PP\n.B lhindex \(c.name)\n"
         if !c.usage.isEmpty { s += escaped(c.usage) + "\n" }
         if !c.discussion.isEmpty { s += ".PP\n" + paragraphs(c.discussion) }
-        for o in c.options + [CompletionModel.helpOption] {
-            s += ".TP\n" + (o.short.map { "\\fB\\-\($0)\\fR, " } ?? "") + "\\fB\\-\\-\(escaped(o.long))\\fR"
-            if let v = o.valueName { s += " \\fI\(escaped(v))\\fR" }
-            s += "\n" + escaped(o.help) + "\n"
+        for o in HelpLayout.visible(c.options) { s += item(o) }
+        if c.options.contains(where: { $0.group == .advanced }) { s += ".PP\nAdvanced settings: see SETTINGS.\n" }
+        return s
+    }
+
+    /// One option as a tagged paragraph: its names, its value and its help.
+    static func item(_ o: OptionSpec) -> String {
+        var s = ".TP\n" + (o.short.map { "\\fB\\-\($0)\\fR, " } ?? "") + "\\fB\\-\\-\(escaped(o.long))\\fR"
+        if let v = o.valueName { s += " \\fI\(escaped(v))\\fR" }
+        return s + "\n" + escaped(o.help) + "\n"
+    }
+
+    /// The SETTINGS section: `lhindex help settings`, every LongHeads setting with its meaning.
+    static var settingsSection: String {
+        var s = ".SH SETTINGS\n" + paragraphs(SettingsHelp.introduction)
+        for (heading, specs) in SettingsHelp.sections {
+            s += ".SS \(escaped(String(heading.dropLast())))\n" + specs.map(item).joined()
         }
         return s
     }

@@ -8,7 +8,7 @@ enum SamplingArguments {
         OptionSpec("top-k", value: "K", help: "Sample among the K most likely tokens; 0 = all (default 40)."),
         OptionSpec("top-p", value: "P", help: "Sample within probability mass P (default 0.95)."),
         OptionSpec("seed", value: "S", help: "Random seed for sampling (default 0)."),
-        OptionSpec("repeat-penalty", value: "R", help: "Divide the scores of tokens the answer used in its last N tokens by R, as llama.cpp does (which also counts the prompt's, and digits, which lhindex leaves alone so numbers survive); 1 turns it off (default \(defaultRepeatPenalty))."),
+        OptionSpec("repeat-penalty", value: "R", help: "Make tokens the answer used among its last N tokens (--repeat-last-n) less likely, dividing their scores by R, so answers do not loop; digits and the question's tokens are left alone; 1 turns it off (default \(defaultRepeatPenalty))."),
         OptionSpec("repeat-last-n", value: "N", help: "How many recent answer tokens the repeat penalty looks at (default 64)."),
     ]
 

@@ -44,6 +44,19 @@ enum BinaryRunner {
                          err: String(decoding: e, as: UTF8.self), timedOut: watch.stopped)
     }
 
+    /// Starts `lhindex args` without waiting for it: the process, and the pipe of its standard error (standard
+    /// output goes nowhere).
+    static func start(_ args: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = CLITests.binary.standardizedFileURL
+        p.arguments = args
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        return (p, err)
+    }
+
     /// Stops a process at the time limit and remembers that it did.
     final class Watch: @unchecked Sendable {
         private let process: Process

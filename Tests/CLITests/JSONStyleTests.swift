@@ -32,6 +32,7 @@ final class JSONStyleTests: XCTestCase {
         XCTAssertEqual(try BinaryRunner.run(["build", dir, "-m", tiny, "-o", dir + ".lhindex"] + small).status, 0)
         let bundle = dir + ".lhindex/a.txt.lhx"
         let runs: [(String, [String])] = [
+            ("build", ["build", dir, "-m", tiny, "-o", dir + ".lhindex", "--force", "--json"] + small),
             ("ask", ["ask", bundle, "-m", tiny, "-n", "3", "--json", "--cite", "Where is the stone?"]),
             ("info", ["info", bundle, "--json"]),
             ("perplexity", ["perplexity", dir + "/a.txt", "-m", tiny, "--ctx", "64", "--json"]),
@@ -43,7 +44,7 @@ final class JSONStyleTests: XCTestCase {
             XCTAssertEqual(r.status, 0, "\(name): \(r.err)")
             try assertSnakeCase(r.out, name)
         }
-        let ask = try BinaryRunner.run(runs[0].1)
+        let ask = try BinaryRunner.run(runs.first { $0.0 == "ask" }!.1)
         XCTAssertTrue(ask.out.contains("\"first_line\""), ask.out)      // a citation's fields, not only the top level
     }
 }

@@ -7,18 +7,6 @@ final class OutputLockTests: XCTestCase {
     let tiny = try! TinyModel.write(seed: 11)
     let small = ["--chunk-size", "16", "--attn-length", "64"]
 
-    /// Starts `lhindex args` without waiting for it.
-    func start(_ args: [String]) throws -> (Process, Pipe) {
-        let p = Process()
-        p.executableURL = CLITests.binary.standardizedFileURL
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        return (p, err)
-    }
-
     func testASecondBuildOfTheSameOutputIsRefusedAndCanWait() throws {
         let dir = TestTemporary.path("locked")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -27,7 +15,7 @@ final class OutputLockTests: XCTestCase {
         for i in 0..<12_000 { text += words[(i * 7) % 5]; text += i % 13 == 0 ? "\n" : " " }
         try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/doc.txt"))
         let out = dir + "/out", args = ["build", dir + "/doc.txt", "-o", out, "-m", tiny] + small
-        let (first, firstErr) = try start(args)
+        let (first, firstErr) = try BinaryRunner.start(args)
         // Once the first build has written its pid into the lock, stop it where it is (mid-build).
         let deadline = Date().addingTimeInterval(60)
         while (try? String(contentsOfFile: out + "/.lock", encoding: .utf8))?.hasPrefix("pid \(first.processIdentifier) ") != true {
@@ -47,7 +35,7 @@ final class OutputLockTests: XCTestCase {
         XCTAssertEqual(FileManager.default.fileExists(atPath: out + "/doc.txt.lhx.partial"), partial, "the second build touched the first one's partial bundle")
 
         // With --wait, a third build waits for the first, then finds its index current.
-        let (third, thirdErr) = try start(args + ["--wait"])
+        let (third, thirdErr) = try BinaryRunner.start(args + ["--wait"])
         usleep(500_000)
         XCTAssertTrue(third.isRunning, "--wait did not wait")
         kill(first.processIdentifier, SIGCONT)

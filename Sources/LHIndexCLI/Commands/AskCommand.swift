@@ -30,7 +30,7 @@ struct AskCommand: Command {
         OptionSpec("n-predict", short: "n", value: "N", help: "Maximum answer tokens (default 128)."),
         OptionSpec("json", help: "Print one JSON object per question instead of text."),
         OptionSpec("cite", help: "List the document spans that received the most attention weight while answering."),
-        OptionSpec("cache-mb", value: "MB", help: "Budget of decompressed blocks kept in memory (default \(BlockCache.defaultCapacityBytes >> 20)). An answer token reads about 180 MB of blocks; less thrashes."),
+        OptionSpec("cache-mb", value: "MB", help: "Memory for the parts of the index read while answering, in MB (default \(BlockCache.defaultCapacityBytes >> 20)); below about 180, answers slow down."),
         OptionSpec("verbose", short: "v", help: "Print timing and cache statistics to standard error."),
     ] + SamplingArguments.specs + LongHeadsOptions.questionSpecs
 

@@ -9,7 +9,7 @@ import LHStore
 struct BuildCommand: Command {
     static let name = "build"
     static let abstract = "Index documents: prefill each once and store what LongHeads needs (.lhx bundles)."
-    static let usage = "PATH... [-o DIR] [-m MODEL] [--chunk-size W] [--attn-length A] [--select token|block] [--kv f16|f32|int8|k8v4] [--force]"
+    static let usage = "PATH... [-o DIR] [-m MODEL] [--chunk-size W] [--attn-length A] [--kv f16|f32|int8|k8v4] [--force] [--quiet | --json]"
     static let discussion = """
     PATH is a file or a directory (searched recursively; hidden files, .lhx bundles and .lhindex
     directories are ignored). Every UTF-8 text file becomes DIR/RELATIVE-PATH.lhx (a file given
@@ -24,11 +24,18 @@ struct BuildCommand: Command {
     it with --wait. A document that fails is reported in one line and the others are still built;
     exit status 1 when a document could not be indexed or none was found.
 
+    Progress shows on standard error from the first second: redrawn in place on a terminal, a line
+    every 10 seconds otherwise, with one estimate of the time left for the whole build. Ctrl-C stops
+    the build at once (exit status 130); run the same command again and it resumes where it left off.
+
     The settings a directory was built with stick: DIR/corpus.json records them, and a build given
     no settings options reuses them (so a plain 'lhindex build DIR' after editing a file rebuilds
     that file only); given other options, the documents are rebuilt with those and a line says
     why. An index whose document is gone from the directories given is reported; --prune removes
-    it. The build ends with a summary and the 'lhindex ask' command to run next.
+    it. The build ends with a summary (documents built, current, skipped and failed; tokens; bytes
+    on disk; seconds) and the 'lhindex ask' command to run next. --json prints the same as one JSON
+    object on standard output: model, model_file, output_directories, documents (name, status,
+    bundle, tokens, bytes, seconds, reason) and totals.
     """
     static let options: [OptionSpec] = [
         OptionSpec("output", short: "o", value: "DIR", help: "Output directory (default: PATH.lhindex for each PATH)."),
@@ -36,9 +43,12 @@ struct BuildCommand: Command {
         OptionSpec("force", help: "Rebuild even when an index is current."),
         OptionSpec("wait", help: "Wait for another build writing the same output directory instead of exiting."),
         OptionSpec("prune", help: "Remove indexes whose document is gone from the directories given."),
-        OptionSpec("level", value: "N", help: "zstd level of the key/value frames (default 1)."),
-        OptionSpec("no-shuffle", help: "Do not byte-shuffle frames before compression."),
-    ] + LongHeadsOptions.specs
+        OptionSpec("quiet", short: "q", help: "Print only errors and warnings: no header, progress or summary."),
+        OptionSpec("json", help: "Print one JSON object at the end on standard output instead of the summary; progress only on a terminal."),
+    ] + LongHeadsOptions.buildSpecs + [
+        OptionSpec("level", value: "N", help: "How hard keys and values are compressed: zstd level 1 to 19 (default 1).", group: .document),
+        OptionSpec("no-shuffle", help: "Compress keys and values without grouping their bytes first (larger; default: grouped).", group: .document),
+    ]
 
     let paths: [String]
     let output: String?
@@ -50,6 +60,7 @@ struct BuildCommand: Command {
     let codec: FrameCodecSettings
     /// Whether any settings or compression option was given (else a directory's own settings are reused).
     let settingsGiven: Bool
+    let verbosity: BuildVerbosity
 
     init(arguments a: ParsedArguments) throws {
         guard !a.positional.isEmpty else { throw UsageError("missing PATH: give files or directories to index") }
@@ -62,6 +73,8 @@ struct BuildCommand: Command {
         settings = try LongHeadsOptions.parse(a)
         settingsGiven = (LongHeadsOptions.specs.map(\.long) + ["level", "no-shuffle"]).contains { a.string($0) != nil || a.flag($0) }
         codec = FrameCodecSettings(level: Int32(try a.int("level", default: 1, in: 1...19)), shuffle: !a.flag("no-shuffle"))
+        guard !(a.flag("quiet") && a.flag("json")) else { throw UsageError("--quiet and --json cannot be combined") }
+        verbosity = a.flag("quiet") ? .quiet : a.flag("json") ? .json : .normal
     }
 
     /// A document to index: its path, and the bundle path it gets.
@@ -70,9 +83,9 @@ struct BuildCommand: Command {
     /// Documents under `paths`, with their bundle paths, in a stable order, and one line per entry of a
     /// directory that is skipped because it is not a regular file (a FIFO would block the build forever).
     /// - Throws: `LHError` when a given path is missing or is neither a directory nor a regular file.
-    func findDocuments() throws -> (jobs: [Job], skipped: [String]) {
+    func findDocuments() throws -> (jobs: [Job], skipped: [(path: String, reason: String)]) {
         let fm = FileManager.default
-        var jobs: [Job] = [], skipped: [String] = []
+        var jobs: [Job] = [], skipped: [(path: String, reason: String)] = []
         for p in paths {
             let root = p.count > 1 && p.hasSuffix("/") ? String(p.dropLast()) : p
             let outDir = try output ?? Self.defaultOutput(root)
@@ -101,14 +114,14 @@ struct BuildCommand: Command {
                 switch kind {
                 case .regular: rels.append(rel)
                 case .directory, .missing: break
-                case let .other(what): skipped.append("skip \(full): not a regular file (\(what))")
+                case let .other(what): skipped.append((full, "not a regular file (\(what))"))
                 }
             }
             for rel in rels.sorted() {
                 jobs.append(Job(source: root + "/" + rel, display: root + "/" + rel, bundle: outDir + "/" + rel + ".lhx", outDir: outDir, root: root))
             }
         }
-        return (try Self.distinct(jobs), skipped.sorted())
+        return (try Self.distinct(jobs), skipped.sorted { $0.path < $1.path })
     }
 
     /// `jobs` with a source given twice kept once, after checking that no two distinct sources share a
@@ -150,16 +163,26 @@ struct BuildCommand: Command {
     }
 
     func run(_ io: TerminalIO) throws -> Int32 {
+        BuildInterruption.install(terminal: io.stderrIsTerminal)
+        let report = BuildReport()
         let (jobs, skipped) = try findDocuments()
-        for line in skipped { io.err(Printable.escaped(line) + "\n") }
+        for (path, reason) in skipped {
+            io.err(Printable.escaped("skip \(path): \(reason)") + "\n")
+            report.add(path, .skipped, reason: reason)
+        }
         // Validate every document first (skips are reported once, before the long work).
         var texts: [(Job, String)] = []
         for j in jobs {
             do { texts.append((j, try TextFile.read(j.source))) } catch let e as LHError {
                 io.err(Printable.line("skip \(j.display): \(Self.reason(e, path: j.source))\n"))
+                report.add(j.display, .skipped, reason: Self.reason(e, path: j.source))
             }
         }
-        guard !texts.isEmpty else { io.err("lhindex build: no text documents found\n"); return 1 }
+        guard !texts.isEmpty else {
+            io.err("lhindex build: no text documents found\n")
+            if verbosity == .json { io.out(try report.json(outputs: [], bytes: 0)) }
+            return 1
+        }
         // One build per output directory at a time: lock them all (in order) before writing anything.
         // A directory that cannot be created fails its documents, not the others.
         var locks: [OutputLock] = [], lockErrors: [String: Error] = [:]
@@ -176,84 +199,71 @@ struct BuildCommand: Command {
         defer { withExtendedLifetime(locks) {} }
         let lm = try LanguageModel(path: try ModelLocator.resolve(modelPath))
         let identity = ModelFingerprint.identity(of: lm)
-        let progress = BuildProgressReporter(io: io, totalBytes: texts.reduce(0) { $0 + $1.1.utf8.count })
+        report.model = (BuildHeader.modelName(identity: identity, gguf: lm.model.gguf), lm.model.gguf.file.path)
+        let progress = BuildProgressReporter(io: io, totalBytes: texts.reduce(0) { $0 + $1.1.utf8.count },
+                                             style: verbosity.progressStyle(terminal: io.stderrIsTerminal))
+        let say: (String) -> Void = { if verbosity.narrates { progress.log($0) } }
         let outputs = Set(texts.map { $0.0.outDir }).subtracting(lockErrors.keys).sorted()
         let (settings, codec) = try CorpusUpkeep.settings(given: settingsGiven, settings: self.settings.fitted(trainedContext: lm.model.config.contextLength),
-                                                          codec: self.codec, outputs: outputs, log: progress.log)
+                                                          codec: self.codec, outputs: outputs, log: say)
         let builder = try IndexBuilder(languageModel: lm, model: identity, settings: settings, codec: codec)
         builder.writer = "lhindex \(LHIndexCLI.version)"
         builder.note = { progress.log("note: " + $0) }
-        progress.log("building \(texts.count) document(s) with \(identity.name): \(LongHeadsOptions.describe(settings))")
-        var failures = 0, built = 0, current = 0, tokens = 0
+        say(BuildHeader.countLine(documents: texts.count, outputs: Set(texts.map { $0.0.outDir }).sorted()))
+        say(BuildHeader.settingsLine(model: report.model!.name, settings: settings))
+        progress.start()
         var succeeded = Set<String>()
         for (i, (job, text)) in texts.enumerated() {
-            let bytes = text.utf8.count
+            progress.begin(name: job.display, index: i + 1, count: texts.count, bytes: text.utf8.count)
+            let began = Date()
+            var work: (tokens: Int, resumed: Int, seconds: Double)? = nil
             do {
                 if let e = lockErrors[job.outDir] { throw e }
                 try Directory.create((job.bundle as NSString).deletingLastPathComponent)
                 let outcome = try builder.build(text: text, sourcePath: job.source, bundle: job.bundle, force: force) { p in
-                    progress.update(name: job.display, index: i + 1, count: texts.count, bytes: bytes, done: p.doneTokens,
-                                    total: p.totalTokens, resumed: p.resumedTokens, seconds: p.seconds)
+                    progress.update(p)
                     return true
                 }
-                switch outcome {
-                case let .built(n, _, _), let .published(n), let .upToDate(n):
-                    tokens += n
-                    succeeded.insert(job.outDir)
-                case .interrupted: break
-                }
-                switch outcome {
-                case let .built(tokens, resumed, seconds):
-                    built += 1
-                    let rate = Double(tokens - resumed) / max(seconds, 1e-9)
-                    progress.log("built \(job.bundle): \(tokens) tokens in \(String(format: "%.1f", seconds)) s (\(String(format: "%.0f", rate)) tok/s)"
-                                 + (resumed > 0 ? ", resumed at token \(resumed)" : ""))
-                case let .published(tokens):
-                    built += 1
-                    progress.log("built \(job.bundle): \(tokens) tokens, completed by an interrupted run and now moved into place")
-                case let .upToDate(tokens):
-                    current += 1
-                    progress.log("current \(job.bundle): \(tokens) tokens, unchanged")
-                case .interrupted:
-                    break
-                }
+                if case let .built(tokens, resumed, seconds) = outcome { work = (tokens, resumed, seconds) }
+                if case .interrupted = outcome {} else { succeeded.insert(job.outDir) }
+                say(report.record(job.display, bundle: job.bundle, outcome: outcome, seconds: Date().timeIntervalSince(began)))
             } catch {
                 // Reported, and the next document is built all the same; the exit status says one failed.
-                failures += 1
-                progress.log("error \(job.display): \((error as? LHError)?.description ?? error.localizedDescription)")
+                let reason = (error as? LHError)?.description ?? error.localizedDescription
+                report.add(job.display, .failed, reason: reason, seconds: Date().timeIntervalSince(began))
+                progress.log("error \(job.display): \(reason)")
             }
-            progress.finish(bytes: bytes)
+            progress.finish(work: work)
         }
+        progress.stop()
         for dir in succeeded.sorted() {
             do { try CorpusRecord(settings: settings, compression: codec).write(directory: dir) } catch {
                 progress.log("error \(dir): cannot record its settings (\((error as? LHError)?.description ?? "\(error)"))")
             }
         }
         // Indexes whose document is gone from the directories given.
-        var gone = 0
         for dir in outputs {
             let roots = texts.compactMap { $0.0.outDir == dir ? $0.0.root : nil }
             let expected = Set(jobs.filter { $0.outDir == dir }.map { URL(fileURLWithPath: $0.bundle).standardizedFileURL.path })
             for rel in (try? CorpusUpkeep.orphans(output: dir, roots: Array(Set(roots)), expected: expected)) ?? [] {
                 if prune {
-                    do { try FileManager.default.removeItem(atPath: dir + "/" + rel); progress.log("removed \(dir)/\(rel): its document is gone") }
-                    catch { progress.log("error \(dir)/\(rel): cannot remove it (\(error.localizedDescription))") }
+                    do {
+                        try FileManager.default.removeItem(atPath: dir + "/" + rel)
+                        report.add(dir + "/" + rel, .removed)
+                        say("removed \(dir)/\(rel): its document is gone")
+                    } catch { progress.log("error \(dir)/\(rel): cannot remove it (\(error.localizedDescription))") }
                 } else {
-                    gone += 1
+                    report.add(dir + "/" + rel, .gone, reason: "its document is no longer there")
                     progress.log("gone \(dir)/\(rel): its document is no longer there (--prune removes the index)")
                 }
             }
         }
-        let skippedCount = jobs.count - texts.count + skipped.count
         let bytes = outputs.reduce(0) { $0 + CorpusUpkeep.bytesOnDisk($1) }
-        progress.log("done: \(built) built, \(current) current, \(skippedCount) skipped, \(failures) failed"
-                     + (gone > 0 ? ", \(gone) gone" : "") + "; \(tokens) tokens, "
-                     + String(format: "%.1f MB on disk", Double(bytes) / 1e6))
-        if failures < texts.count, let dir = outputs.first {
-            progress.log("next: lhindex ask \(dir) \"your question\"")
-        }
+        report.summaryLines(outputs: outputs, bytes: bytes).forEach(say)
+        let failures = report.totals(bytes: bytes).failed
         if failures > 0 { progress.log("\(failures) of \(texts.count) document(s) could not be indexed") }
-        return failures == 0 ? 0 : 1
+        if verbosity == .json { io.out(try report.json(outputs: outputs, bytes: bytes)) }
+        return failures == 0 && report.indexedAny ? 0 : 1
     }
 
     /// The reason part of a read error (without the repeated path).

@@ -88,12 +88,13 @@ enum CompletionModel {
     static var commands: [CompletionSubcommand] {
         var list: [CompletionSubcommand] = []
         for c in LHIndexCLI.commands {
-            let options = (c.options + [helpOption]).map { CompletionOption($0) }
+            // The options its help screen lists (advanced settings are accepted but not offered).
+            let options = HelpLayout.visible(c.options).map { CompletionOption($0) }
             list.append(CompletionSubcommand(name: c.name, abstract: c.abstract, options: options,
                                              positional: CompletionValue.forUsage(c.usage)))
         }
         let names = list.map { $0.name }
-        list.append(CompletionSubcommand(name: "help", abstract: "Show the help of a command.", options: [], positional: .choices(names)))
+        list.append(CompletionSubcommand(name: "help", abstract: "Show the help of a command.", options: [], positional: .choices(names + [SettingsHelp.topic])))
         return list
     }
 
