@@ -142,7 +142,8 @@ final class CompletionTests: XCTestCase {
             ("lhindex ask --model = m", ["my-model"]),
             ("lhindex completion ", ["bash", "fish", "zsh"]),
             ("lhindex help per", ["perplexity"]),
-            ("lhindex eval ", ["needle", "passkey"]),
+            ("lhindex eval ", ["keys", "needle", "nolima", "passkey", "values", "vars"]),
+            ("lhindex eval v", ["values", "vars"]),
             ("lhindex models ", []),
         ]
         for c in cases {
