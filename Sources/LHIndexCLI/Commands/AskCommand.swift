@@ -25,7 +25,7 @@ struct AskCommand: Command {
     (they do not change how the document was read, so no rebuild is needed).
 
     With no question and no -f on a terminal, ask starts an interactive session: a banner, a prompt with
-    line editing and history (kept in $LHINDEX_HOME/history), /help for the commands (/cite on|off, /clear,
+    line editing and history (the last \(PromptHistory.defaultLimit) lines, kept in $LHINDEX_HOME/history), /help for the commands (/cite on|off, /clear,
     /bye), Ctrl-C to stop an answer and Ctrl-D to quit. From a pipe, each line is a question.
     """
     static let options: [OptionSpec] = [
