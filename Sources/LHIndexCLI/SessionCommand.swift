@@ -42,7 +42,7 @@ enum SessionCommand: Equatable {
     static func help(cite: Bool, history: String) -> String {
         """
         Commands (a line starting with / is never sent to the model):
-          /help            list these commands
+          /help            list these commands (also /?)
           /cite on|off     list the passages each answer attended to most (now \(cite ? "on" : "off"))
           /clear           clear the screen (questions are independent: there is nothing to forget)
           /bye             quit; also /exit, /quit, or Ctrl-D on an empty line
