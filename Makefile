@@ -9,7 +9,7 @@ MODEL_PATH   := $(LHINDEX_HOME)/models/$(MODEL_FILE_$(MODEL))
 DEFAULT_MODEL := $(LHINDEX_HOME)/models/$(MODEL_FILE_smollm2-135m)
 GEMMA_MODEL  := $(LHINDEX_HOME)/models/$(MODEL_FILE_gemma3-270m)
 TEXT         := $(LHINDEX_HOME)/texts/debian-policy-4.6.2.0.txt
-APT_PACKAGES := libopenblas-dev libsqlite3-dev libzstd-dev pkg-config
+APT_PACKAGES := libopenblas-dev libsqlite3-dev libzstd-dev libedit-dev pkg-config
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release/lhindex
 

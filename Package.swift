@@ -31,6 +31,9 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // Line editing and history for the interactive `lhindex ask` (BSD licensed).
+        .systemLibrary(name: "CEdit", path: "Sources/CEdit", pkgConfig: "libedit",
+                       providers: [.apt(["libedit-dev"])]),
         // Hand-written hot kernels (quantized dot products, thread pool); see the header for why C.
         .target(name: "CKernels", path: "Sources/CKernels",
                 cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
@@ -51,7 +54,7 @@ let package = Package(
         .target(name: "LHEval", dependencies: ["LHCore", "LHModel", "LHEngine", "LHStore"], path: "Sources/LHEval",
                 swiftSettings: parsingSwiftSettings),
         // Command-line commands, as a library so tests can drive them.
-        .target(name: "LHIndexCLI", dependencies: ["LHCore", "LHModel", "LHEngine", "LHStore", "LHEval"], path: "Sources/LHIndexCLI"),
+        .target(name: "LHIndexCLI", dependencies: ["LHCore", "LHModel", "LHEngine", "LHStore", "LHEval", "CEdit"], path: "Sources/LHIndexCLI"),
         .executableTarget(name: "lhindex", dependencies: ["LHIndexCLI"], path: "Sources/lhindex"),
         // libFuzzer targets (GGUF reader, tokenizer, .lhx reader) for `make fuzz`, built with -DFUZZING there;
         // otherwise a driver that replays inputs and writes the seed corpus of Fixtures/fuzz.

@@ -33,7 +33,8 @@ public struct AnswerResult: Codable, Sendable {
     public var cache: CacheStatistics
     /// Spans the heads attended most, when asked for.
     public var citations: [Citation]?
-    /// `stop` when the model ended its answer, `length` when `maxTokens` cut it.
+    /// `stop` when the model ended its answer, `length` when `maxTokens` cut it, `stopped` when the caller's
+    /// `isStopped` did.
     public var finishReason: FinishReason = .length
 }
 
@@ -127,8 +128,11 @@ public final class IndexReader {
     /// Answers `question`, streaming text through `onText`. With `cite`, sums for the last question token,
     /// every answer token and every (layer, head) the attention weight given to each document chunk of
     /// the window (the sink chunks excluded), and returns the `citationCount` chunks with the most.
+    /// `isStopped` is asked after the question is read and after every answer token: when it says true the
+    /// answer ends there (what was streamed stays the answer) with finish reason `stopped`.
     public func ask(_ question: String, maxTokens: Int, sampling: SamplingOptions = SamplingOptions(temperature: 0),
-                    cite: Bool = false, citationCount: Int = 3, onText: (String) -> Void = { _ in }) throws -> AnswerResult {
+                    cite: Bool = false, citationCount: Int = 3, isStopped: () -> Bool = { false },
+                    onText: (String) -> Void = { _ in }) throws -> AnswerResult {
         let began = Date()
         let before = store.cacheStatistics
         try store.truncateToDocument()
@@ -173,6 +177,7 @@ public final class IndexReader {
         var firstTokenAt: Date?
         var finish = FinishReason.length
         while out.count < maxTokens {
+            if isStopped() { finish = .stopped; break }
             let t = sampler.sample(logits)
             if firstTokenAt == nil { firstTokenAt = Date() }
             if languageModel.tokenizer.isEndOfGeneration(t) { finish = .stop; break }

@@ -187,6 +187,24 @@ final class IndexTests: XCTestCase {
         XCTAssertEqual(try questions.map { try reader.ask($0, maxTokens: 40).answer }, answers)
     }
 
+    /// `isStopped` ends an answer where it is: the tokens streamed so far are the answer, finish reason `stopped`.
+    func testAskStopsWhenTheCallerSays() throws {
+        let (bundle, _) = try build(StoreFixture.text(bytes: 700, seed: 4))
+        let reader = try IndexReader(directory: bundle, languageModel: lm)
+        let whole = try reader.ask("river?", maxTokens: 12)
+        XCTAssertNotEqual(whole.finishReason, .stopped)
+        XCTAssertGreaterThan(whole.tokens, 3, "the tiny model's answer ended too soon for this test")
+        var pieces = 0
+        let cut = try reader.ask("river?", maxTokens: 12, isStopped: { pieces == 3 }) { _ in pieces += 1 }
+        XCTAssertEqual(cut.finishReason, .stopped)
+        XCTAssertEqual(cut.tokens, 3)
+        XCTAssertTrue(whole.answer.hasPrefix(cut.answer), "'\(cut.answer)' is not the start of '\(whole.answer)'")
+        let none = try reader.ask("river?", maxTokens: 12, isStopped: { true })
+        XCTAssertEqual(none.finishReason, .stopped)
+        XCTAssertEqual(none.tokens, 0)
+        XCTAssertEqual(none.answer, "")
+    }
+
     func testCitationsPointIntoTheDocument() throws {
         let text = StoreFixture.text(bytes: 700, seed: 4)
         let (bundle, _) = try build(text)

@@ -23,6 +23,10 @@ struct AskCommand: Command {
     per question: answer, tokens, seconds, first_token_seconds, cache (hits, misses, bytes read and
     decompressed) and citations. The question options override the index's question-time settings
     (they do not change how the document was read, so no rebuild is needed).
+
+    With no question and no -f on a terminal, ask starts an interactive session: a banner, a prompt with
+    line editing and history (the last \(PromptHistory.defaultLimit) lines, kept in $LHINDEX_HOME/history), /help for the commands (/cite on|off, /clear,
+    /bye), Ctrl-C to stop an answer and Ctrl-D to quit. From a pipe, each line is a question.
     """
     static let options: [OptionSpec] = [
         OptionSpec("model", short: "m", value: "MODEL", help: "Model file or name; must be the one the index was built with (default: $LHINDEX_MODEL, then the index's own model when it is a known model in the cache, then the default model)."),
@@ -113,11 +117,11 @@ struct AskCommand: Command {
             io.err(String(format: "opened %d document(s) (%d tokens) in %.3f s\n", reader.documents.count, reader.tokens,
                           Date().timeIntervalSince(opened)))
         }
-        func answer(_ q: String) throws {
+        func answer(_ q: String, cite: Bool, isStopped: () -> Bool = { false }) throws {
             let trimmed = q.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty else { return }
             if !json && header { io.out("Q: \(trimmed)\nA: ") }
-            let r = try reader.ask(trimmed, maxTokens: maxTokens, sampling: sampling, cite: cite) { piece in
+            let r = try reader.ask(trimmed, maxTokens: maxTokens, sampling: sampling, cite: cite, isStopped: isStopped) { piece in
                 if !json { io.out(piece) }
             }
             if json {
@@ -129,8 +133,8 @@ struct AskCommand: Command {
                                      citations: r.citations, finish_reason: r.finishReason.rawValue)
                 io.out(String(decoding: try enc.encode(obj), as: UTF8.self) + "\n")
             } else {
-                io.out(r.finishReason == .length && maxTokens > 0 ? " [...]\n" : "\n")
-                if r.finishReason == .length && maxTokens > 0 {
+                io.out(r.finishReason == .length ? " [...]\n" : r.finishReason == .stopped ? " [stopped]\n" : "\n")
+                if r.finishReason == .length {
                     io.err("lhindex: the answer was cut at \(maxTokens) tokens; -n allows more\n")
                 }
                 for c in r.citations ?? [] {
@@ -145,15 +149,14 @@ struct AskCommand: Command {
             }
         }
         if !qs.isEmpty {
-            for q in qs { try answer(q) }
+            for q in qs { try answer(q, cite: cite) }
         } else if interactive {
-            while true {
-                io.err("> ")
-                guard let line = readLine() else { io.err("\n"); break }
-                try answer(line)
-            }
+            let name = ((lm.model.gguf.path as NSString).lastPathComponent as NSString).deletingPathExtension
+            var session = InteractiveAsk(io: io, documents: reader.documents.map(\.name), tokens: reader.tokens, model: name,
+                                         cite: cite) { try answer($0, cite: $1, isStopped: $2) }
+            return try session.run()
         } else {
-            while let line = readLine() { try answer(line) }
+            while let line = readLine() { try answer(line, cite: cite) }
         }
         return 0
     }

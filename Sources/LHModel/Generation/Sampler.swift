@@ -36,6 +36,8 @@ public enum FinishReason: String, Sendable, Codable {
     case stop
     /// The token limit (`-n`) cut the answer.
     case length
+    /// The caller stopped the answer (Ctrl-C in an interactive `lhindex ask`).
+    case stopped
 }
 
 /// SplitMix64: a small, fast, seedable generator (same sequence on every platform).
