@@ -9,7 +9,7 @@ import LHStore
 struct BuildCommand: Command {
     static let name = "build"
     static let abstract = "Index documents: prefill each once and store what LongHeads needs (.lhx bundles)."
-    static let usage = "PATH... [-o DIR] [-m MODEL] [--chunk-size W] [--attn-length A] [--select token|block] [--kv f16|f32|int8|k8v4] [--force]"
+    static let usage = "PATH... [-o DIR] [-m MODEL] [--chunk-size W] [--attn-length A] [--select token|block] [--kv f16|f32|int8|k8v4] [--force] [--shard K/N]"
     static let discussion = """
     PATH is a file or a directory (searched recursively; hidden files, .lhx bundles and .lhindex
     directories are ignored). Every UTF-8 text file becomes DIR/RELATIVE-PATH.lhx (a file given
@@ -29,6 +29,11 @@ struct BuildCommand: Command {
     that file only); given other options, the documents are rebuilt with those and a line says
     why. An index whose document is gone from the directories given is reported; --prune removes
     it. The build ends with a summary and the 'lhindex ask' command to run next.
+
+    With --shard K/N the build indexes only its share of the documents, chosen by their bundle names,
+    so that N builds given the same paths and --shard 1/N to N/N, on one machine or many writing one
+    shared directory, make the same corpus as one build; shards do not wait for one another, do not
+    report or prune the other shards' documents, and their summary counts the documents left to them.
     """
     static let options: [OptionSpec] = [
         OptionSpec("output", short: "o", value: "DIR", help: "Output directory (default: PATH.lhindex for each PATH)."),
@@ -38,6 +43,7 @@ struct BuildCommand: Command {
         OptionSpec("prune", help: "Remove indexes whose document is gone from the directories given."),
         OptionSpec("level", value: "N", help: "zstd level of the key/value frames (default 1)."),
         OptionSpec("no-shuffle", help: "Do not byte-shuffle frames before compression."),
+        OptionSpec("shard", value: "K/N", help: "Index only shard K of N of the documents (default: all of them)."),
     ] + LongHeadsOptions.specs
 
     let paths: [String]
@@ -46,6 +52,8 @@ struct BuildCommand: Command {
     let force: Bool
     let wait: Bool
     let prune: Bool
+    /// The share of the documents to index (`--shard K/N`), or nil for all of them.
+    let shard: BuildShard?
     let settings: LongHeadsSettings
     let codec: FrameCodecSettings
     /// Whether any settings or compression option was given (else a directory's own settings are reused).
@@ -59,6 +67,7 @@ struct BuildCommand: Command {
         force = a.flag("force")
         wait = a.flag("wait")
         prune = a.flag("prune")
+        shard = try a.string("shard").map(BuildShard.init(parsing:))
         settings = try LongHeadsOptions.parse(a)
         settingsGiven = (LongHeadsOptions.specs.map(\.long) + ["level", "no-shuffle"]).contains { a.string($0) != nil || a.flag($0) }
         codec = FrameCodecSettings(level: Int32(try a.int("level", default: 1, in: 1...19)), shuffle: !a.flag("no-shuffle"))
@@ -150,8 +159,9 @@ struct BuildCommand: Command {
     }
 
     func run(_ io: TerminalIO) throws -> Int32 {
-        let (jobs, skipped) = try findDocuments()
+        let (found, skipped) = try findDocuments()
         for line in skipped { io.err(Printable.escaped(line) + "\n") }
+        let jobs = found.filter { shard?.owns(bundle: $0.bundle, in: $0.outDir) ?? true }
         // Validate every document first (skips are reported once, before the long work).
         var texts: [(Job, String)] = []
         for j in jobs {
@@ -159,13 +169,17 @@ struct BuildCommand: Command {
                 io.err(Printable.line("skip \(j.display): \(Self.reason(e, path: j.source))\n"))
             }
         }
+        if texts.isEmpty, let shard, !found.isEmpty {
+            io.err("shard \(shard): nothing to build; \(jobs.count - texts.count + skipped.count) skipped, \(found.count - jobs.count) in other shards\n")
+            return 0
+        }
         guard !texts.isEmpty else { io.err("lhindex build: no text documents found\n"); return 1 }
         // One build per output directory at a time: lock them all (in order) before writing anything.
         // A directory that cannot be created fails its documents, not the others.
         var locks: [OutputLock] = [], lockErrors: [String: Error] = [:]
         for dir in Set(texts.map { $0.0.outDir }).sorted() {
             do {
-                locks.append(try OutputLock(directory: dir, wait: wait) { holder in
+                locks.append(try OutputLock(directory: dir, wait: wait, shared: shard != nil, label: shard.map { "shard \($0)" }) { holder in
                     io.err(Printable.line("waiting for \(dir): another build is writing there (\(holder))\n"))
                 })
             } catch let e as LHError {
@@ -225,16 +239,18 @@ struct BuildCommand: Command {
             progress.finish(bytes: bytes)
         }
         for dir in succeeded.sorted() {
-            do { try CorpusRecord(settings: settings, compression: codec).write(directory: dir) } catch {
+            let record = CorpusRecord(settings: settings, compression: codec)
+            do { try shard == nil ? record.write(directory: dir) : OutputLock.updatingCorpus(of: dir) { try record.write(directory: dir) } } catch {
                 progress.log("error \(dir): cannot record its settings (\((error as? LHError)?.description ?? "\(error)"))")
             }
         }
         // Indexes whose document is gone from the directories given.
         var gone = 0
         for dir in outputs {
-            let roots = texts.compactMap { $0.0.outDir == dir ? $0.0.root : nil }
-            let expected = Set(jobs.filter { $0.outDir == dir }.map { URL(fileURLWithPath: $0.bundle).standardizedFileURL.path })
-            for rel in (try? CorpusUpkeep.orphans(output: dir, roots: Array(Set(roots)), expected: expected)) ?? [] {
+            let roots = found.compactMap { $0.outDir == dir ? $0.root : nil }
+            let expected = Set(found.filter { $0.outDir == dir }.map { URL(fileURLWithPath: $0.bundle).standardizedFileURL.path })
+            for rel in (try? CorpusUpkeep.orphans(output: dir, roots: Array(Set(roots)), expected: expected)) ?? []
+            where shard?.owns(bundle: dir + "/" + rel, in: dir) ?? true {   // another shard's gone document is its own to report
                 if prune {
                     do { try FileManager.default.removeItem(atPath: dir + "/" + rel); progress.log("removed \(dir)/\(rel): its document is gone") }
                     catch { progress.log("error \(dir)/\(rel): cannot remove it (\(error.localizedDescription))") }
@@ -246,8 +262,8 @@ struct BuildCommand: Command {
         }
         let skippedCount = jobs.count - texts.count + skipped.count
         let bytes = outputs.reduce(0) { $0 + CorpusUpkeep.bytesOnDisk($1) }
-        progress.log("done: \(built) built, \(current) current, \(skippedCount) skipped, \(failures) failed"
-                     + (gone > 0 ? ", \(gone) gone" : "") + "; \(tokens) tokens, "
+        progress.log((shard.map { "shard \($0):" } ?? "done:") + " \(built) built, \(current) current, \(skippedCount) skipped, \(failures) failed"
+                     + (gone > 0 ? ", \(gone) gone" : "") + (shard != nil ? ", \(found.count - jobs.count) in other shards" : "") + "; \(tokens) tokens, "
                      + String(format: "%.1f MB on disk", Double(bytes) / 1e6))
         if failures < texts.count, let dir = outputs.first {
             progress.log("next: lhindex ask \(dir) \"your question\"")
