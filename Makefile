@@ -13,7 +13,7 @@ APT_PACKAGES := libopenblas-dev libsqlite3-dev libzstd-dev libedit-dev pkg-confi
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release/lhindex
 
-.PHONY: setup model models text vocab build test test-asan fuzz demo bench eval clean
+.PHONY: setup model models text vocab build test test-asan fuzz demo cluster-demo bench eval clean
 
 # Install the Debian packages lhindex links against, only those missing (apt-get update first).
 setup:
@@ -73,6 +73,11 @@ fuzz: setup models
 demo: setup model build
 	$(BIN) build Fixtures/corpus -o .build/demo/corpus.lhindex
 	$(BIN) ask .build/demo/corpus.lhindex/apache-2.0.txt.lhx --cite -n 64 "What must derivative works include if the Work includes a NOTICE text file?"
+
+# Build Fixtures/corpus in 3 shards as a Slurm job array on a one-node Slurm started (and stopped) for the purpose,
+# installing slurm-wlm and munge if missing; compare with a one-process build and ask a question (not part of `make test`).
+cluster-demo: setup model build
+	scripts/cluster/cluster-demo.sh
 
 # Measure speed against llama.cpp (built from llama-cpp-python in a private venv on first use).
 bench: setup model build

@@ -130,10 +130,13 @@ final class BuildReport {
     }
 
     /// The closing lines: counts, tokens, bytes on disk and seconds, then the command to run next.
-    func summaryLines(outputs: [String], bytes: Int) -> [String] {
+    /// `shard` ("2/3") labels a shard's build, whose summary also counts the documents left to other shards.
+    func summaryLines(outputs: [String], bytes: Int, shard: String? = nil, otherShards: Int = 0) -> [String] {
         let t = totals(bytes: bytes)
-        var lines = ["done: \(t.built) built, \(t.current) current, \(t.skipped) skipped, \(t.failed) failed"
-                     + (t.gone > 0 ? ", \(t.gone) gone" : "") + "; \(BuildHeader.number(t.tokens)) tokens, "
+        let label = shard.map { "shard \($0):" } ?? "done:"
+        let others = shard != nil ? ", \(otherShards) in other shards" : ""
+        var lines = [label + " \(t.built) built, \(t.current) current, \(t.skipped) skipped, \(t.failed) failed"
+                     + (t.gone > 0 ? ", \(t.gone) gone" : "") + others + "; \(BuildHeader.number(t.tokens)) tokens, "
                      + String(format: "%.1f MB on disk, %.1f s", Double(bytes) / 1e6, t.seconds)]
         if let next = next(outputs: outputs) { lines.append("next: " + next) }
         return lines

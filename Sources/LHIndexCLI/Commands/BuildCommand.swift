@@ -9,7 +9,7 @@ import LHStore
 struct BuildCommand: Command {
     static let name = "build"
     static let abstract = "Index documents: prefill each once and store what LongHeads needs (.lhx bundles)."
-    static let usage = "PATH... [-o DIR] [-m MODEL] [--chunk-size W] [--attn-length A] [--kv f16|f32|int8|k8v4] [--force] [--quiet | --json]"
+    static let usage = "PATH... [-o DIR] [-m MODEL] [--kv f16|f32|int8|k8v4] [--force] [--shard K/N] [--quiet | --json]"
     static let discussion = """
     PATH is a file or a directory (searched recursively; hidden files, .lhx bundles and .lhindex
     directories are ignored). Every UTF-8 text file becomes DIR/RELATIVE-PATH.lhx (a file given
@@ -36,6 +36,11 @@ struct BuildCommand: Command {
     on disk; seconds) and the 'lhindex ask' command to run next. --json prints the same as one JSON
     object on standard output: model, model_file, output_directories, documents (name, status,
     bundle, tokens, bytes, seconds, reason) and totals.
+
+    With --shard K/N the build indexes only its share of the documents, chosen by their bundle names,
+    so that N builds given the same paths and --shard 1/N to N/N, on one machine or many writing one
+    shared directory, make the same corpus as one build; shards do not wait for one another, do not
+    report or prune the other shards' documents, and their summary counts the documents left to them.
     """
     static let options: [OptionSpec] = [
         OptionSpec("output", short: "o", value: "DIR", help: "Output directory (default: PATH.lhindex for each PATH)."),
@@ -45,6 +50,7 @@ struct BuildCommand: Command {
         OptionSpec("prune", help: "Remove indexes whose document is gone from the directories given."),
         OptionSpec("quiet", short: "q", help: "Print only errors and warnings: no header, progress or summary."),
         OptionSpec("json", help: "Print one JSON object at the end on standard output instead of the summary; progress only on a terminal."),
+        OptionSpec("shard", value: "K/N", help: "Index only shard K of N of the documents (default: all of them), for builds spread over machines."),
     ] + LongHeadsOptions.buildSpecs + [
         OptionSpec("level", value: "N", help: "How hard keys and values are compressed: zstd level 1 to 19 (default 1).", group: .document),
         OptionSpec("no-shuffle", help: "Compress keys and values without grouping their bytes first (larger; default: grouped).", group: .document),
@@ -56,6 +62,8 @@ struct BuildCommand: Command {
     let force: Bool
     let wait: Bool
     let prune: Bool
+    /// The share of the documents to index (`--shard K/N`), or nil for all of them.
+    let shard: BuildShard?
     let settings: LongHeadsSettings
     let codec: FrameCodecSettings
     /// Whether any settings or compression option was given (else a directory's own settings are reused).
@@ -70,6 +78,7 @@ struct BuildCommand: Command {
         force = a.flag("force")
         wait = a.flag("wait")
         prune = a.flag("prune")
+        shard = try a.string("shard").map(BuildShard.init(parsing:))
         settings = try LongHeadsOptions.parse(a)
         settingsGiven = (LongHeadsOptions.specs.map(\.long) + ["level", "no-shuffle"]).contains { a.string($0) != nil || a.flag($0) }
         codec = FrameCodecSettings(level: Int32(try a.int("level", default: 1, in: 1...19)), shuffle: !a.flag("no-shuffle"))
@@ -165,11 +174,12 @@ struct BuildCommand: Command {
     func run(_ io: TerminalIO) throws -> Int32 {
         BuildInterruption.install(terminal: io.stderrIsTerminal)
         let report = BuildReport()
-        let (jobs, skipped) = try findDocuments()
+        let (found, skipped) = try findDocuments()
         for (path, reason) in skipped {
             io.err(Printable.escaped("skip \(path): \(reason)") + "\n")
             report.add(path, .skipped, reason: reason)
         }
+        let jobs = found.filter { shard?.owns(bundle: $0.bundle, in: $0.outDir) ?? true }
         // Validate every document first (skips are reported once, before the long work).
         var texts: [(Job, String)] = []
         for j in jobs {
@@ -177,6 +187,11 @@ struct BuildCommand: Command {
                 io.err(Printable.line("skip \(j.display): \(Self.reason(e, path: j.source))\n"))
                 report.add(j.display, .skipped, reason: Self.reason(e, path: j.source))
             }
+        }
+        if texts.isEmpty, let shard, !found.isEmpty {
+            io.err("shard \(shard): nothing to build; \(jobs.count - texts.count + skipped.count) skipped, \(found.count - jobs.count) in other shards\n")
+            if verbosity == .json { io.out(try report.json(outputs: [], bytes: 0)) }
+            return 0
         }
         guard !texts.isEmpty else {
             io.err("lhindex build: no text documents found\n")
@@ -188,7 +203,7 @@ struct BuildCommand: Command {
         var locks: [OutputLock] = [], lockErrors: [String: Error] = [:]
         for dir in Set(texts.map { $0.0.outDir }).sorted() {
             do {
-                locks.append(try OutputLock(directory: dir, wait: wait) { holder in
+                locks.append(try OutputLock(directory: dir, wait: wait, shared: shard != nil, label: shard.map { "shard \($0)" }) { holder in
                     io.err(Printable.line("waiting for \(dir): another build is writing there (\(holder))\n"))
                 })
             } catch let e as LHError {
@@ -237,15 +252,17 @@ struct BuildCommand: Command {
         }
         progress.stop()
         for dir in succeeded.sorted() {
-            do { try CorpusRecord(settings: settings, compression: codec).write(directory: dir) } catch {
+            let record = CorpusRecord(settings: settings, compression: codec)
+            do { try shard == nil ? record.write(directory: dir) : OutputLock.updatingCorpus(of: dir) { try record.write(directory: dir) } } catch {
                 progress.log("error \(dir): cannot record its settings (\((error as? LHError)?.description ?? "\(error)"))")
             }
         }
         // Indexes whose document is gone from the directories given.
         for dir in outputs {
-            let roots = texts.compactMap { $0.0.outDir == dir ? $0.0.root : nil }
-            let expected = Set(jobs.filter { $0.outDir == dir }.map { URL(fileURLWithPath: $0.bundle).standardizedFileURL.path })
-            for rel in (try? CorpusUpkeep.orphans(output: dir, roots: Array(Set(roots)), expected: expected)) ?? [] {
+            let roots = found.compactMap { $0.outDir == dir ? $0.root : nil }
+            let expected = Set(found.filter { $0.outDir == dir }.map { URL(fileURLWithPath: $0.bundle).standardizedFileURL.path })
+            for rel in (try? CorpusUpkeep.orphans(output: dir, roots: Array(Set(roots)), expected: expected)) ?? []
+            where shard?.owns(bundle: dir + "/" + rel, in: dir) ?? true {   // another shard's gone document is its own to report
                 if prune {
                     do {
                         try FileManager.default.removeItem(atPath: dir + "/" + rel)
@@ -259,7 +276,8 @@ struct BuildCommand: Command {
             }
         }
         let bytes = outputs.reduce(0) { $0 + CorpusUpkeep.bytesOnDisk($1) }
-        report.summaryLines(outputs: outputs, bytes: bytes).forEach(say)
+        report.summaryLines(outputs: outputs, bytes: bytes, shard: shard.map { "\($0)" },
+                            otherShards: found.count - jobs.count).forEach(say)
         let failures = report.totals(bytes: bytes).failed
         if failures > 0 { progress.log("\(failures) of \(texts.count) document(s) could not be indexed") }
         if verbosity == .json { io.out(try report.json(outputs: outputs, bytes: bytes)) }
