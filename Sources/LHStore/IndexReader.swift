@@ -172,6 +172,13 @@ public final class IndexReader {
         if cite { collect() }
         var sampler = Sampler(answering: sampling, tokenizer: languageModel.tokenizer)
         var decoder = StreamingDecoder(tokenizer: languageModel.tokenizer)
+        // A base model's answer ends where it starts a question of its own.
+        var stopText = languageModel.chatTemplate.answerStop.map { StopText(stop: $0) }
+        func show(_ piece: String) {
+            let visible = stopText.map { _ in stopText!.append(piece) } ?? piece
+            text += visible
+            onText(visible)
+        }
         var out: [Int32] = []
         var text = ""
         var firstTokenAt: Date?
@@ -183,18 +190,19 @@ public final class IndexReader {
             if languageModel.tokenizer.isEndOfGeneration(t) { finish = .stop; break }
             out.append(t)
             sampler.accept(t)
-            let piece = decoder.append(t)
-            text += piece
-            onText(piece)
+            show(decoder.append(t))
+            if stopText?.stopped == true { finish = .stop; break }
             if out.count == maxTokens { break }
             if cite { engine.tracePosition = engine.count }
             logits = forward.runLast([t], cache: engine)
             if let e = store.takeError() { throw e }
             if cite { collect() }
         }
-        let rest = decoder.finish()
-        text += rest
-        onText(rest)
+        show(decoder.finish())
+        if let rest = stopText?.finish() {
+            text += rest
+            onText(rest)
+        }
         let end = Date()
         return AnswerResult(question: question, answer: text, tokens: out.count, seconds: end.timeIntervalSince(began),
                             firstTokenSeconds: (firstTokenAt ?? end).timeIntervalSince(began),
