@@ -200,16 +200,26 @@ struct EvalCommand: Command {
                                   r.configuration, r.length, r.seed, r.tokens, r.key, r.depth, r.answer.debugDescription,
                                   r.correct ? "OK" : "MISS", r.seconds,
                                   r.prefillSeconds > 0 ? String(format: " + %.1f s shared prefill", r.prefillSeconds) : ""))
-                    table.add(r)
-                    if let f = trialFile, var line = try? enc.encode(r) {
-                        line.append(0x0a)
-                        f.write(line)
-                    }
+                    Self.keep(r, in: &table, file: trialFile, encoder: enc)
                 }
             }
         }
+        return try printTable(table, io)
+    }
+
+    /// Adds `trial` to `table` and appends it as one JSON line to the trials file, if any.
+    static func keep<T: ScoredTrial & Encodable>(_ trial: T, in table: inout AccuracyTable, file: FileHandle?, encoder: JSONEncoder) {
+        table.add(trial)
+        if let f = file, var line = try? encoder.encode(trial) {
+            line.append(0x0a)
+            f.write(line)
+        }
+    }
+
+    /// Prints the accuracy table, or `{"results": [...]}` with --json.
+    func printTable(_ table: AccuracyTable, _ io: TerminalIO) throws -> Int32 {
         if json {
-            io.out(String(decoding: try enc.encode(["results": table.cells]), as: UTF8.self) + "\n")
+            io.out(String(decoding: try CommandJSON.encoder().encode(["results": table.cells]), as: UTF8.self) + "\n")
         } else {
             io.out(table.render())
         }

@@ -29,20 +29,11 @@ extension EvalCommand {
                     _ = try evaluation.run(document, length: length, seed: s, configuration: c) { r in
                         io.err(String(format: "%@ %@ %d seed %d: %@ (depth %.2f) -> %@ %@\n", r.configuration, r.task, r.length, r.seed,
                                       r.question, r.depth, r.answer.debugDescription, r.correct ? "OK" : "MISS"))
-                        table.add(r)
-                        if let f = trialFile, var line = try? enc.encode(r) {
-                            line.append(0x0a)
-                            f.write(line)
-                        }
+                        Self.keep(r, in: &table, file: trialFile, encoder: enc)
                     }
                 }
             }
         }
-        if json {
-            io.out(String(decoding: try enc.encode(["results": table.cells]), as: UTF8.self) + "\n")
-        } else {
-            io.out(table.render())
-        }
-        return 0
+        return try printTable(table, io)
     }
 }
