@@ -23,6 +23,10 @@ public struct HaystackTrial: Sendable, Codable {
     public var depth: Double
     public var answer: String
     public var correct: Bool
+    /// LongHeads: of all (layer, query head) windows of the last question token, how many held a chunk of
+    /// every sentence the answer needs (selection recall), and how many windows there were.
+    public var needleWindows: Int?
+    public var windows: Int?
     /// Seconds of this question (prefill of the question, answer).
     public var seconds: Double
     /// Seconds spent building or prefilling the document, counted once per document (on its first question).
@@ -52,10 +56,11 @@ public final class HaystackEvaluation {
                     onTrial: (HaystackTrial) -> Void = { _ in }) throws -> [HaystackTrial] {
         var results: [HaystackTrial] = []
         var documentSeconds = 0.0, tokens = 0
-        func record(_ q: HaystackQuestion, answer: String, seconds: Double) {
+        func record(_ q: HaystackQuestion, answer: String, seconds: Double, recall: (Int, Int)? = nil) {
             let t = HaystackTrial(configuration: c.name, mode: c.mode, task: document.kind.rawValue, length: length, tokens: tokens,
                                   seed: seed, question: q.question, expected: q.expected, depth: q.depth, answer: answer,
-                                  correct: q.isCorrect(answer), seconds: seconds, documentSeconds: results.isEmpty ? documentSeconds : 0)
+                                  correct: q.isCorrect(answer), needleWindows: recall?.0, windows: recall?.1, seconds: seconds,
+                                  documentSeconds: results.isEmpty ? documentSeconds : 0)
             results.append(t)
             onTrial(t)
         }
@@ -66,9 +71,17 @@ public final class HaystackEvaluation {
             if reader.questionSettings != c.settings { try reader.setQuestionSettings(c.settings) }
             documentSeconds = Date().timeIntervalSince(began)
             tokens = reader.tokens
+            let chunks = reader.documents[0].chunks
             for q in document.questions {
-                let r = try reader.ask(q.question, maxTokens: answerTokens, sampling: sampling)
-                record(q, answer: r.answer, seconds: r.seconds)
+                // The chunks holding each needed sentence (by the index's byte spans of its chunks).
+                let needed = q.byteRanges.map { b in Set(chunks.filter { $0.byteStart < b.upperBound && b.lowerBound < $0.byteEnd }.map(\.chunk)) }
+                reader.oracleChunks = c.oracle ? needed.flatMap { $0 }.sorted() : []
+                let r = try reader.ask(q.question, maxTokens: answerTokens, sampling: sampling, recordSelections: true)
+                let windows = (r.questionSelections ?? []).flatMap { $0 }.compactMap { $0 }
+                // The question's own chunk is always read: a sentence there counts as held.
+                let own = (reader.tokens - 1) / c.settings.chunkSize
+                let held = windows.filter { sel in needed.allSatisfy { !$0.isDisjoint(with: sel + [own]) } }.count
+                record(q, answer: r.answer, seconds: r.seconds, recall: (held, windows.count))
             }
         case .dense, .window:
             let model = languageModel.model

@@ -24,6 +24,8 @@ public struct HaystackQuestion: Sendable, Codable, Equatable {
     public var expected: [String]
     /// Depth (0 = start, 1 = end of the document) of the first planted sentence the answer needs.
     public var depth: Double
+    /// UTF-8 byte ranges in the document of the planted sentences the answer needs.
+    public var byteRanges: [Range<Int>] = []
 
     /// Whether `answer` contains every expected string before it asks a question of its own (a base model
     /// goes on with "Question: …" and more answers, which must not count).
@@ -94,19 +96,28 @@ public enum HaystackTask {
         for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
         if kind == .vars { order = Array(0..<n) }       // a chain is written in order: X2 = X1 needs X1 first
         var out = String.UnicodeScalarView()
+        var bytes = 0                                   // UTF-8 length of `out`
+        func append<S: Sequence>(_ scalars: S) where S.Element == Unicode.Scalar {
+            for u in scalars { out.append(u); bytes += UTF8.width(u) }
+        }
         var depthOfSentence = [Double](repeating: 0, count: n)
+        var bytesOfSentence = [Range<Int>](repeating: 0..<0, count: n)
         var last = 0
         for (slot, position) in at.enumerated() {
-            out.append(contentsOf: text[last..<position])
+            append(text[last..<position])
             let sentence = sentences[order[slot]]
-            out.append(contentsOf: (sentence.text + (text[position - 1] == "\n" ? "\n" : " ")).unicodeScalars)
+            let start = bytes
+            append(sentence.text.unicodeScalars)
+            bytesOfSentence[order[slot]] = start..<bytes
+            append((text[position - 1] == "\n" ? "\n" : " ").unicodeScalars)
             depthOfSentence[order[slot]] = Double(position) / Double(max(1, text.count))
             last = position
         }
-        out.append(contentsOf: text[last...])
+        append(text[last...])
         let asked = questions.map { q -> HaystackQuestion in
             var q = q
             q.depth = q.sentences.map { depthOfSentence[$0] }.min() ?? 0
+            q.question.byteRanges = q.sentences.map { bytesOfSentence[$0] }
             return q.question
         }
         return HaystackDocument(kind: kind, text: String(out), questions: asked, planted: n)

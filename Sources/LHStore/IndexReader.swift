@@ -36,6 +36,9 @@ public struct AnswerResult: Codable, Sendable {
     /// `stop` when the model ended its answer, `length` when `maxTokens` cut it, `stopped` when the caller's
     /// `isStopped` did.
     public var finishReason: FinishReason = .length
+    /// Diagnostics (`recordSelections`): the chunks each (layer, query head) selected for the last question
+    /// token, per model layer then head; nil where a layer selects nothing (sliding-window layers).
+    public var questionSelections: [[[Int]?]]?
 }
 
 /// One bundle, or a corpus of bundles, opened for asking. Questions reuse the mapped files and the block
@@ -56,6 +59,9 @@ public final class IndexReader {
 
     /// The first document's directory.
     public var directory: String { documents[0].directory }
+    /// Diagnostic ("oracle"): corpus chunks every question and answer token's window must contain, whatever
+    /// their scores (e.g. the chunk holding a planted fact). Empty in normal use.
+    public var oracleChunks: [Int] = []
     /// The first document's metadata (model and settings are every document's).
     public var metadata: IndexMetadata { documents[0].metadata }
     /// The first document's chunk table.
@@ -131,8 +137,8 @@ public final class IndexReader {
     /// `isStopped` is asked after the question is read and after every answer token: when it says true the
     /// answer ends there (what was streamed stays the answer) with finish reason `stopped`.
     public func ask(_ question: String, maxTokens: Int, sampling: SamplingOptions = SamplingOptions(temperature: 0),
-                    cite: Bool = false, citationCount: Int = 3, isStopped: () -> Bool = { false },
-                    onText: (String) -> Void = { _ in }) throws -> AnswerResult {
+                    cite: Bool = false, citationCount: Int = 3, recordSelections: Bool = false,
+                    isStopped: () -> Bool = { false }, onText: (String) -> Void = { _ in }) throws -> AnswerResult {
         let began = Date()
         let before = store.cacheStatistics
         try store.truncateToDocument()
@@ -140,6 +146,7 @@ public final class IndexReader {
         let engine = try EngineAdapter.make(model: languageModel.model, settings: questionSettings, store: store,
                                             startingAt: n, openChunk: documents[documents.count - 1].openChunk)
         engine.questionStart = n
+        engine.oracleChunks = oracleChunks
         let q = questionTokens(question)
         // The question must fit one question window; question and answer together must fit the room the
         // bundle reserves after the document for question-time chunks.
@@ -166,9 +173,10 @@ public final class IndexReader {
                 }
             }
         }
-        if cite { engine.tracePosition = n + q.count - 1 }
+        if cite || recordSelections { engine.tracePosition = n + q.count - 1 }
         var logits = forward.runLast(q, cache: engine)
         if let e = store.takeError() { throw e }
+        let selections = recordSelections ? engine.tracedSelections : nil
         if cite { collect() }
         var sampler = Sampler(answering: sampling, tokenizer: languageModel.tokenizer)
         var decoder = StreamingDecoder(tokenizer: languageModel.tokenizer)
@@ -207,7 +215,8 @@ public final class IndexReader {
         return AnswerResult(question: question, answer: text, tokens: out.count, seconds: end.timeIntervalSince(began),
                             firstTokenSeconds: (firstTokenAt ?? end).timeIntervalSince(began),
                             cache: store.cacheStatistics.since(before),
-                            citations: cite ? try citations(weights: weights, count: citationCount) : nil, finishReason: finish)
+                            citations: cite ? try citations(weights: weights, count: citationCount) : nil, finishReason: finish,
+                            questionSelections: selections)
     }
 
     /// The `count` chunks with the largest weights, as line spans with excerpts naming their document.

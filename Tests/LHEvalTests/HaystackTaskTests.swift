@@ -25,6 +25,10 @@ final class HaystackTaskTests: XCTestCase {
                         XCTAssertTrue(kind == .vars ? (1...2).contains(count) : count == 1, "\(kind): '\(e)' appears \(count) times")
                     }
                     XCTAssertTrue((0...1).contains(q.depth))
+                    let utf8 = Array(d.text.utf8)
+                    let needed = q.byteRanges.map { String(decoding: utf8[$0], as: UTF8.self) }
+                    XCTAssertEqual(needed.count, kind == .values || kind == .vars ? 4 : 1)
+                    XCTAssertTrue(q.expected.allSatisfy { e in needed.contains { $0.contains(e) } }, "\(kind): \(needed) / \(q.expected)")
                 }
                 // One sentence per question (keys, nolima): the questions' depths spread over the document.
                 let depths = d.questions.map(\.depth).sorted()
