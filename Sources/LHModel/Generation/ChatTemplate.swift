@@ -56,14 +56,15 @@ public enum ChatTemplate: Sendable, Equatable {
         }
     }
 
-    /// Text that closes the user turn and opens the assistant's reply.
+    /// Text that closes the user turn and opens the assistant's reply. A base model gets the plain cue
+    /// "\nAnswer:" (without it, a 270M base model asked after 32k tokens of filler went on with the filler).
     public var assistantPrefix: String {
         switch self {
         case .chatML: return "<|im_end|>\n<|im_start|>assistant\n"
         case .llama3: return "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
         case .gemma: return "<end_of_turn>\n<start_of_turn>model\n"
         case .mistral: return " [/INST]"
-        case .none: return ""
+        case .none: return "\nAnswer:"
         }
     }
 
