@@ -64,7 +64,7 @@ public enum ChatTemplate: Sendable, Equatable {
         case .llama3: return "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
         case .gemma: return "<end_of_turn>\n<start_of_turn>model\n"
         case .mistral: return " [/INST]"
-        case .none: return "\nAnswer:"
+        case .none: return "\n\nAnswer:"
         }
     }
 
