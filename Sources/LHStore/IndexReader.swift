@@ -130,11 +130,11 @@ public final class IndexReader {
     /// and every answer token the attention each (layer, head) gave each document chunk of its window, then
     /// (after the answer) the same for a question that asks nothing, and returns at most `citationCount`
     /// chunks whose attention beyond that baseline stood out (`CitationEvidence`), most first; none when
-    /// no chunk did.
+    /// no chunk did. `citationThreshold` is the excess a chunk needs (0: the top chunks whatever they got).
     /// `isStopped` is asked after the question is read and after every answer token: when it says true the
     /// answer ends there (what was streamed stays the answer) with finish reason `stopped`.
     public func ask(_ question: String, maxTokens: Int, sampling: SamplingOptions = SamplingOptions(temperature: 0),
-                    cite: Bool = false, citationCount: Int = 3, isStopped: () -> Bool = { false },
+                    cite: Bool = false, citationCount: Int = 3, citationThreshold: Double = CitationEvidence.standOut, isStopped: () -> Bool = { false },
                     onText: (String) -> Void = { _ in }) throws -> AnswerResult {
         let began = Date()
         let before = store.cacheStatistics
@@ -191,7 +191,7 @@ public final class IndexReader {
         return AnswerResult(question: question, answer: text, tokens: out.count, seconds: end.timeIntervalSince(began),
                             firstTokenSeconds: (firstTokenAt ?? end).timeIntervalSince(began),
                             cache: store.cacheStatistics.since(before),
-                            citations: cite ? try citations(evidence: evidence, count: citationCount) : nil, finishReason: finish)
+                            citations: cite ? try citations(evidence: evidence, count: citationCount, threshold: citationThreshold) : nil, finishReason: finish)
     }
 
     /// Records in `evidence` the baseline: the last token of `CitationEvidence.neutralQuestion` asked of the
@@ -210,10 +210,10 @@ public final class IndexReader {
 
     /// The chunks that stood out (`CitationEvidence.standingOut`), most first, as line spans with excerpts
     /// naming their document.
-    func citations(evidence: CitationEvidence, count: Int) throws -> [Citation] {
+    func citations(evidence: CitationEvidence, count: Int, threshold: Double) throws -> [Citation] {
         if let path = ProcessInfo.processInfo.environment["LHINDEX_CITE_TRACE"] { evidence.dump(to: path) }
         let first = (store as? CorpusChunkStore)?.firstChunks ?? [0]
-        return try evidence.standingOut(count: count).map { c, share in
+        return try evidence.standingOut(count: count, threshold: threshold).map { c, share in
             let i = first.lastIndex { $0 <= c }!
             let doc = documents[i], s = doc.chunks[c - first[i]]
             let src = try doc.source()

@@ -17,9 +17,10 @@ struct AskCommand: Command {
     sorted by path). They must share the model and the document settings. The index is mapped, not
     read; "Question: ..." and the model's assistant opener follow the document, and the answer streams. Several questions (arguments, lines of -f FILE, or lines of
     standard input; an interactive prompt on a terminal) reuse the loaded index and its block cache;
-    each starts from the document alone. --cite lists the document spans (line numbers, share of
-    the attention and an excerpt) that received the most attention weight across all heads and
-    layers while answering (the first chunk, which takes the attention-sink weight, is left out). --json prints one object
+    each starts from the document alone. --cite [N] lists at most N (default 3) passages (document,
+    lines, share and an excerpt from a line or sentence start) that the answer attended to beyond
+    what a question asking nothing ("What is it?") attends to, most first, or "no passage stood out";
+    the first chunk, which takes the attention-sink weight, is left out. --json prints one object
     per question: answer, tokens, seconds, first_token_seconds, cache (hits, misses, bytes read and
     decompressed) and citations. The question options override the index's question-time settings
     (they do not change how the document was read, so no rebuild is needed).
@@ -35,6 +36,8 @@ struct AskCommand: Command {
         OptionSpec("json", help: "Print one JSON object per question instead of text."),
         OptionSpec("cite", help: "List the passages the answer attended to beyond what their place explains, most first: at most N (default 3).",
                    optionalCount: true),
+        OptionSpec("cite-min", value: "X", help: "The attention beyond the baseline a passage needs to be cited, per head and token (default \(CitationEvidence.standOut); 0 lists the top passages whatever).",
+                   group: .advanced),
         OptionSpec("cache-mb", value: "MB", help: "Memory for the parts of the index read while answering, in MB (default \(BlockCache.defaultCapacityBytes >> 20)); below about 180, answers slow down."),
         OptionSpec("verbose", short: "v", help: "Print timing and cache statistics to standard error."),
     ] + SamplingArguments.specs + LongHeadsOptions.questionSpecs
@@ -50,6 +53,8 @@ struct AskCommand: Command {
     let cite: Bool
     /// At most this many citations (`--cite N`).
     let citationCount: Int
+    /// The excess a passage needs to be cited (`--cite-min`).
+    let citationThreshold: Double
     let cacheBytes: Int
     let verbose: Bool
     /// The question-time LongHeads options as given (applied over the index's settings once it is open).
@@ -72,6 +77,7 @@ struct AskCommand: Command {
         json = a.flag("json")
         cite = a.flag("cite")
         citationCount = try a.int("cite", default: 3, in: 1...100)
+        citationThreshold = Double(try a.float("cite-min", default: Float(CitationEvidence.standOut), in: 0...1))
         cacheBytes = try a.int("cache-mb", default: BlockCache.defaultCapacityBytes >> 20, in: 1...1 << 20) << 20
         verbose = a.flag("verbose")
         questionOptions = a
@@ -125,7 +131,7 @@ struct AskCommand: Command {
             let trimmed = q.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty else { return }
             if !json && header { io.out("Q: \(trimmed)\nA: ") }
-            let r = try reader.ask(trimmed, maxTokens: maxTokens, sampling: sampling, cite: cite, citationCount: citationCount,
+            let r = try reader.ask(trimmed, maxTokens: maxTokens, sampling: sampling, cite: cite, citationCount: citationCount, citationThreshold: citationThreshold,
                                  isStopped: isStopped) { piece in
                 if !json { io.out(piece) }
             }
