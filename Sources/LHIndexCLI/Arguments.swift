@@ -29,18 +29,22 @@ public struct OptionSpec: Sendable {
     public let help: String
     /// Where help shows it.
     public let group: OptionGroup
+    /// A flag that may be followed by a whole number (`--cite`, `--cite 5`, `--cite=5`): the number is its value.
+    public let optionalCount: Bool
 
-    public init(_ long: String, short: Character? = nil, value: String? = nil, help: String, group: OptionGroup = .general) {
+    public init(_ long: String, short: Character? = nil, value: String? = nil, help: String, group: OptionGroup = .general,
+                optionalCount: Bool = false) {
         self.long = long
         self.short = short
         valueName = value
         self.help = help
         self.group = group
+        self.optionalCount = optionalCount
     }
 
     /// The same option shown in `group` instead.
     public func grouped(_ group: OptionGroup) -> OptionSpec {
-        OptionSpec(long, short: short, value: valueName, help: help, group: group)
+        OptionSpec(long, short: short, value: valueName, help: help, group: group, optionalCount: optionalCount)
     }
 }
 
@@ -87,6 +91,14 @@ public struct ParsedArguments {
                     i += 1
                 }
                 values[spec.long, default: []].append(value)
+            } else if spec.optionalCount {
+                flags.insert(spec.long)
+                if let inline {
+                    values[spec.long, default: []].append(inline)
+                } else if i < args.count, !args[i].isEmpty, args[i].allSatisfy(\.isASCII), UInt(args[i]) != nil {
+                    values[spec.long, default: []].append(args[i])
+                    i += 1
+                }
             } else {
                 guard inline == nil else { throw UsageError("option '--\(spec.long)' takes no value") }
                 flags.insert(spec.long)

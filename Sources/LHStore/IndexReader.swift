@@ -13,9 +13,10 @@ public struct Citation: Codable, Equatable, Sendable {
     /// 1-based first and last line of the span in the source.
     public var firstLine: Int
     public var lastLine: Int
-    /// Share of the attention weight (see `IndexReader.ask`) that landed on this chunk, 0...1.
+    /// This chunk's share of the attention the answer paid beyond the baseline (see `IndexReader.ask`), 0...1.
     public var weight: Double
-    /// The start of the span's text, whitespace collapsed.
+    /// Up to 200 characters of the span's text from its first line or sentence start, whole words,
+    /// whitespace collapsed (`CitationExcerpt`).
     public var excerpt: String
 }
 
@@ -131,14 +132,17 @@ public final class IndexReader {
             + lm.tokenizer.encode(lm.chatTemplate.assistantPrefix, parseSpecial: true)
     }
 
-    /// Answers `question`, streaming text through `onText`. With `cite`, sums for the last question token,
-    /// every answer token and every (layer, head) the attention weight given to each document chunk of
-    /// the window (the sink chunks excluded), and returns the `citationCount` chunks with the most.
+    /// Answers `question`, streaming text through `onText`. With `cite`, traces for the last question token
+    /// and every answer token the attention each (layer, head) gave each document chunk of its window, then
+    /// (after the answer) the same for a question that asks nothing, and returns at most `citationCount`
+    /// chunks whose attention beyond that baseline stood out (`CitationEvidence`), most first; none when
+    /// no chunk did. `citationThreshold` is the excess a chunk needs (0: the top chunks whatever they got).
     /// `isStopped` is asked after the question is read and after every answer token: when it says true the
     /// answer ends there (what was streamed stays the answer) with finish reason `stopped`.
     public func ask(_ question: String, maxTokens: Int, sampling: SamplingOptions = SamplingOptions(temperature: 0),
-                    cite: Bool = false, citationCount: Int = 3, recordSelections: Bool = false,
-                    isStopped: () -> Bool = { false }, onText: (String) -> Void = { _ in }) throws -> AnswerResult {
+                    cite: Bool = false, citationCount: Int = 3, citationThreshold: Double = CitationEvidence.standOut,
+                    recordSelections: Bool = false, isStopped: () -> Bool = { false },
+                    onText: (String) -> Void = { _ in }) throws -> AnswerResult {
         let began = Date()
         let before = store.cacheStatistics
         try store.truncateToDocument()
@@ -159,20 +163,8 @@ public final class IndexReader {
             throw LHError.invalidInput("the question (\(q.count) tokens) and up to \(maxTokens) answer tokens exceed the \(room) tokens an index reserves after the document; lower -n")
         }
         let documentChunks = (n + questionSettings.chunkSize - 1) / questionSettings.chunkSize
-        var weights = [Double](repeating: 0, count: documentChunks)
-        // Attention mass per document chunk: for the last question token and every answer token, the
-        // weight each (layer, head) gave each document chunk of its window, summed over heads and tokens.
-        // The sink chunks are left out: every window holds them and the first tokens take weight whatever
-        // the question (attention sinks).
-        let st = questionSettings
-        func collect() {
-            for (layerSel, layerMass) in zip(engine.tracedSelections, engine.tracedAttentionMass) {
-                for (sel, mass) in zip(layerSel, layerMass) {
-                    guard let sel, let mass else { continue }
-                    for (j, m) in zip(sel, mass) where j >= st.sinkChunks && j < documentChunks { weights[j] += Double(m) }
-                }
-            }
-        }
+        var evidence = CitationEvidence(documentChunks: documentChunks, sinkChunks: questionSettings.sinkChunks)
+        func collect() { evidence.record(selections: engine.tracedSelections, masses: engine.tracedAttentionMass) }
         if cite || recordSelections { engine.tracePosition = n + q.count - 1 }
         var logits = forward.runLast(q, cache: engine)
         if let e = store.takeError() { throw e }
@@ -212,29 +204,42 @@ public final class IndexReader {
             onText(rest)
         }
         let end = Date()
+        if cite { try recordBaseline(&evidence) }
         return AnswerResult(question: question, answer: text, tokens: out.count, seconds: end.timeIntervalSince(began),
                             firstTokenSeconds: (firstTokenAt ?? end).timeIntervalSince(began),
                             cache: store.cacheStatistics.since(before),
-                            citations: cite ? try citations(weights: weights, count: citationCount) : nil, finishReason: finish,
-                            questionSelections: selections)
+                            citations: cite ? try citations(evidence: evidence, count: citationCount, threshold: citationThreshold) : nil,
+                            finishReason: finish, questionSelections: selections)
     }
 
-    /// The `count` chunks with the largest weights, as line spans with excerpts naming their document.
-    func citations(weights: [Double], count: Int) throws -> [Citation] {
-        let total = weights.reduce(0, +)
-        guard total > 0 else { return [] }
+    /// Records in `evidence` the baseline: the last token of `CitationEvidence.neutralQuestion` asked of the
+    /// document. Leaves the question's tokens in the store (the next question truncates them).
+    func recordBaseline(_ evidence: inout CitationEvidence) throws {
+        try store.truncateToDocument()
+        let engine = try EngineAdapter.make(model: languageModel.model, settings: questionSettings, store: store,
+                                            startingAt: tokens, openChunk: documents[documents.count - 1].openChunk)
+        engine.questionStart = tokens
+        let q = questionTokens(CitationEvidence.neutralQuestion)
+        engine.tracePosition = tokens + q.count - 1
+        _ = forward.runLast(q, cache: engine)
+        if let e = store.takeError() { throw e }
+        evidence.baseline = CitationEvidence.observation(selections: engine.tracedSelections, masses: engine.tracedAttentionMass)
+    }
+
+    /// The chunks that stood out (`CitationEvidence.standingOut`), most first, as line spans with excerpts
+    /// naming their document.
+    func citations(evidence: CitationEvidence, count: Int, threshold: Double) throws -> [Citation] {
+        if let path = ProcessInfo.processInfo.environment["LHINDEX_CITE_TRACE"] { evidence.dump(to: path) }
         let first = (store as? CorpusChunkStore)?.firstChunks ?? [0]
-        let top = weights.indices.filter { weights[$0] > 0 }.sorted { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && $0 < $1) }.prefix(count)
-        return try top.sorted().map { c in
+        return try evidence.standingOut(count: count, threshold: threshold).map { c, share in
             let i = first.lastIndex { $0 <= c }!
             let doc = documents[i], s = doc.chunks[c - first[i]]
             let src = try doc.source()
             let bytes = src[min(s.byteStart, src.count)..<min(s.byteEnd, src.count)]
             let lines = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-            let text = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
             return Citation(document: doc.name, chunk: c - first[i], firstLine: s.firstLine,
                             lastLine: s.firstLine + max(0, lines - (bytes.last == 0x0A ? 1 : 0)),
-                            weight: weights[c] / total, excerpt: String(text.prefix(160)))
+                            weight: share, excerpt: CitationExcerpt.excerpt(src, range: s.byteStart..<s.byteEnd))
         }
     }
 }

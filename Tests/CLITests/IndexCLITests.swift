@@ -48,8 +48,8 @@ final class IndexCLITests: XCTestCase {
         let one = TestTemporary.path("one")
         try FileManager.default.createDirectory(atPath: one, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: out + "/sub/b.md.lhx", toPath: one + "/b.md.lhx")
-        let bundle = try run(["ask", one + "/b.md.lhx", q, "-m", tiny, "-n", "12", "--json", "--cite"])
-        let corpusOfOne = try run(["ask", one, q, "-m", tiny, "-n", "12", "--json", "--cite"])
+        let bundle = try run(["ask", one + "/b.md.lhx", q, "-m", tiny, "-n", "12", "--json", "--cite", "--cite-min", "0"])
+        let corpusOfOne = try run(["ask", one, q, "-m", tiny, "-n", "12", "--json", "--cite", "--cite-min", "0"])
         XCTAssertEqual(bundle.status, 0, bundle.err)
         /// The answer object without its timings and cache counters (two threads may both miss one block).
         func untimed(_ json: String) throws -> NSDictionary {
@@ -58,12 +58,12 @@ final class IndexCLITests: XCTestCase {
         }
         XCTAssertEqual(try untimed(corpusOfOne.out), try untimed(bundle.out))
         // The whole corpus, as a directory and as its bundles one by one (the shell's expansion of *.lhx).
-        let whole = try run(["ask", out, q, "Where is the river?", "-m", tiny, "-n", "12", "--json", "--cite"])
+        let whole = try run(["ask", out, q, "Where is the river?", "-m", tiny, "-n", "12", "--json", "--cite", "--cite-min", "0"])
         XCTAssertEqual(whole.status, 0, whole.err)
         let answers = whole.out.split(separator: "\n")
         XCTAssertEqual(answers.count, 2, whole.out)
         XCTAssertTrue(whole.out.contains("\"document\":\""), whole.out)
-        let listed = try run(["ask", out + "/a.txt.lhx", out + "/sub/b.md.lhx", q, "Where is the river?", "-m", tiny, "-n", "12", "--json", "--cite"])
+        let listed = try run(["ask", out + "/a.txt.lhx", out + "/sub/b.md.lhx", q, "Where is the river?", "-m", tiny, "-n", "12", "--json", "--cite", "--cite-min", "0"])
         XCTAssertEqual(listed.status, 0, listed.err)
         XCTAssertEqual(listed.out.split(separator: "\n").count, 2, listed.out)
         XCTAssertFalse(listed.out.contains("\"question\":\"\(out)"), listed.out)

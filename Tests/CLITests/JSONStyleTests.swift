@@ -33,7 +33,7 @@ final class JSONStyleTests: XCTestCase {
         let bundle = dir + ".lhindex/a.txt.lhx"
         let runs: [(String, [String])] = [
             ("build", ["build", dir, "-m", tiny, "-o", dir + ".lhindex", "--force", "--json"] + small),
-            ("ask", ["ask", bundle, "-m", tiny, "-n", "3", "--json", "--cite", "Where is the stone?"]),
+            ("ask", ["ask", bundle, "-m", tiny, "-n", "3", "--json", "--cite", "--cite-min", "0", "Where is the stone?"]),
             ("info", ["info", bundle, "--json"]),
             ("perplexity", ["perplexity", dir + "/a.txt", "-m", tiny, "--ctx", "64", "--json"]),
             ("bench", ["bench", "-m", tiny, "--prompt", "16", "--gen", "2", "--repeat", "1", "--json"]),

@@ -128,7 +128,7 @@ final class CorpusTests: XCTestCase {
             XCTAssertTrue(zip(bounds.prefix(d), bounds.suffix(d)).allSatisfy { $0 <= $1 } && bounds.contains { $0 != 0 }, "layer \(l)")
             XCTAssertTrue(UnsafeBufferPointer(start: corpus.summaries(layer: l, head: 0) + short * d, count: d).contains { $0 != 0 })
         }
-        let r = try reader.ask("alpha beta river?", maxTokens: 24, cite: true, citationCount: 8)
+        let r = try reader.ask("alpha beta river?", maxTokens: 24, cite: true, citationCount: 8, citationThreshold: 0)
         XCTAssertGreaterThan(r.tokens, 0)
         XCTAssertEqual(Set(try XCTUnwrap(r.citations).map(\.document)), ["a", "sub/b"])
         // The same again: every question starts from the corpus alone.

@@ -8,7 +8,7 @@ import LHStore
 struct AskCommand: Command {
     static let name = "ask"
     static let abstract = "Answer questions about indexed documents (.lhx, or a corpus directory), streamed."
-    static let usage = "INDEX... [QUESTION...] [-f FILE] [-n N] [--temp T] [--seed S] [--json] [--cite] [-m MODEL]"
+    static let usage = "INDEX... [QUESTION...] [-f FILE] [-n N] [--temp T] [--seed S] [--json] [--cite [N]] [-m MODEL]"
     static let discussion = """
     INDEX is a .lhx bundle or a directory searched for them (what 'lhindex build' wrote, e.g.
     corpus.lhindex); the arguments after the last INDEX are questions. Several bundles are asked as one
@@ -17,9 +17,10 @@ struct AskCommand: Command {
     sorted by path). They must share the model and the document settings. The index is mapped, not
     read; "Question: ..." and the model's assistant opener follow the document, and the answer streams. Several questions (arguments, lines of -f FILE, or lines of
     standard input; an interactive prompt on a terminal) reuse the loaded index and its block cache;
-    each starts from the document alone. --cite lists the document spans (line numbers, share of
-    the attention and an excerpt) that received the most attention weight across all heads and
-    layers while answering (the first chunk, which takes the attention-sink weight, is left out). --json prints one object
+    each starts from the document alone. --cite [N] lists at most N (default 3) passages (document,
+    lines, share and an excerpt from a line or sentence start) that the answer attended to beyond
+    what a question asking nothing ("What is it?") attends to, most first, or "no passage stood out";
+    the first chunk, which takes the attention-sink weight, is left out. --json prints one object
     per question: answer, tokens, seconds, first_token_seconds, cache (hits, misses, bytes read and
     decompressed) and citations. The question options override the index's question-time settings
     (they do not change how the document was read, so no rebuild is needed).
@@ -33,7 +34,10 @@ struct AskCommand: Command {
         OptionSpec("file", short: "f", value: "FILE", help: "Read questions from FILE, one per line (a pipe works too: -f /dev/stdin, -f <(...))."),
         OptionSpec("n-predict", short: "n", value: "N", help: "Maximum answer tokens (default 128)."),
         OptionSpec("json", help: "Print one JSON object per question instead of text."),
-        OptionSpec("cite", help: "List the document spans that received the most attention weight while answering."),
+        OptionSpec("cite", help: "List the passages the answer attended to beyond what their place explains, most first: at most N (default 3).",
+                   optionalCount: true),
+        OptionSpec("cite-min", value: "X", help: "The attention beyond the baseline a passage needs to be cited, per head and token (default \(CitationEvidence.standOut); 0 lists the top passages whatever).",
+                   group: .advanced),
         OptionSpec("cache-mb", value: "MB", help: "Memory for the parts of the index read while answering, in MB (default \(BlockCache.defaultCapacityBytes >> 20)); below about 180, answers slow down."),
         OptionSpec("verbose", short: "v", help: "Print timing and cache statistics to standard error."),
     ] + SamplingArguments.specs + LongHeadsOptions.questionSpecs
@@ -47,6 +51,10 @@ struct AskCommand: Command {
     let sampling: SamplingOptions
     let json: Bool
     let cite: Bool
+    /// At most this many citations (`--cite N`).
+    let citationCount: Int
+    /// The excess a passage needs to be cited (`--cite-min`).
+    let citationThreshold: Double
     let cacheBytes: Int
     let verbose: Bool
     /// The question-time LongHeads options as given (applied over the index's settings once it is open).
@@ -68,6 +76,8 @@ struct AskCommand: Command {
         sampling = try SamplingArguments.parse(a)
         json = a.flag("json")
         cite = a.flag("cite")
+        citationCount = try a.int("cite", default: 3, in: 1...100)
+        citationThreshold = Double(try a.float("cite-min", default: Float(CitationEvidence.standOut), in: 0...1))
         cacheBytes = try a.int("cache-mb", default: BlockCache.defaultCapacityBytes >> 20, in: 1...1 << 20) << 20
         verbose = a.flag("verbose")
         questionOptions = a
@@ -121,7 +131,8 @@ struct AskCommand: Command {
             let trimmed = q.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty else { return }
             if !json && header { io.out("Q: \(trimmed)\nA: ") }
-            let r = try reader.ask(trimmed, maxTokens: maxTokens, sampling: sampling, cite: cite, isStopped: isStopped) { piece in
+            let r = try reader.ask(trimmed, maxTokens: maxTokens, sampling: sampling, cite: cite, citationCount: citationCount, citationThreshold: citationThreshold,
+                                 isStopped: isStopped) { piece in
                 if !json { io.out(piece) }
             }
             if json {
@@ -137,6 +148,7 @@ struct AskCommand: Command {
                 if r.finishReason == .length {
                     io.err("lhindex: the answer was cut at \(maxTokens) tokens; -n allows more\n")
                 }
+                if r.citations?.isEmpty == true { io.out("  (no passage stood out)\n") }
                 for c in r.citations ?? [] {
                     let lines = c.firstLine == c.lastLine ? "line \(c.firstLine)" : "lines \(c.firstLine)-\(c.lastLine)"
                     io.out(String(format: "  [%@ %@, %.0f%%] %@\n", Printable.escaped(c.document), lines, 100 * c.weight, c.excerpt))
