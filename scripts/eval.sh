@@ -39,7 +39,8 @@ for step in $steps; do
   long)      # the standard settings beside the paper's reading at 64k and 128k
     $bin eval passkey --sweep scripts/sweeps/long64.txt --lengths 64k,128k --trials 5 --trials-out "$out/passkey-long.jsonl"
     scripts/sweep-table.py "$out/passkey-long.jsonl" ;;
-  quants)    # the default model requantized by llama.cpp into every new weight type: perplexity within 1% of llama.cpp's
+  quants)    # the default model requantized by llama.cpp into every new weight type: perplexity within 1% of llama.cpp's,
+             # teacher-forced log-probabilities within 0.5 of llama.cpp's
     venv=$home/bench-venv
     if ! "$venv/bin/python" -c "import llama_cpp" 2>/dev/null; then
       python3 -m venv "$venv" && "$venv/bin/pip" install --quiet llama-cpp-python numpy
@@ -63,6 +64,16 @@ for name, r in ref.items():
 print(f"\nlargest difference {worst * 100:.2f}% (target: within 1%)")
 sys.exit(0 if worst <= 0.01 else 1)
 PY
+    # Teacher-forced log-probabilities of three greedy continuations against llama.cpp's, within the Gemma golden's
+    # tolerance (Fixtures/golden/requantized, made from exactly these files: scripts/greedy-golden.py FILE OUT 12 3).
+    goldens=$PWD/Fixtures/golden/requantized
+    if ! (cd "$home/requantized" && sha256sum --quiet -c "$goldens/SHA256SUMS"); then
+      echo "the requantized files differ from those behind $goldens (another llama.cpp?): regenerate its .jsonl files" \
+           "with scripts/greedy-golden.py FILE OUT 12 3 and its SHA256SUMS" >&2
+      exit 1
+    fi
+    LHINDEX_REQUANTIZED="$home/requantized" swift test -c release -Xswiftc -enable-testing \
+      --filter RequantizedModelTests 2>&1 | tee "$out/quants-logprob.txt"
     ;;
   perplexity) # llama.cpp's method on the first 64k tokens of the long text, at every window length
     # (65536/ctx windows, so each run reads the same tokens); dense only up to 16k (quadratic cost).

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """llama.cpp's greedy continuations with per-step log-probabilities (the format of shared/golden/greedy.jsonl).
 
-    ~/.cache/lhindex/bench-venv/bin/python scripts/greedy-golden.py MODEL.gguf OUT.jsonl [STEPS]
+    ~/.cache/lhindex/bench-venv/bin/python scripts/greedy-golden.py MODEL.gguf OUT.jsonl [STEPS [PROMPTS]]
+
+PROMPTS keeps only the first PROMPTS prompts (the small goldens of the requantized models, scripts/eval.sh quants).
 
 Prompts are tokenized with BOS when the model adds one, special tokens not parsed. For each generated token: its
 id, its log-probability and the top-5 [id, logprob].
@@ -16,6 +18,8 @@ PROMPTS = ["The capital of France is", "def fibonacci(n):\n    \"\"\"Return the 
            "Water boils at a temperature of"]
 model, out_path = sys.argv[1], sys.argv[2]
 steps = int(sys.argv[3]) if len(sys.argv) > 3 else 24
+if len(sys.argv) > 4:
+    PROMPTS = PROMPTS[:int(sys.argv[4])]
 llm = llama_cpp.Llama(model_path=model, n_ctx=512, n_threads=2, logits_all=True, verbose=False)
 add_bos = bool(llama_cpp.llama_vocab_get_add_bos(llama_cpp.llama_model_get_vocab(llm.model)))
 with open(out_path, "w") as out:

@@ -21,6 +21,29 @@ LH_AVX2 static inline float lh_hsum_ps(__m256 v) {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
+/// exp of 8 floats, AVX2 Cephes-style: range reduction by log 2, degree-6 polynomial, exponent via integer add;
+/// max relative error ~2e-7 on [-87, 0]. Inputs are clamped to [-87, 88]; results below FLT_MIN (inputs below
+/// -87, -inf) are exactly 0 and NaN gives 0. Shared by the softmax and the gated activations (glu.c).
+LH_AVX2 static inline __m256 lh_exp256_ps(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(-87.0f), hi = _mm256_set1_ps(88.0f);
+    const __m256 representable = _mm256_cmp_ps(x, lo, _CMP_GE_OQ);   // exp(x) >= FLT_MIN; false for -inf and NaN
+    x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+    // x = n·ln2 + r, |r| <= ln2/2
+    __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
+    fx = _mm256_floor_ps(fx);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+    // multiply by 2^n
+    __m256i n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(n)), representable);
+}
 #else
 #define LH_X86 0
 #endif

@@ -17,33 +17,8 @@
 /// p itself when it is a normal float (or larger), else exactly 0.
 static inline float normal_or_zero(float p) { return p >= FLT_MIN ? p : 0.0f; }
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-
-__attribute__((target("avx2,fma")))
-static inline __m256 exp256(__m256 x) {
-    const __m256 lo = _mm256_set1_ps(-87.0f), hi = _mm256_set1_ps(88.0f);
-    const __m256 representable = _mm256_cmp_ps(x, lo, _CMP_GE_OQ);   // exp(x) >= FLT_MIN; false for -inf and NaN
-    x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
-    // x = n·ln2 + r, |r| <= ln2/2
-    __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
-    fx = _mm256_floor_ps(fx);
-    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
-    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
-    y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-    // multiply by 2^n
-    __m256i n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
-    return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(n)), representable);
-}
-
-__attribute__((target("avx2,fma")))
-static void softmax_avx2(float *x, int64_t n) {
+#if LH_X86
+LH_AVX2 static void softmax_avx2(float *x, int64_t n) {
     __m256 vmax = _mm256_set1_ps(-INFINITY);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + i));
@@ -55,7 +30,7 @@ static void softmax_avx2(float *x, int64_t n) {
     const __m256 vm = _mm256_set1_ps(mx);
     __m256 vsum = _mm256_setzero_ps();
     for (i = 0; i + 8 <= n; i += 8) {
-        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+        __m256 e = lh_exp256_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
         _mm256_storeu_ps(x + i, e);
         vsum = _mm256_add_ps(vsum, e);
     }
@@ -81,8 +56,8 @@ static void softmax_scalar(float *x, int64_t n) {
 
 void lh_softmax_f32(float *x, int64_t n) {
     if (n <= 0) return;
-#if defined(__x86_64__)
-    if (lh_simd_enabled()) { softmax_avx2(x, n); return; }
+#if LH_X86
+    if (lh_use_avx2()) { softmax_avx2(x, n); return; }
 #endif
     softmax_scalar(x, n);
 }

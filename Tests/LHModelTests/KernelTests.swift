@@ -475,3 +475,37 @@ final class SoftmaxKernelTests: XCTestCase {
         }
     }
 }
+
+/// The gated activations (GeGLU, SwiGLU) against a Double reference, on both the AVX2 and the scalar path.
+final class GatedActivationKernelTests: XCTestCase {
+    func testGatedActivationsMatchDoubleReference() {
+        var rng = SystemRandomNumberGenerator()
+        // gelu(g) = 0.5 g (1 + tanh(u)) = g sigmoid(2u): the sigmoid form avoids 1 + tanh(u)'s cancellation for g < 0.
+        func geluArgument(_ g: Double) -> Double { 2 * (2 / Double.pi).squareRoot() * g * (1 + 0.044715 * g * g) }
+        func gelu(_ g: Double) -> Double { g / (1 + exp(-geluArgument(g))) }
+        func silu(_ g: Double) -> Double { g / (1 + exp(-g)) }
+        // Values across the useful range, its tails (where exp saturates) and exact zeros; lengths off the 8-lane width.
+        for n in [1, 7, 8, 9, 100, 4099] {
+            var gate = (0..<n).map { _ in Float.random(in: -12...12, using: &rng) }
+            let specials: [Float] = [0, -0.0, 100, -100, 1e-20, -95, 95, 44, -44]
+            for (i, v) in specials.enumerated() where i < n { gate[i] = v }
+            let up = (0..<n).map { _ in Float.random(in: -3...3, using: &rng) }
+            for (name, f, ref, arg) in [("geglu", lh_geglu_f32, gelu, geluArgument), ("swiglu", lh_swiglu_f32, silu, { $0 })]
+                as [(String, (UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, Int64) -> Void, (Double) -> Double,
+                     (Double) -> Double)] {
+                for simd in [1, 0] {
+                    var y = gate
+                    withSIMD(simd == 1) { y.withUnsafeMutableBufferPointer { f($0.baseAddress!, up, Int64(n)) } }
+                    for i in 0..<n {
+                        let want = ref(Double(gate[i])) * Double(up[i])
+                        // The float argument z of exp(-z) carries a few ulps, a relative error of the result
+                        // proportional to |z|.
+                        let z = min(abs(arg(Double(gate[i]))), 88)
+                        XCTAssertEqual(Double(y[i]), want, accuracy: (1e-6 + 4e-7 * z) * abs(want) + 1e-30,
+                                       "\(name) n \(n) i \(i) g \(gate[i]) simd \(simd)")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -125,6 +125,14 @@ void lh_axpy_f32(float a, const float *x, float *y, int64_t n);
 /// AVX2 uses a polynomial exp with relative error below 1e-6. Weights below FLT_MIN are exactly 0 (never subnormal).
 void lh_softmax_f32(float *x, int64_t n);
 
+/// gate[i] = gelu(gate[i]) * up[i] for i in [0, n), GELU's tanh approximation (as ggml):
+/// gelu(g) = 0.5 * g * (1 + tanh(sqrt(2/pi) * g * (1 + 0.044715 * g^2))). AVX2: relative error below ~1e-6.
+void lh_geglu_f32(float *gate, const float *up, int64_t n);
+
+/// gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 + exp(-gate[i])) * up[i] for i in [0, n).
+/// AVX2: relative error below ~1e-6.
+void lh_swiglu_f32(float *gate, const float *up, int64_t n);
+
 /// Convert n floats to IEEE half (round to nearest even; overflow gives infinity, NaN stays NaN).
 void lh_f32_to_f16(const float *x, uint16_t *y, int64_t n);
 

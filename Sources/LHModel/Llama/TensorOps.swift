@@ -2,7 +2,8 @@
 import CKernels
 import Foundation
 
-/// Elementwise kernels over row-major f32 matrices. Plain loops: the compiler vectorizes them.
+/// Elementwise kernels over row-major f32 matrices. Plain loops (the compiler vectorizes them), except the gated
+/// activations, which need exp (CKernels).
 public enum TensorOps {
     /// `out[r] = x[r] / sqrt(mean(x[r]²) + eps) ⊙ weight` for `rows` rows of `n`.
     public static func rmsNorm(_ x: UnsafePointer<Float>, weight: [Float], eps: Float, rows: Int, n: Int,
@@ -18,20 +19,22 @@ public enum TensorOps {
         }
     }
 
-    /// `gate = silu(gate) ⊙ up`, elementwise over `count` values.
+    /// Values per task when a gated activation is split over the pool: one decode step's feed-forward row stays
+    /// on the calling thread, a prompt batch is split.
+    static let gluGrain = 16384
+
+    /// `gate = silu(gate) ⊙ up`, elementwise over `count` values (AVX2 exp in CKernels, split over the pool).
     public static func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
+        Parallel.forRanges(count, grain: gluGrain) { r, _ in
+            lh_swiglu_f32(gate + r.lowerBound, up + r.lowerBound, Int64(r.count))
         }
     }
 
-    /// `gate = gelu(gate) ⊙ up` (GELU's tanh approximation, as ggml), elementwise over `count` values.
+    /// `gate = gelu(gate) ⊙ up` (GELU's tanh approximation, as ggml), elementwise over `count` values (AVX2 exp
+    /// in CKernels, split over the pool).
     public static func geGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
-        let c: Float = 0.7978845608028654      // √(2/π)
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = 0.5 * g * (1 + tanhf(c * g * (1 + 0.044715 * g * g))) * up[i]
+        Parallel.forRanges(count, grain: gluGrain) { r, _ in
+            lh_geglu_f32(gate + r.lowerBound, up + r.lowerBound, Int64(r.count))
         }
     }
 
