@@ -67,7 +67,16 @@ void lh_geglu_f32(float *gate, const float *up, int64_t n) {
     geglu_scalar(gate, up, n);
 }
 
+/// SwiGLU stays on libm's expf: with lh_exp256_ps the default model's greedy answer to "What is the pass key?"
+/// over a three-line note changed from "The pass key is 4242." to an invented one (InteractiveAskTests), a
+/// near-tie flipped while the teacher-forced goldens still passed. Answers are worth more than the few
+/// percent of SmolLM2's prefill this took (it is split over the pool either way). `lh_swiglu_f32_avx2` keeps
+/// the vector path for measurements and its test.
 void lh_swiglu_f32(float *gate, const float *up, int64_t n) {
+    swiglu_scalar(gate, up, n);
+}
+
+void lh_swiglu_f32_avx2(float *gate, const float *up, int64_t n) {
 #if LH_X86
     if (lh_use_avx2()) { swiglu_avx2(gate, up, n); return; }
 #endif

@@ -490,7 +490,8 @@ final class GatedActivationKernelTests: XCTestCase {
             let specials: [Float] = [0, -0.0, 100, -100, 1e-20, -95, 95, 44, -44]
             for (i, v) in specials.enumerated() where i < n { gate[i] = v }
             let up = (0..<n).map { _ in Float.random(in: -3...3, using: &rng) }
-            for (name, f, ref, arg) in [("geglu", lh_geglu_f32, gelu, geluArgument), ("swiglu", lh_swiglu_f32, silu, { $0 })]
+            for (name, f, ref, arg) in [("geglu", lh_geglu_f32, gelu, geluArgument), ("swiglu", lh_swiglu_f32, silu, { $0 }),
+                                          ("swiglu-avx2", lh_swiglu_f32_avx2, silu, { $0 })]
                 as [(String, (UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, Int64) -> Void, (Double) -> Double,
                      (Double) -> Double)] {
                 for simd in [1, 0] {

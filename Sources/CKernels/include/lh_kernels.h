@@ -129,9 +129,11 @@ void lh_softmax_f32(float *x, int64_t n);
 /// gelu(g) = 0.5 * g * (1 + tanh(sqrt(2/pi) * g * (1 + 0.044715 * g^2))). AVX2: relative error below ~1e-6.
 void lh_geglu_f32(float *gate, const float *up, int64_t n);
 
-/// gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 + exp(-gate[i])) * up[i] for i in [0, n).
-/// AVX2: relative error below ~1e-6.
+/// gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 + exp(-gate[i])) * up[i] for i in [0, n), with libm's expf
+/// (see glu.c for why not the vector exp).
 void lh_swiglu_f32(float *gate, const float *up, int64_t n);
+/// The same with the AVX2 exp where available: relative error below ~1e-6.
+void lh_swiglu_f32_avx2(float *gate, const float *up, int64_t n);
 
 /// Convert n floats to IEEE half (round to nearest even; overflow gives infinity, NaN stays NaN).
 void lh_f32_to_f16(const float *x, uint16_t *y, int64_t n);
