@@ -89,31 +89,26 @@ public final class HaystackEvaluation {
             tokens = doc.count
             let generator = Generator(languageModel: languageModel)
             let forward = ForwardPass(model: model)
+            // One prefill of the document; `fresh()` gives a cache continuing it for one question.
+            let fresh: () throws -> AttentionCache
             if c.mode == .dense {
                 let cache = model.makeDenseCache()
                 _ = forward.run(doc, cache: cache, logitRows: [])
-                documentSeconds = Date().timeIntervalSince(began)
-                for q in document.questions {
-                    let t0 = Date()
-                    cache.truncate(to: doc.count)
-                    let out = generator.generate(prompt: IndexReader.questionTokens(q.question, languageModel: languageModel),
-                                                 maxTokens: answerTokens, sampling: sampling, cache: cache)
-                    record(q, answer: languageModel.tokenizer.decode(out), seconds: Date().timeIntervalSince(t0))
-                }
+                fresh = { cache.truncate(to: doc.count); return cache }
             } else {
                 let settings = SlidingWindowAttention.settings(like: c.settings)
                 let prefill = try LongHeadsAttention(model: model, settings: settings)
                 _ = forward.run(doc, cache: prefill, logitRows: [])
-                documentSeconds = Date().timeIntervalSince(began)
                 let state = prefill.openChunkState
-                for q in document.questions {
-                    let t0 = Date()
-                    let cache = try LongHeadsAttention(model: model, settings: settings, store: prefill.store, startingAt: doc.count,
-                                                       openChunk: state)
-                    let out = generator.generate(prompt: IndexReader.questionTokens(q.question, languageModel: languageModel),
-                                                 maxTokens: answerTokens, sampling: sampling, cache: cache)
-                    record(q, answer: languageModel.tokenizer.decode(out), seconds: Date().timeIntervalSince(t0))
-                }
+                fresh = { try LongHeadsAttention(model: model, settings: settings, store: prefill.store, startingAt: doc.count,
+                                                 openChunk: state) }
+            }
+            documentSeconds = Date().timeIntervalSince(began)
+            for q in document.questions {
+                let t0 = Date()
+                let out = generator.generate(prompt: IndexReader.questionTokens(q.question, languageModel: languageModel),
+                                             maxTokens: answerTokens, sampling: sampling, cache: try fresh())
+                record(q, answer: languageModel.tokenizer.decode(out), seconds: Date().timeIntervalSince(t0))
             }
         }
         return results

@@ -175,7 +175,7 @@ public final class IndexReader {
         // A base model's answer ends where it starts a question of its own.
         var stopText = languageModel.chatTemplate.answerStop.map { StopText(stop: $0) }
         func show(_ piece: String) {
-            let visible = stopText.map { _ in stopText!.append(piece) } ?? piece
+            let visible = stopText != nil ? stopText!.append(piece) : piece
             text += visible
             onText(visible)
         }
