@@ -85,10 +85,11 @@ public final class IndexReader {
         guard !bundles.isEmpty else { throw LHError.invalidInput("no index to open") }
         var docs: [IndexedDocument] = []
         var memory: BlockMemory?
+        let fingerprint = ModelFingerprint.fingerprint(languageModel.model.gguf.file)
         for (i, b) in bundles.enumerated() {
             let doc = try IndexedDocument(directory: b.directory, name: b.name, languageModel: languageModel,
                                           memory: memory, cacheBytes: cacheBytes, cacheKeyBase: i << 40, sealed: i < bundles.count - 1,
-                                          modelSHA256: modelSHA256)
+                                          modelFingerprint: fingerprint, modelSHA256: modelSHA256)
             memory = memory ?? doc.store.memory
             if let first = docs.first, let d = first.metadata.settings.firstDifference(from: doc.metadata.settings, documentOnly: true) {
                 throw LHError.invalidInput("\(first.directory) and \(doc.directory) were built with different settings (\(d.field) \(d.mine) and \(d.theirs)); rebuild one of them with the other's options")

@@ -26,11 +26,12 @@ public final class IndexedDocument {
     ///     `cacheBytes`.
     ///   - cacheKeyBase: distinct per document sharing `memory`.
     ///   - sealed: no question continues it (every document of a corpus but the last).
+    ///   - modelFingerprint: `ModelFingerprint.fingerprint` of the model's file (a reader computes it once).
     ///   - modelSHA256: the SHA-256 of the whole model file, when known (checked against the index's).
     /// - Throws: `LHError` naming the file and the problem: not an index, unsupported version, incomplete,
     ///   built with another model, a damaged model, corrupt headers.
     init(directory: String, name: String, languageModel: LanguageModel, memory: BlockMemory?, cacheBytes: Int,
-         cacheKeyBase: Int, sealed: Bool, modelSHA256: String? = nil) throws {
+         cacheKeyBase: Int, sealed: Bool, modelFingerprint: String, modelSHA256: String? = nil) throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
             throw LHError.io(path: directory, call: "open", errno: ENOENT)
@@ -48,7 +49,7 @@ public final class IndexedDocument {
                                sourceBytes: metadata.document.sourceBytes, path: db.path)
         let m = metadata.model
         let file = languageModel.model.gguf.file
-        guard ModelFingerprint.fingerprint(file) == m.fingerprint, languageModel.model.config == m.hyperparameters else {
+        guard modelFingerprint == m.fingerprint, languageModel.model.config == m.hyperparameters else {
             throw LHError.invalidInput("\(directory): built with model '\(m.name)' (sha256 \(m.sha256.prefix(12))…), not \(file.path); pass that model with -m or rebuild the index")
         }
         // Same size, first and last MiB, another hash: the model was damaged in the middle.
