@@ -37,6 +37,9 @@ public final class LongHeadsAttention: AttentionCache {
     public var tracePosition: Int? {
         didSet { for i in 0..<traceCount { trace[i] = nil; traceMass[i] = nil } }
     }
+    /// Rows at the start of chunk 0 the traced attention mass leaves out: the template prefix, where the
+    /// attention sink lies (0: none).
+    public var traceSkippedRows = 0
     private let traceCount: Int
     private let trace: UnsafeMutablePointer<[Int]?>           // (L·H) selections of `tracePosition`
     private let traceMass: UnsafeMutablePointer<[Float]?>     // (L·H) attention weight per selected chunk
@@ -157,8 +160,17 @@ public final class LongHeadsAttention: AttentionCache {
         (0..<config.layerCount).map { l in (0..<config.headCount).map { trace[l * config.headCount + $0] } }
     }
 
-    /// For each traced selection, the attention weight the query at `tracePosition` gave each selected
-    /// chunk (summed over its keys; the current chunk's share is the rest of 1), per layer then head.
+    /// The chunks `tracedAttentionMass` covers: each traced selection, then the query's own chunk when that
+    /// holds document keys (positions before `questionStart`).
+    public var tracedMassChunks: [[[Int]?]] {
+        guard let tp = tracePosition else { return tracedSelections }
+        let own = tp / settings.chunkSize
+        return tracedSelections.map { $0.map { sel in sel.map { own * settings.chunkSize < questionStart ? $0 + [own] : $0 } } }
+    }
+
+    /// For each chunk of `tracedMassChunks`, the attention weight the query at `tracePosition` gave its
+    /// document keys (summed; the first `traceSkippedRows` keys of chunk 0 and question tokens left out), per
+    /// layer then head.
     public var tracedAttentionMass: [[[Float]?]] {
         (0..<config.layerCount).map { l in (0..<config.headCount).map { traceMass[l * config.headCount + $0] } }
     }
@@ -314,11 +326,19 @@ public final class LongHeadsAttention: AttentionCache {
             }
             if let tp = tracePosition, let j = rows.firstIndex(of: tp - n0) {
                 // s.scores holds the (mq, n) attention weights of this group; slot r covers keys r·w ..< (r+1)·w.
+                // The traced mass counts document keys only: not the first `traceSkippedRows` rows of chunk 0
+                // (the template prefix, where the attention sink lies) and not the question's tokens. The
+                // current chunk is traced too when it holds document rows before the traced query.
                 let n = chunks.count * w + rowOffsets.max()! + 1
+                let traced = chunk * w < questionStart ? chunks + [chunk] : chunks
                 for (k, head) in hs.enumerated() {
                     let row = s.scores.pointer + (k * nr + j) * n
                     trace[modelLayer * c.headCount + head] = chunks
-                    traceMass[modelLayer * c.headCount + head] = (0..<chunks.count).map { r in (0..<w).reduce(Float(0)) { $0 + row[r * w + $1] } }
+                    traceMass[modelLayer * c.headCount + head] = traced.enumerated().map { r, ch in
+                        let lo = ch == 0 ? traceSkippedRows : 0
+                        let hi = min(r < chunks.count ? w : rowOffsets[j] + 1, questionStart - ch * w)
+                        return lo < hi ? (lo..<hi).reduce(Float(0)) { $0 + row[r * w + $1] } : 0
+                    }
                 }
             }
         }

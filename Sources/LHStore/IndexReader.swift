@@ -164,8 +164,9 @@ public final class IndexReader {
             throw LHError.invalidInput("the question (\(q.count) tokens) and up to \(maxTokens) answer tokens exceed the \(room) tokens an index reserves after the document; lower -n")
         }
         let documentChunks = (n + questionSettings.chunkSize - 1) / questionSettings.chunkSize
-        var evidence = CitationEvidence(documentChunks: documentChunks, sinkChunks: questionSettings.sinkChunks)
-        func collect() { evidence.record(selections: engine.tracedSelections, masses: engine.tracedAttentionMass) }
+        var evidence = CitationEvidence(documentChunks: documentChunks)
+        engine.traceSkippedRows = documents[0].metadata.document.prefixTokens
+        func collect() { evidence.record(selections: engine.tracedMassChunks, masses: engine.tracedAttentionMass) }
         if cite || recordSelections { engine.tracePosition = n + q.count - 1 }
         var logits = forward.runLast(q, cache: engine)
         if let e = store.takeError() { throw e }
@@ -214,17 +215,27 @@ public final class IndexReader {
     }
 
     /// Records in `evidence` the baseline: the last token of `CitationEvidence.neutralQuestion` asked of the
-    /// document. Leaves the question's tokens in the store (the next question truncates them).
+    /// document and the first `CitationEvidence.baselineAnswerTokens` tokens of its greedy answer, averaged
+    /// per (layer, head). Leaves the question's tokens in the store (the next question truncates them).
     func recordBaseline(_ evidence: inout CitationEvidence) throws {
         try store.truncateToDocument()
         let engine = try EngineAdapter.make(model: languageModel.model, settings: questionSettings, store: store,
                                             startingAt: tokens, openChunk: documents[documents.count - 1].openChunk)
         engine.questionStart = tokens
+        engine.traceSkippedRows = documents[0].metadata.document.prefixTokens
         let q = questionTokens(CitationEvidence.neutralQuestion)
         engine.tracePosition = tokens + q.count - 1
-        _ = forward.runLast(q, cache: engine)
+        var logits = forward.runLast(q, cache: engine)
+        var traced = [CitationEvidence.observation(selections: engine.tracedMassChunks, masses: engine.tracedAttentionMass)]
+        for _ in 0..<CitationEvidence.baselineAnswerTokens {
+            let t = Int32(logits.withUnsafeBufferPointer { Sampler.argmax($0) })
+            if languageModel.tokenizer.isEndOfGeneration(t) { break }
+            engine.tracePosition = engine.count
+            logits = forward.runLast([t], cache: engine)
+            traced.append(CitationEvidence.observation(selections: engine.tracedMassChunks, masses: engine.tracedAttentionMass))
+        }
         if let e = store.takeError() { throw e }
-        evidence.baseline = CitationEvidence.observation(selections: engine.tracedSelections, masses: engine.tracedAttentionMass)
+        evidence.baseline = CitationEvidence.Observation.mean(traced)
     }
 
     /// The chunks that stood out (`CitationEvidence.standingOut`), most first, as line spans with excerpts

@@ -36,7 +36,7 @@ struct AskCommand: Command {
         OptionSpec("json", help: "Print one JSON object per question instead of text."),
         OptionSpec("cite", help: "List the passages the answer attended to beyond what their place explains, most first: at most N (default 3).",
                    optionalCount: true),
-        OptionSpec("cite-min", value: "X", help: "The attention beyond the baseline a passage needs to be cited, per head and token (default \(CitationEvidence.standOut); 0 lists the top passages whatever).",
+        OptionSpec("cite-min", value: "X", help: "The attention beyond the baseline a passage needs to be cited, as a root mean square over heads and tokens (default \(CitationEvidence.standOut); 0 lists the top passages whatever).",
                    group: .advanced),
         OptionSpec("cache-mb", value: "MB", help: "Memory for the parts of the index read while answering, in MB (default \(BlockCache.defaultCapacityBytes >> 20)); below about 180, answers slow down."),
         OptionSpec("verbose", short: "v", help: "Print timing and cache statistics to standard error."),
