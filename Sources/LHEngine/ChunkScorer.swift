@@ -37,16 +37,20 @@ enum ChunkScorer {
                 }
             }
         case .quest:
+            // Quest's bound Σₓ max(qₓ·loₓ, qₓ·hiₓ) is min(q, 0)·lo + max(q, 0)·hi (hi ≥ lo), so the scores of
+            // every candidate are one product: out (m, n) = [min(q, 0) | max(q, 0)] (m, 2d) · bounds[candidates]ᵀ.
             let bounds = store.keyBounds(layer: layer, kvHead: g)     // (chunks, 2, d): minimum then maximum
-            for (j, chunk) in candidates.enumerated() {
-                let lo = bounds + chunk * 2 * d, hi = lo + d
-                for i in 0..<m {
-                    let q = queries + i * ld
-                    var bound: Float = 0
-                    for x in 0..<d { bound += max(q[x] * lo[x], q[x] * hi[x]) }
-                    out[i * n + j] = (accumulate ? out[i * n + j] : 0) + bound
+            s.keyScores.ensure(count: m * 2 * d)
+            let split = s.keyScores.pointer
+            for i in 0..<m {
+                let q = queries + i * ld, row = split + i * 2 * d
+                for x in 0..<d {
+                    row[x] = min(q[x], 0)
+                    row[d + x] = max(q[x], 0)
                 }
             }
+            Gemm.nt(m: m, n: n, k: 2 * d, alpha: 1, a: split, lda: 2 * d, b: bounds + candidates.lowerBound * 2 * d, ldb: 2 * d,
+                    beta: accumulate ? 1 : 0, c: out, ldc: n)
         case .representatives, .representativesMean:
             let r = lay.representatives
             let reps = store.representatives(layer: layer, kvHead: g)   // (chunks, r, d)

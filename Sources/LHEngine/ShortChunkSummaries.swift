@@ -10,39 +10,67 @@ public enum ShortChunkSummaries {
     /// first `state.rows` rows hold the open chunk `state` describes, into `store`.
     /// - Throws: `LHError.invalidInput` when `state` holds neither output sums nor queries of the model's shape.
     public static func write(store: ChunkStore, chunk: Int, state: OpenChunkState, model: LlamaModel) throws {
+        let lay = store.layout, d = lay.headDimension
+        guard state.rows > 0 else { return }
+        var bounds = [Float](repeating: 0, count: lay.layers * lay.kvHeads * 2 * d)
+        var summaries = [Float](repeating: 0, count: lay.layers * lay.heads * d)
+        try compute(store: store, chunk: chunk, state: state, model: model, bounds: &bounds, summaries: &summaries)
+        for l in 0..<lay.layers {
+            for g in 0..<lay.kvHeads { store.setKeyBounds(layer: l, kvHead: g, chunk: chunk, bounds, at: (l * lay.kvHeads + g) * 2 * d) }
+            for h in 0..<lay.heads { store.setSummary(layer: l, head: h, chunk: chunk, summaries, at: (l * lay.heads + h) * d) }
+        }
+    }
+
+    /// The key bounds, (L·G, 2·d), and summaries, (L·H, d), of `chunk` of `store`, whose first `state.rows`
+    /// (> 0) rows hold the open chunk `state` describes.
+    /// - Throws: `LHError.invalidInput` when `state` holds neither output sums nor queries of the model's shape.
+    public static func compute(store: ChunkStore, chunk: Int, state: OpenChunkState, model: LlamaModel,
+                               bounds: inout [Float], summaries: inout [Float]) throws {
         let c = model.config, d = c.headDimension, e = c.queryWidth, r = state.rows, w = store.layout.chunkSize
         let layers = store.layout.layers
-        guard r > 0 else { return }
         let sums = state.outputSums ?? []
         let queries = state.queries ?? []
-        guard sums.count == layers && sums.allSatisfy({ $0.count == e })
+        guard r > 0, sums.count == layers && sums.allSatisfy({ $0.count == e })
                 || queries.count == layers && queries.allSatisfy({ $0.count == r * e }) else {
             throw LHError.invalidInput("the open chunk of \(r) rows has neither output sums nor queries for \(layers) layers")
         }
         let scratch = (0..<max(Parallel.threadCount, 1)).map { _ in SummaryScratch() }
-        Parallel.forEach(layers * c.kvHeadCount) { task, thread in
-            let l = task / c.kvHeadCount, g = task % c.kvHeadCount
-            let s = scratch[thread]
-            s.ensure(w: w, d: d)
-            let blk = store.block(layer: l, kvHead: g, chunk: chunk, rows: r, scratch: s.kv.pointer)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * d) { out in
-                KeyBounds.compute(keys: blk.keys, rows: r, d: d, out: out.baseAddress!)
-                store.setKeyBounds(layer: l, kvHead: g, chunk: chunk, out.baseAddress!)
-                for h in (g * c.groupSize)..<((g + 1) * c.groupSize) {
-                    let sum = s.sum.pointer
-                    if sums.isEmpty {
-                        sum.update(repeating: 0, count: d)
-                        for t in 0..<r { (s.queries.pointer + t * d).update(from: queries[l], at: t * e + h * d, count: d) }
-                        ChunkSummary.addOutputs(rows: 0..<r, d: d, keys: blk.keys, values: blk.values, rope: model.rope,
-                                                scratch: s, sum: sum)
-                    } else {
-                        sum.update(from: sums[l], at: h * d, count: d)
+        bounds.withUnsafeMutableBufferPointer { boundsOut in
+            summaries.withUnsafeMutableBufferPointer { summariesOut in
+                let bOut = boundsOut.baseAddress!, sOut = summariesOut.baseAddress!
+                Parallel.forEach(layers * c.kvHeadCount) { task, thread in
+                    let l = task / c.kvHeadCount, g = task % c.kvHeadCount
+                    let s = scratch[thread]
+                    s.ensure(w: w, d: d)
+                    let blk = store.block(layer: l, kvHead: g, chunk: chunk, rows: r, scratch: s.kv.pointer)
+                    KeyBounds.compute(keys: blk.keys, rows: r, d: d, out: bOut + task * 2 * d)
+                    for h in (g * c.groupSize)..<((g + 1) * c.groupSize) {
+                        let sum = s.sum.pointer
+                        if sums.isEmpty {
+                            sum.update(repeating: 0, count: d)
+                            for t in 0..<r { (s.queries.pointer + t * d).update(from: queries[l], at: t * e + h * d, count: d) }
+                            ChunkSummary.addOutputs(rows: 0..<r, d: d, keys: blk.keys, values: blk.values, rope: model.rope,
+                                                    scratch: s, sum: sum)
+                        } else {
+                            sum.update(from: sums[l], at: h * d, count: d)
+                        }
+                        ChunkSummary.finish(w: r, d: d, outputSum: sum, keys: blk.keys, scratch: s, out: sOut + (l * c.headCount + h) * d)
                     }
-                    ChunkSummary.finish(w: r, d: d, outputSum: sum, keys: blk.keys, scratch: s, out: out.baseAddress!)
-                    store.setSummary(layer: l, head: h, chunk: chunk, out.baseAddress!)
                 }
             }
         }
+    }
+}
+
+extension ChunkStore {
+    /// Sets the key bounds of (layer, KV head, chunk) to `rows[offset ..< offset + 2·d]`.
+    public func setKeyBounds(layer: Int, kvHead: Int, chunk: Int, _ rows: [Float], at offset: Int) {
+        rows.withUnsafeBufferPointer { setKeyBounds(layer: layer, kvHead: kvHead, chunk: chunk, $0.baseAddress! + offset) }
+    }
+
+    /// Sets the summary of (layer, head, chunk) to `rows[offset ..< offset + d]`.
+    public func setSummary(layer: Int, head: Int, chunk: Int, _ rows: [Float], at offset: Int) {
+        rows.withUnsafeBufferPointer { setSummary(layer: layer, head: head, chunk: chunk, $0.baseAddress! + offset) }
     }
 }
 

@@ -11,7 +11,7 @@ final class WindowScratch {
     let kv = FloatBuffer(count: 0)        // (slots, 2, w, d) f32 keys and values of the window's blocks
     let out = FloatBuffer(count: 0)       // (m, d) attention output of one group
     let candidateScores = FloatBuffer(count: 0) // (m, candidates) selection scores
-    let keyScores = FloatBuffer(count: 0)   // (m, w) q·k̃ of one chunk while scoring (or 2·d key bounds)
+    let keyScores = FloatBuffer(count: 0)   // (m, w) q·k̃ of one chunk while scoring (or (m, 2·d) queries split by sign for Quest)
     let scoringQueries = FloatBuffer(count: 0) // (heads of a group, d) summed block queries
     let summary = SummaryScratch()
     let representatives = RepresentativeScratch()

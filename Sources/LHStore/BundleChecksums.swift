@@ -2,7 +2,7 @@
 import Foundation
 import LHCore
 
-/// CRC-32 of kv.seek, summaries.f32, bounds.f32, reps.f32 (when present), tail.zst and source.zst, and the size of kv.zst.
+/// CRC-32 of kv.seek, summaries.f32, bounds.f32, reps.f32 and sealed.zst (when present), tail.zst and source.zst, and the size of kv.zst.
 public struct BundleChecksums: Equatable, Sendable {
     public var values: [String: String]
 
@@ -12,6 +12,7 @@ public struct BundleChecksums: Equatable, Sendable {
         ("kv_seek_crc32", BundleFormat.seekFile, false), ("summaries_crc32", BundleFormat.summariesFile, false),
         ("bounds_crc32", BundleFormat.boundsFile, false), ("reps_crc32", BundleFormat.representativesFile, true),
         ("tail_crc32", BundleFormat.tailFile, false), ("source_crc32", BundleFormat.sourceFile, false),
+        ("sealed_crc32", BundleFormat.sealedFile, true),
     ]
 
     /// Reads the files of the bundle at `directory`.

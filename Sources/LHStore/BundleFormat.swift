@@ -18,6 +18,9 @@ public enum BundleFormat {
     public static let representativesFile = "reps.f32"
     public static let sourceFile = "source.zst"
     public static let tailFile = "tail.zst"
+    /// What a corpus needs of the document when a question does not continue it (FORMAT.md §5a); absent in
+    /// indexes written before 2026-12-03, whose corpus computes it when it opens.
+    public static let sealedFile = "sealed.zst"
     /// While a build of a model with sliding-window layers runs: those layers' recent keys and values after
     /// `tokens` tokens (tail.zst's layout, FORMAT.md §5), so an interrupted build resumes exactly. Removed when
     /// the build completes.

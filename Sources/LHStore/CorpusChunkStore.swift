@@ -14,8 +14,9 @@ import LHModel
 /// Representative keys and summaries of a first chunk still include the hidden rows.
 ///
 /// Summaries, key bounds and representative keys are copied into tables of the whole corpus (the scorers
-/// read them as one array per head), so they take memory in proportion to the corpus's chunks, as the
-/// mapped files of one document of that length would.
+/// read them as one array per head) when a scorer first reads that kind (`CorpusRows`), so they take memory
+/// in proportion to the corpus's chunks, as the mapped files of one document of that length would; the
+/// sealed documents' mapped pages of that kind are released once copied.
 public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
     public let layout: ChunkLayout
     /// The documents' stores in corpus order; all but the last are sealed.
@@ -29,17 +30,21 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
     private let owner: [Int32]                           // (lastStart) document of each chunk before the last document
     private let rows: [Int32]                            // (lastStart) tokens of each chunk before the last document
     private let hiddenRows: [Int]                        // per document: template-prefix rows hidden in its chunk 0
-    private var capacity = 0
-    private var summaryRows: [UnsafeMutablePointer<Float>] = []   // per (layer, head): (capacity, d)
-    private var boundRows: [UnsafeMutablePointer<Float>] = []     // per (layer, KV head): (capacity, 2·d)
-    private var repRows: [UnsafeMutablePointer<Float>] = []       // per (layer, KV head): (capacity, r·d); empty when r = 0
+    private let summaryRows: CorpusRows                 // (L·H) tables of (capacity, d)
+    private let boundRows: CorpusRows                   // (L·G) tables of (capacity, 2·d)
+    private let repRows: CorpusRows?                     // (L·G) tables of (capacity, r·d); nil when r = 0
 
     /// Lays `documents` (all sealed but the last, same layout) end to end. `openChunks[i]` is document i's
     /// open-chunk state (tail.zst), from which its short last chunk gets summaries; `prefixTokens[i]` its
-    /// template prefix's tokens (hidden for every document but the first).
-    /// - Throws: `LHError.invalidInput` when the stores do not fit together.
-    public init(documents: [FileChunkStore], openChunks: [OpenChunkState], prefixTokens: [Int], model: LlamaModel) throws {
-        guard let last = documents.last, documents.count == openChunks.count, documents.count == prefixTokens.count else {
+    /// template prefix's tokens (hidden for every document but the first); `sealedRows[i]`, when not nil, its
+    /// first chunk's bounds and short last chunk's rows as its build computed them (else they are computed here).
+    /// - Throws: `LHError.invalidInput` when the stores do not fit together; `.outOfMemory` when the
+    ///   corpus's tables would not fit the address space.
+    public init(documents: [FileChunkStore], openChunks: [OpenChunkState], prefixTokens: [Int], sealedRows: [SealedRows?]? = nil,
+                model: LlamaModel) throws {
+        let sealedRows = sealedRows ?? Array(repeating: nil, count: documents.count)
+        guard let last = documents.last, documents.count == openChunks.count, documents.count == prefixTokens.count,
+              documents.count == sealedRows.count else {
             throw LHError.invalidInput("a corpus needs at least one document")
         }
         let layout = last.layout, w = layout.chunkSize
@@ -65,75 +70,60 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         hiddenRows = prefixTokens.enumerated().map { $0.offset == 0 ? 0 : min($0.element, w) }
         tokens = lastStart * w + last.seekHeader.tokens
         documentRows = lastStart + last.seekHeader.tokens / w
-        try grow(to: BundleFormat.rowCapacity(documentChunks: documentRows))
-        // The documents' own rows, then summaries and bounds for the short last chunks of the sealed ones.
-        let d = layout.headDimension, r = layout.representatives
+        // The tables are filled from the documents' own rows when first read; summaries and bounds for the
+        // short last chunks of the sealed documents, and first-chunk bounds over valid rows, are set now.
+        let capacity = BundleFormat.rowCapacity(documentChunks: documentRows), d = layout.headDimension, r = layout.representatives
+        func kindRows(_ kind: RowsHeader.Kind, groups: Int, width: Int,
+                  _ source: @escaping (FileChunkStore, Int) -> UnsafePointer<Float>) -> CorpusRows {
+            CorpusRows(groups: groups, width: width, capacity: capacity, fill: { g, table in
+                // Each document's complete chunks; zeros for its short last chunk (set later) and after the last.
+                for (i, doc) in documents.enumerated() {
+                    let complete = doc.seekHeader.tokens / w, end = i + 1 < first.count ? first[i + 1] : capacity
+                    (table + first[i] * width).update(from: source(doc, g), count: complete * width)
+                    (table + (first[i] + complete) * width).update(repeating: 0, count: (end - first[i] - complete) * width)
+                }
+            }, filled: { for doc in documents.dropLast() { doc.releaseMappedRows(kind) } })
+        }
+        let heads = layout.heads, kv = layout.kvHeads
+        summaryRows = kindRows(.summaries, groups: layout.layers * heads, width: d) { $0.summaries(layer: $1 / heads, head: $1 % heads) }
+        boundRows = kindRows(.bounds, groups: layout.layers * kv, width: 2 * d) { $0.keyBounds(layer: $1 / kv, kvHead: $1 % kv) }
+        repRows = r == 0 ? nil : kindRows(.representatives, groups: layout.layers * kv, width: r * d) { $0.representatives(layer: $1 / kv, kvHead: $1 % kv) }
+        try Allocation.checkAddressSpace(bytes: tables.reduce(0) { $0 + $1.bytes }, what: "the corpus's chunk tables")
         for (i, doc) in documents.enumerated() {
-            let complete = doc.seekHeader.tokens / w, at = firstChunks[i]
-            for l in 0..<layout.layers {
-                for h in 0..<layout.heads {
-                    (summaryRows[l * layout.heads + h] + at * d).update(from: doc.summaries(layer: l, head: h), count: complete * d)
+            let short = firstChunks[i] + doc.seekHeader.tokens / w
+            if doc.sealed, let sealed = sealedRows[i] {
+                setRows(chunk: short, bounds: sealed.shortChunkBounds, summaries: sealed.shortChunkSummaries)
+                if hiddenRows[i] > 0, !validRows(chunk: firstChunks[i]).isEmpty {
+                    setRows(chunk: firstChunks[i], bounds: sealed.firstChunkBounds, summaries: [])
                 }
-                for g in 0..<layout.kvHeads {
-                    (boundRows[l * layout.kvHeads + g] + at * 2 * d).update(from: doc.keyBounds(layer: l, kvHead: g), count: complete * 2 * d)
-                    if r > 0 {
-                        (repRows[l * layout.kvHeads + g] + at * r * d).update(from: doc.representatives(layer: l, kvHead: g), count: complete * r * d)
-                    }
-                }
+                continue
             }
             if doc.sealed, openChunks[i].rows > 0 {
-                try ShortChunkSummaries.write(store: self, chunk: at + complete, state: openChunks[i], model: model)
+                try ShortChunkSummaries.write(store: self, chunk: short, state: openChunks[i], model: model)
             }
-            if hiddenRows[i] > 0 { boundsOverValidRows(chunk: at) }
+            // Document i's chunk 0 with its template prefix hidden: key bounds over the rest.
+            let valid = validRows(chunk: firstChunks[i])
+            if hiddenRows[i] > 0, !valid.isEmpty {
+                setRows(chunk: firstChunks[i], bounds: SealedRows.firstChunkBounds(store: doc, valid: valid), summaries: [])
+            }
         }
         if let e = takeError() { throw e }
     }
 
-    /// Replaces the key bounds of `chunk` by those of its valid rows.
-    private func boundsOverValidRows(chunk: Int) {
-        let d = layout.headDimension, valid = validRows(chunk: chunk)
-        guard !valid.isEmpty else { return }
-        var scratch = [Float](repeating: 0, count: 2 * layout.chunkSize * d), out = [Float](repeating: 0, count: 2 * d)
+    /// Every kind of row table.
+    private var tables: [CorpusRows] { [summaryRows, boundRows] + (repRows.map { [$0] } ?? []) }
+
+    /// Sets the key bounds, (L·G, 2·d), and summaries, (L·H, d; none when empty), of corpus chunk `chunk`.
+    private func setRows(chunk: Int, bounds: [Float], summaries: [Float]) {
+        let d = layout.headDimension
         for l in 0..<layout.layers {
-            for g in 0..<layout.kvHeads {
-                let keys = scratch.withUnsafeMutableBufferPointer {
-                    block(layer: l, kvHead: g, chunk: chunk, rows: valid.upperBound, scratch: $0.baseAddress!).keys
-                }
-                out.withUnsafeMutableBufferPointer { KeyBounds.compute(keys: keys + valid.lowerBound * d, rows: valid.count, d: d, out: $0.baseAddress!) }
-                out.withUnsafeBufferPointer { setKeyBounds(layer: l, kvHead: g, chunk: chunk, $0.baseAddress!) }
+            for g in 0..<layout.kvHeads where !bounds.isEmpty {
+                setKeyBounds(layer: l, kvHead: g, chunk: chunk, bounds, at: (l * layout.kvHeads + g) * 2 * d)
+            }
+            for h in 0..<layout.heads where !summaries.isEmpty {
+                setSummary(layer: l, head: h, chunk: chunk, summaries, at: (l * layout.heads + h) * d)
             }
         }
-    }
-
-    deinit {
-        for p in summaryRows + boundRows + repRows { p.deallocate() }
-    }
-
-    /// Grows every table to `chunks` rows per (layer, group), keeping their rows.
-    private func grow(to chunks: Int) throws {
-        guard chunks > capacity else { return }
-        let d = layout.headDimension, old = capacity
-        // Every new table is allocated before any old one is freed, so a failure leaves the store as it was.
-        var fresh: [[UnsafeMutablePointer<Float>]] = []
-        let shapes = [(layout.layers * layout.heads, d), (layout.layers * layout.kvHeads, 2 * d)]
-            + (layout.representatives > 0 ? [(layout.layers * layout.kvHeads, layout.representatives * d)] : [])
-        do {
-            for (count, width) in shapes {
-                fresh.append([])
-                for _ in 0..<count { fresh[fresh.count - 1].append(try Allocation.floats(chunks * width, what: "the corpus's chunk tables")) }
-            }
-        } catch {
-            for p in fresh.joined() { p.deallocate() }
-            throw error
-        }
-        func moved(_ tables: [UnsafeMutablePointer<Float>], into new: [UnsafeMutablePointer<Float>], width: Int) -> [UnsafeMutablePointer<Float>] {
-            for (i, t) in tables.enumerated() { new[i].update(from: t, count: old * width); t.deallocate() }
-            return new
-        }
-        summaryRows = moved(summaryRows, into: fresh[0], width: d)
-        boundRows = moved(boundRows, into: fresh[1], width: 2 * d)
-        if layout.representatives > 0 { repRows = moved(repRows, into: fresh[2], width: layout.representatives * d) }
-        capacity = chunks
     }
 
     /// The store of the document holding corpus chunk `chunk`, and the chunk's index in it.
@@ -151,13 +141,7 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
     /// Restores the corpus state after a question (the last document's tail; question-time rows cleared).
     public func truncateToDocument() throws {
         try documents[documents.count - 1].truncateToDocument()
-        let d = layout.headDimension, keep = documentRows
-        func clear(_ tables: [UnsafeMutablePointer<Float>], width: Int) {
-            for t in tables { (t + keep * width).update(repeating: 0, count: (capacity - keep) * width) }
-        }
-        clear(summaryRows, width: d)
-        clear(boundRows, width: 2 * d)
-        clear(repRows, width: layout.representatives * d)
+        for t in tables { t.clear(from: documentRows) }
     }
 
     /// The first error any document's store met (see `FileChunkStore.takeError`), cleared.
@@ -173,7 +157,7 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         let w = layout.chunkSize
         documents[documents.count - 1].reserve(tokens: tokens - lastStart * w)
         // Question-time growth is bounded by the question room; failing it is as fatal as any small allocation.
-        try! grow(to: max(capacity, (tokens + w - 1) / w))
+        for t in tables { try! t.grow(to: (tokens + w - 1) / w) }
     }
 
     public func write(layer: Int, kvHead: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
@@ -212,25 +196,22 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
     }
 
     public func setSummary(layer: Int, head: Int, chunk: Int, _ s: UnsafePointer<Float>) {
-        let d = layout.headDimension
-        (summaryRows[layer * layout.heads + head] + chunk * d).update(from: s, count: d)
+        summaryRows.set(group: layer * layout.heads + head, chunk: chunk, s)
     }
 
-    public func summaries(layer: Int, head: Int) -> UnsafePointer<Float> { UnsafePointer(summaryRows[layer * layout.heads + head]) }
+    public func summaries(layer: Int, head: Int) -> UnsafePointer<Float> { UnsafePointer(summaryRows.table(layer * layout.heads + head)) }
 
     public func setKeyBounds(layer: Int, kvHead: Int, chunk: Int, _ b: UnsafePointer<Float>) {
-        let d = layout.headDimension
-        (boundRows[layer * layout.kvHeads + kvHead] + chunk * 2 * d).update(from: b, count: 2 * d)
+        boundRows.set(group: layer * layout.kvHeads + kvHead, chunk: chunk, b)
     }
 
-    public func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float> { UnsafePointer(boundRows[layer * layout.kvHeads + kvHead]) }
+    public func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float> { UnsafePointer(boundRows.table(layer * layout.kvHeads + kvHead)) }
 
     public func setRepresentatives(layer: Int, kvHead: Int, chunk: Int, _ keys: UnsafePointer<Float>) {
-        let width = layout.representatives * layout.headDimension
-        (repRows[layer * layout.kvHeads + kvHead] + chunk * width).update(from: keys, count: width)
+        repRows?.set(group: layer * layout.kvHeads + kvHead, chunk: chunk, keys)
     }
 
     public func representatives(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
-        UnsafePointer(repRows[layer * layout.kvHeads + kvHead])
+        UnsafePointer(repRows!.table(layer * layout.kvHeads + kvHead))
     }
 }

@@ -362,6 +362,12 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         return UnsafeRawBufferPointer(start: full.bytes, count: layout.blockBytes)
     }
 
+    /// Lets the kernel take back the pages of the mapped rows of `kind` (summaries, bounds or representative
+    /// keys) this process touched: a corpus copies a sealed document's rows once and never reads them here again.
+    func releaseMappedRows(_ kind: RowsHeader.Kind) {
+        for r in rowFiles where r.kind == kind { r.release() }
+    }
+
     public func setSummary(layer: Int, head: Int, chunk: Int, _ s: UnsafePointer<Float>) {
         summaryRows.row(layer * layout.heads + head, chunk).update(from: s, count: layout.headDimension)
     }

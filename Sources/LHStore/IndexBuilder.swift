@@ -160,7 +160,7 @@ public final class IndexBuilder {
             if !progress(p), end < n { return .interrupted(completeTokens: end) }
         }
         windows.removeAll(except: nil)
-        try finish(partial: partial, db: db, store: store, engine: engine, bundle: bundle)
+        try finish(partial: partial, db: db, store: store, engine: engine, metadata: meta, bundle: bundle)
         return .built(tokens: n, resumedFrom: start, seconds: Date().timeIntervalSince(began))
     }
 
@@ -191,11 +191,17 @@ public final class IndexBuilder {
         try PosixFile.writeWhole(frame, to: path)
     }
 
-    /// Writes tail.zst and the checksums, marks the build complete, and moves the bundle into place.
-    private func finish(partial: String, db: IndexDatabase, store: FileChunkStore, engine: LongHeadsAttention, bundle: String) throws {
-        let tailContent = try OpenChunkFile.write(engine.openChunkState, to: partial + "/" + BundleFormat.tailFile,
+    /// Writes tail.zst, sealed.zst and the checksums, marks the build complete, and moves the bundle into place.
+    private func finish(partial: String, db: IndexDatabase, store: FileChunkStore, engine: LongHeadsAttention,
+                        metadata meta: IndexMetadata, bundle: String) throws {
+        let open = engine.openChunkState
+        let tailContent = try OpenChunkFile.write(open, to: partial + "/" + BundleFormat.tailFile,
                                                    halfWindows: OpenChunkFile.halfWindows(settings))
-        try db.setMeta([tailContent] + (try BundleChecksums.compute(directory: partial).pairs))
+        let sealed = try SealedRows.compute(store: store, tokens: meta.document.tokens, prefixTokens: meta.document.prefixTokens,
+                                            open: open, model: languageModel.model)
+        if let e = store.takeError() { throw e }
+        let sealedContent = try sealed.write(to: partial + "/" + BundleFormat.sealedFile)
+        try db.setMeta([tailContent, sealedContent] + (try BundleChecksums.compute(directory: partial).pairs))
         try db.setBuildState(BuildState(completeTokens: store.seekHeader.tokens, kvBytes: store.kvBytes, complete: true))
         try BundlePublisher.publish(partial: partial, bundle: bundle)
     }

@@ -86,6 +86,13 @@ public final class IndexDatabase {
         }
     }
 
+    /// Removes `meta` keys (in one transaction).
+    public func removeMeta(_ keys: [String]) throws {
+        try db.transaction {
+            for k in keys { try db.query("DELETE FROM meta WHERE key = ?", [.text(k)]) }
+        }
+    }
+
     /// All `meta` keys and values.
     public func meta() throws -> [String: String] {
         var m: [String: String] = [:]

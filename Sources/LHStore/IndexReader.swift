@@ -102,7 +102,8 @@ public final class IndexReader {
             store = docs[0].store
         } else {
             store = try CorpusChunkStore(documents: docs.map(\.store), openChunks: docs.map(\.openChunk),
-                                         prefixTokens: docs.map(\.metadata.document.prefixTokens), model: languageModel.model)
+                                         prefixTokens: docs.map(\.metadata.document.prefixTokens), sealedRows: docs.map(\.sealedRows),
+                                         model: languageModel.model)
         }
         tokens = (store as? CorpusChunkStore)?.tokens ?? docs[0].metadata.document.tokens
         forward = ForwardPass(model: languageModel.model)

@@ -17,6 +17,9 @@ public final class IndexedDocument {
     public let store: FileChunkStore
     /// What a question continuing this document needs of its open last chunk (tail.zst).
     public let openChunk: OpenChunkState
+    /// What a corpus needs of the document when it is not the last (sealed.zst); nil when the document is
+    /// the one questions continue, or its index predates the file.
+    public let sealedRows: SealedRows?
     private var sourceBytes: [UInt8]?
 
     /// Opens `directory` for `languageModel`.
@@ -67,6 +70,8 @@ public final class IndexedDocument {
         // The mapped files questions score are read without per-row checks: check them whole, once.
         try BundleChecksums.check(directory: directory, recorded: recorded)
         openChunk = try OpenChunkFile.read(directory: directory, metadata: metadata, content: recorded[OpenChunkFile.contentKey])
+        sealedRows = sealed ? try SealedRows.read(directory: directory, layout: metadata.layout, tokens: metadata.document.tokens,
+                                                  content: recorded[SealedRows.contentKey]) : nil
     }
 
     /// The source text's bytes (decompressed from source.zst on first use).

@@ -75,4 +75,12 @@ final class MappedRows: @unchecked Sendable {
     }
 
     func sync() throws { try map.sync() }
+
+    /// Lets the kernel take back the mapped pages this process touched (they are read from the file again
+    /// when touched next; rows written while asking are lost, so only for rows nothing will write or read
+    /// soon). Does nothing once the rows live in an owned copy.
+    func release() {
+        guard owned == nil, map.count > 0 else { return }
+        _ = madvise(map.base, map.count, MADV_DONTNEED)
+    }
 }

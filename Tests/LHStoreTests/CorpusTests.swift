@@ -135,6 +135,43 @@ final class CorpusTests: XCTestCase {
         XCTAssertEqual(try reader.ask("alpha beta river?", maxTokens: 24).answer, r.answer)
     }
 
+    /// The rows a build stores for later corpora (sealed.zst) are those a corpus computes from the blocks when
+    /// an older bundle lacks them: same tables, same answer, three documents with short last chunks.
+    func testSealedRowsStoredAtBuildEqualThoseComputedAtOpening() throws {
+        let settings = StoreFixture.settings(precision: .f16)
+        let w = settings.chunkSize, dir = StoreFixture.tempDir()
+        let bundles = try (0..<3).map { i in
+            (try build(text(seed: 40 + UInt64(i), bytes: 500 + 150 * i, w: w, aligned: false), name: "d\(i)", settings: settings, dir: dir), "d\(i)")
+        }
+        let stored = try IndexReader(bundles: bundles, languageModel: lm)
+        XCTAssertNotNil(stored.documents[0].sealedRows)
+        XCTAssertNil(stored.documents[2].sealedRows, "the last document is continued, not sealed")
+        let storedAnswer = try stored.ask("alpha beta river?", maxTokens: 24)
+        let report = IndexVerifier.verify(directory: bundles[0].0)
+        XCTAssertTrue(report.ok, "\(report.problems)")
+        // The same bundles as an older build wrote them: no sealed.zst, no content key.
+        for (bundle, _) in bundles {
+            try FileManager.default.removeItem(atPath: bundle + "/" + BundleFormat.sealedFile)
+            let db = try IndexDatabase.open(path: bundle + "/" + BundleFormat.database, writable: true)
+            try db.removeMeta([SealedRows.contentKey, "sealed_crc32"])
+        }
+        let computed = try IndexReader(bundles: bundles, languageModel: lm)
+        XCTAssertNil(computed.documents[0].sealedRows)
+        let a = try XCTUnwrap(stored.store as? CorpusChunkStore), b = try XCTUnwrap(computed.store as? CorpusChunkStore)
+        let lay = a.layout, d = lay.headDimension, chunks = b.firstChunks[2] + 1
+        for l in 0..<lay.layers {
+            for g in 0..<lay.kvHeads {
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: a.keyBounds(layer: l, kvHead: g), count: chunks * 2 * d)),
+                               Array(UnsafeBufferPointer(start: b.keyBounds(layer: l, kvHead: g), count: chunks * 2 * d)), "bounds \(l) \(g)")
+            }
+            for h in 0..<lay.heads {
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: a.summaries(layer: l, head: h), count: chunks * d)),
+                               Array(UnsafeBufferPointer(start: b.summaries(layer: l, head: h), count: chunks * d)), "summaries \(l) \(h)")
+            }
+        }
+        XCTAssertEqual(try computed.ask("alpha beta river?", maxTokens: 24).answer, storedAnswer.answer)
+    }
+
     /// Bundles read with other document settings cannot share windows: one line names both and the setting.
     func testBundlesWithOtherSettingsAreRefused() throws {
         let dir = StoreFixture.tempDir()
