@@ -72,7 +72,7 @@ fuzz: setup models
 # Set up, build, and answer a question with the default model.
 demo: setup model build
 	$(BIN) build Fixtures/corpus -o .build/demo/corpus.lhindex
-	$(BIN) ask .build/demo/corpus.lhindex/apache-2.0.txt.lhx --cite -n 64 "What must derivative works include if the Work includes a NOTICE text file?"
+	$(BIN) ask .build/demo/corpus.lhindex/base-passwd/README.lhx --cite -n 64 "Which utility checks that the uids and gids of your system match the Debian master copies?"
 
 # Build Fixtures/corpus in 3 shards as a Slurm job array on a one-node Slurm started (and stopped) for the purpose,
 # installing slurm-wlm and munge if missing; compare with a one-process build and ask a question (not part of `make test`).

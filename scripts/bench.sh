@@ -55,3 +55,10 @@ done
 # The index (issue 4): build and ask at 8k, 32k and 128k tokens (IX_LENGTHS), one process per step.
 echo
 python3 scripts/bench_index.py "$model" "${LHINDEX_TEXT:-$home/texts/debian-policy-4.6.2.0.txt}" "${IX_LENGTHS:-8k,32k,128k}" "$out"
+
+# A corpus of 200 documents and about a million tokens (issue 15's target: first token within 2 s and
+# within 1.5× of the largest document alone, ask under 600 MB). BENCH_CORPUS=0 skips it.
+if [ "${BENCH_CORPUS:-1}" != 0 ]; then
+  echo
+  python3 scripts/bench_corpus.py "$model" "${LHINDEX_TEXT:-$home/texts/debian-policy-4.6.2.0.txt}" "$home/bench-corpus"
+fi

@@ -45,6 +45,13 @@ struct InfoCommand: Command {
         var compression_ratio: Double
     }
 
+    /// The files of the bundle at `index` that `info` lists: every required one, and those only some bundles hold.
+    static func listed(_ index: String) -> [String] {
+        BundleFormat.files + [BundleFormat.representativesFile, BundleFormat.sealedFile].filter {
+            FileManager.default.fileExists(atPath: index + "/" + $0)
+        }
+    }
+
     func run(_ io: TerminalIO) throws -> Int32 {
         guard FileManager.default.fileExists(atPath: index) else { throw LHError.io(path: index, call: "open", errno: ENOENT) }
         let db = try IndexDatabase.open(path: index + "/" + BundleFormat.database)
@@ -53,7 +60,7 @@ struct InfoCommand: Command {
             throw LHError.badFile(path: db.path, reason: "the index build is not complete")
         }
         var files: [String: Int] = [:]
-        for f in BundleFormat.files {
+        for f in Self.listed(index) {
             let attrs = try? FileManager.default.attributesOfItem(atPath: index + "/" + f)
             files[f] = (attrs?[.size] as? NSNumber)?.intValue ?? 0
         }
@@ -81,7 +88,7 @@ struct InfoCommand: Command {
         tokens:      \(n) (\(info.prefix_tokens) template prefix) in \(info.chunks) chunks of \(lay.chunkSize)
 
         """
-        for f in BundleFormat.files { s += "  " + f.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "%12ld bytes\n", files[f] ?? 0) }
+        for f in Self.listed(index) { s += "  " + f.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "%12ld bytes\n", files[f] ?? 0) }
         s += String(format: "total:       %ld bytes, %.0f bytes/token (keys and values %.0f bytes/token, raw %ld: ratio %.2f)\n",
                     total, info.bytes_per_token, info.kv_bytes_per_token, raw, info.compression_ratio)
         io.out(s)
