@@ -19,7 +19,7 @@ model, text, work = sys.argv[1:4]
 lhindex = os.path.abspath(".build/release/lhindex")
 QUESTION = "Which package supplies the master copies of the password file?"
 SIZES = {1: 47, 2: 45, 4: 40, 8: 30, 16: 20, 32: 18}    # thousands of tokens (approximately) → copies
-CHARS_PER_TOKEN = 4.2                                 # of the Debian Policy Manual's early chapters, measured
+CHARS_PER_TOKEN = 2.8                                 # characters per part and token asked for: about 1.07M tokens in all
 
 
 def run(args):
