@@ -74,8 +74,8 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         // short last chunks of the sealed documents, and first-chunk bounds over valid rows, are set now.
         let capacity = BundleFormat.rowCapacity(documentChunks: documentRows), d = layout.headDimension, r = layout.representatives
         func kindRows(_ kind: RowsHeader.Kind, groups: Int, width: Int,
-                  _ source: @escaping (FileChunkStore, Int) -> UnsafePointer<Float>) -> CorpusRows {
-            CorpusRows(groups: groups, width: width, capacity: capacity, fill: { g, table in
+                      _ source: @escaping (FileChunkStore, Int) -> UnsafePointer<Float>) -> CorpusRows {
+            CorpusRows(groups: groups, width: width, capacity: capacity, fill: { g, table, capacity in
                 // Each document's complete chunks; zeros for its short last chunk (set later) and after the last.
                 for (i, doc) in documents.enumerated() {
                     let complete = doc.seekHeader.tokens / w, end = i + 1 < first.count ? first[i + 1] : capacity

@@ -13,16 +13,17 @@ final class CorpusRows {
     private(set) var capacity: Int
     private var tables: [UnsafeMutablePointer<Float>] = []      // per group (capacity, width); empty until filled
     private var pending: [Int: [Float]] = [:]                    // group · 2³² + chunk → row, until filled
-    private let fill: (_ group: Int, _ table: UnsafeMutablePointer<Float>) -> Void
+    private let fill: (_ group: Int, _ table: UnsafeMutablePointer<Float>, _ capacity: Int) -> Void
     private let filled: () -> Void
     private let lock = NSLock()                                  // scorers and summarisers call from pool threads
 
     /// - Parameters:
-    ///   - fill: writes every row of `group`'s (capacity, width) table (uninitialised): the documents' rows,
-    ///     zeros elsewhere.
+    ///   - fill: writes every row of `group`'s (capacity, width) table (uninitialised; the capacity is the
+    ///     third argument, grown since `init` when questions outgrew it): the documents' rows, zeros elsewhere.
     ///   - filled: called once every table is filled (the documents' mapped rows can be released).
     init(groups: Int, width: Int, capacity: Int,
-         fill: @escaping (_ group: Int, _ table: UnsafeMutablePointer<Float>) -> Void, filled: @escaping () -> Void) {
+         fill: @escaping (_ group: Int, _ table: UnsafeMutablePointer<Float>, _ capacity: Int) -> Void,
+         filled: @escaping () -> Void) {
         self.groups = groups
         self.width = width
         self.capacity = capacity
@@ -87,7 +88,7 @@ final class CorpusRows {
             try! Allocation.raw(bytes: capacity * width * MemoryLayout<Float>.stride, what: "the corpus's chunk tables")
                 .bindMemory(to: Float.self, capacity: capacity * width)
         }
-        for g in 0..<groups { fill(g, tables[g]) }
+        for g in 0..<groups { fill(g, tables[g], capacity) }
         for (key, row) in pending { (tables[key >> 32] + (key & 0xFFFF_FFFF) * width).update(from: row, count: width) }
         pending = [:]
         filled()

@@ -149,9 +149,7 @@ public final class IndexReader {
         let before = store.cacheStatistics
         try store.truncateToDocument()
         let n = tokens
-        let engine = try EngineAdapter.make(model: languageModel.model, settings: questionSettings, store: store,
-                                            startingAt: n, openChunk: documents[documents.count - 1].openChunk)
-        engine.questionStart = n
+        let engine = try questionEngine()
         engine.oracleChunks = oracleChunks
         let q = questionTokens(question)
         // The question must fit one question window; question and answer together must fit the room the
@@ -166,7 +164,6 @@ public final class IndexReader {
         }
         let documentChunks = (n + questionSettings.chunkSize - 1) / questionSettings.chunkSize
         var evidence = CitationEvidence(documentChunks: documentChunks)
-        engine.traceSkippedRows = documents[0].metadata.document.prefixTokens
         func collect() { evidence.record(selections: engine.tracedMassChunks, masses: engine.tracedAttentionMass) }
         if cite || recordSelections { engine.tracePosition = n + q.count - 1 }
         var logits = forward.runLast(q, cache: engine)
@@ -215,15 +212,22 @@ public final class IndexReader {
                             finishReason: finish, questionSelections: selections)
     }
 
+    /// A LongHeads cache continuing the documents with question settings; a trace it records leaves out the
+    /// first document's template prefix, the corpus's attention sink.
+    private func questionEngine() throws -> LongHeadsAttention {
+        let engine = try EngineAdapter.make(model: languageModel.model, settings: questionSettings, store: store,
+                                            startingAt: tokens, openChunk: documents[documents.count - 1].openChunk)
+        engine.questionStart = tokens
+        engine.traceSkippedRows = documents[0].metadata.document.prefixTokens
+        return engine
+    }
+
     /// Records in `evidence` the baseline: the last token of `CitationEvidence.neutralQuestion` asked of the
     /// document and the first `CitationEvidence.baselineAnswerTokens` tokens of its greedy answer, averaged
     /// per (layer, head). Leaves the question's tokens in the store (the next question truncates them).
     func recordBaseline(_ evidence: inout CitationEvidence) throws {
         try store.truncateToDocument()
-        let engine = try EngineAdapter.make(model: languageModel.model, settings: questionSettings, store: store,
-                                            startingAt: tokens, openChunk: documents[documents.count - 1].openChunk)
-        engine.questionStart = tokens
-        engine.traceSkippedRows = documents[0].metadata.document.prefixTokens
+        let engine = try questionEngine()
         let q = questionTokens(CitationEvidence.neutralQuestion)
         engine.tracePosition = tokens + q.count - 1
         var logits = forward.runLast(q, cache: engine)
