@@ -6,21 +6,6 @@ import LHModel
 /// open. Inside a corpus it is a past chunk like any other, so it is given them here: key bounds over its r
 /// keys, and summaries whose mean output q̄ is taken over its r rows (DESIGN §2 with r in place of w).
 public enum ShortChunkSummaries {
-    /// Writes the summaries (every query head) and key bounds (every KV head) of `chunk` of `store`, whose
-    /// first `state.rows` rows hold the open chunk `state` describes, into `store`.
-    /// - Throws: `LHError.invalidInput` when `state` holds neither output sums nor queries of the model's shape.
-    public static func write(store: ChunkStore, chunk: Int, state: OpenChunkState, model: LlamaModel) throws {
-        let lay = store.layout, d = lay.headDimension
-        guard state.rows > 0 else { return }
-        var bounds = [Float](repeating: 0, count: lay.layers * lay.kvHeads * 2 * d)
-        var summaries = [Float](repeating: 0, count: lay.layers * lay.heads * d)
-        try compute(store: store, chunk: chunk, state: state, model: model, bounds: &bounds, summaries: &summaries)
-        for l in 0..<lay.layers {
-            for g in 0..<lay.kvHeads { store.setKeyBounds(layer: l, kvHead: g, chunk: chunk, bounds, at: (l * lay.kvHeads + g) * 2 * d) }
-            for h in 0..<lay.heads { store.setSummary(layer: l, head: h, chunk: chunk, summaries, at: (l * lay.heads + h) * d) }
-        }
-    }
-
     /// The key bounds, (L·G, 2·d), and summaries, (L·H, d), of `chunk` of `store`, whose first `state.rows`
     /// (> 0) rows hold the open chunk `state` describes.
     /// - Throws: `LHError.invalidInput` when `state` holds neither output sums nor queries of the model's shape.

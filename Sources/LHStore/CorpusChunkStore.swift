@@ -90,21 +90,16 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         repRows = r == 0 ? nil : kindRows(.representatives, groups: layout.layers * kv, width: r * d) { $0.representatives(layer: $1 / kv, kvHead: $1 % kv) }
         try Allocation.checkAddressSpace(bytes: tables.reduce(0) { $0 + $1.bytes }, what: "the corpus's chunk tables")
         for (i, doc) in documents.enumerated() {
-            let short = firstChunks[i] + doc.seekHeader.tokens / w
-            if doc.sealed, let sealed = sealedRows[i] {
-                setRows(chunk: short, bounds: sealed.shortChunkBounds, summaries: sealed.shortChunkSummaries)
-                if hiddenRows[i] > 0, !validRows(chunk: firstChunks[i]).isEmpty {
-                    setRows(chunk: firstChunks[i], bounds: sealed.firstChunkBounds, summaries: [])
-                }
-                continue
-            }
-            if doc.sealed, openChunks[i].rows > 0 {
-                try ShortChunkSummaries.write(store: self, chunk: short, state: openChunks[i], model: model)
-            }
-            // Document i's chunk 0 with its template prefix hidden: key bounds over the rest.
-            let valid = validRows(chunk: firstChunks[i])
-            if hiddenRows[i] > 0, !valid.isEmpty {
-                setRows(chunk: firstChunks[i], bounds: SealedRows.firstChunkBounds(store: doc, valid: valid), summaries: [])
+            // Document i's chunk 0 with its template prefix hidden gets key bounds over the rest; a sealed
+            // document's short last chunk gets bounds and summaries: as its build stored them, or computed now.
+            let first = firstChunks[i], valid = validRows(chunk: first)
+            if doc.sealed {
+                let sealed = try sealedRows[i] ?? SealedRows.compute(store: doc, tokens: doc.seekHeader.tokens, prefixTokens: prefixTokens[i],
+                                                                     open: openChunks[i], model: model)
+                setRows(chunk: first + doc.seekHeader.tokens / w, bounds: sealed.shortChunkBounds, summaries: sealed.shortChunkSummaries)
+                if hiddenRows[i] > 0, !valid.isEmpty { setRows(chunk: first, bounds: sealed.firstChunkBounds, summaries: []) }
+            } else if hiddenRows[i] > 0, !valid.isEmpty {
+                setRows(chunk: first, bounds: SealedRows.firstChunkBounds(store: doc, valid: valid), summaries: [])
             }
         }
         if let e = takeError() { throw e }
