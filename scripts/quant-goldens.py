@@ -4,11 +4,13 @@
 Run with the bench venv (llama-cpp-python ships ggml's shared libraries):
     ~/.cache/lhindex/bench-venv/bin/python scripts/quant-goldens.py [out_dir]
 
-For each type (Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) it quantizes a few random float rows with
+For each type (Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q4_0, Q4_1, Q8_0) it quantizes a few random float rows with
 ggml_quantize_chunk and writes Fixtures/golden/quant/<type>.json with:
   - weights_b64:     the raw block bytes of all rows (rows * row_bytes), base64
   - dequantized_b64: ggml's to_float of those bytes, little-endian float32, base64 (rows * cols)
   - activation_b64:  an activation vector of cols float32 values, base64
+  - activation_q_b64: that vector quantized by ggml's from_float of the type's vec_dot_type (the blocks vec_dot
+                     reads: Q8_0 {f16 d, 32 x i8}, Q8_1 {f16 d, f16 s, 32 x i8}, Q8_K {f32 d, 256 x i8, 16 x i16})
   - dots:            ggml's vec_dot of each weight row with the activation; vec_dot takes the activation
                      quantized to the type's vec_dot_type (Q8_0 for Q5_0, Q8_1 for Q5_1, Q8_K for the
                      K-quants) with that type's from_float, exactly as ggml's CPU matmul does
@@ -31,6 +33,7 @@ LIB = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
 TYPES = {  # name: (ggml type id, vec_dot_type id)
     "Q5_0": (6, 8), "Q5_1": (7, 9),
     "Q2_K": (10, 15), "Q3_K": (11, 15), "Q4_K": (12, 15), "Q5_K": (13, 15), "Q6_K": (14, 15),
+    "Q4_0": (2, 8), "Q4_1": (3, 9), "Q8_0": (8, 8),   # appended last: each type's seed is 1400 + its index
 }
 ROWS, COLS = 2, 512
 
@@ -109,6 +112,7 @@ def golden(name: str, type_id: int, dot_type_id: int, rng: np.random.Generator) 
         "type": name, "ggml_type": type_id, "rows": ROWS, "cols": COLS, "row_bytes": row_bytes,
         "source": "ggml (llama-cpp-python %s): ggml_quantize_chunk, to_float, from_float + vec_dot" % llama_cpp.__version__,
         "weights_b64": b64(weights), "dequantized_b64": b64(deq), "activation_b64": b64(act),
+        "activation_q_b64": b64(act_q),
         "dots": dots, "dots_exact": exact,
     }
 

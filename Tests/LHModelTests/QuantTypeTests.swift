@@ -17,12 +17,32 @@ private struct QuantGolden: Decodable {
     let weights_b64: String
     let dequantized_b64: String
     let activation_b64: String
+    let activation_q_b64: String
     let dots: [Float]
     let dots_exact: [Double]
 
     var weights: [UInt8] { [UInt8](Data(base64Encoded: weights_b64)!) }
     var dequantized: [Float] { floats(dequantized_b64) }
     var activation: [Float] { floats(activation_b64) }
+
+    /// ggml's quantized activation (the blocks its vec_dot reads) as 32-value blocks: (d, s, qs), s nil where the
+    /// block type has none (Q8_0; Q8_K, whose one f32 scale each of its 8 blocks gets).
+    var quantizedActivation: [(d: Float, s: Float?, qs: [Int8])] {
+        let bytes = [UInt8](Data(base64Encoded: activation_q_b64)!)
+        func half(_ at: Int) -> Float { Float(Float16(bitPattern: UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8)) }
+        func int8s(_ at: Int) -> [Int8] { bytes[at..<at + 32].map { Int8(bitPattern: $0) } }
+        switch bytes.count {
+        case 34 * cols / 32: return (0..<cols / 32).map { b in (half(34 * b), nil, int8s(34 * b + 2)) }                  // Q8_0
+        case 36 * cols / 32: return (0..<cols / 32).map { b in (half(36 * b), half(36 * b + 2), int8s(36 * b + 4)) }    // Q8_1
+        default:                                                                                            // Q8_K
+            let superBlock = 4 + 256 + 32
+            return (0..<cols / 32).map { b in
+                let base = superBlock * (b / 8)
+                let d = Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[base + $1]) << (8 * $1) })
+                return (d, nil, int8s(base + 4 + 32 * (b % 8)))
+            }
+        }
+    }
 
     private func floats(_ b64: String) -> [Float] {
         let data = Data(base64Encoded: b64)!
@@ -37,11 +57,13 @@ private struct QuantGolden: Decodable {
 
 /// The new types, by ggml name.
 private let newTypes: [GGMLType] = [.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+/// Every type with a golden file.
+private let goldenTypes: [GGMLType] = newTypes + [.q4_0, .q4_1, .q8_0]
 
-/// The q8 activation blocks of `x` (lh_quantize_row_q8 on the current path).
-private func quantizeQ8(_ x: [Float]) -> [lh_block_q8] {
+/// The q8 activation blocks of `x` for weights of `type` (lh_quantize_activations on the current path).
+private func quantizeQ8(_ x: [Float], for type: GGMLType) -> [lh_block_q8] {
     var xq = [lh_block_q8](repeating: lh_block_q8(), count: x.count / 32)
-    lh_quantize_row_q8(x, &xq, Int64(x.count))
+    lh_quantize_activations(Int32(type.rawValue), x, &xq, Int64(x.count))
     return xq
 }
 
@@ -98,24 +120,54 @@ final class QuantTypeTests: XCTestCase {
         }
     }
 
+    /// lh_quantize_activations gives the blocks ggml's from_float of the type's vec_dot_type gives (Q8_0, Q8_1, Q8_K),
+    /// bit for bit, on both paths: same scales, same quants, same f16 sums.
+    func testActivationsRoundAsGGML() throws {
+        for type in goldenTypes {
+            let g = try QuantGolden.load(type.name)
+            let expected = g.quantizedActivation
+            onBothPaths { path in
+                let xq = quantizeQ8(g.activation, for: type)
+                XCTAssertEqual(xq.count, expected.count)
+                for (b, (got, want)) in zip(xq, expected).enumerated() {
+                    let what = "\(type.name) \(path) block \(b)"
+                    XCTAssertEqual(got.d.bitPattern, want.d.bitPattern, "\(what) d: \(got.d) vs \(want.d)")
+                    XCTAssertEqual(withUnsafeBytes(of: got.qs) { Array($0.bindMemory(to: Int8.self)) }, want.qs, "\(what) qs")
+                    if let s = want.s { XCTAssertEqual(got.s.bitPattern, s.bitPattern, "\(what) s: \(got.s) vs \(s)") }
+                }
+            }
+        }
+    }
+
     /// lh_matmul_rows on ggml's block bytes, three ways (two rows at once, each row alone, five activation
     /// vectors at once), against:
-    /// - our own reference: the golden dequantized rows times our q8 activation's values (d * qs) in float64.
-    ///   The kernels compute exactly this up to float rounding, so the tolerance is tight: 1e-5 of sum |w * x|.
-    /// - ggml's vec_dot: ggml rounds the activation to 8 bits with one scale per 256 values (Q8_K; Q8_0/Q8_1 per 32
-    ///   for Q5_0/Q5_1), we with one per 32, so the two differ by those roundings: each activation value is within
-    ///   half a step (max|x| / 254) of the float, about 2e-3 relative per value, and the errors largely cancel in the
-    ///   sum. ggml itself is within 1.2e-3 of sum |w * x| from the exact float64 dot on these goldens; we allow
-    ///   4e-3 of sum |w * x| from ggml, and 2e-3 from the exact float64 dot.
+    /// - our own reference: the golden dequantized rows times our q8 activation's values (d * qs) in float64 (for
+    ///   Q4_1/Q5_1 with the offsets times the rounded s). The kernels compute exactly this up to float rounding, so
+    ///   the tolerance is tight: 1e-5 of sum |w * x|.
+    /// - ggml's vec_dot: the activation is rounded as ggml rounds it (testActivationsRoundAsGGML), so the two
+    ///   differ by float summation order only: 1e-5 of sum |w * x| again.
+    /// - the exact float64 dot of the dequantized rows with the float activation: within 2e-3 of sum |w * x| (ggml
+    ///   itself is within 1.6e-3 on these goldens).
     func testMatmulMatchesGGMLDotProducts() throws {
-        for type in newTypes {
+        for type in goldenTypes {
             let g = try QuantGolden.load(type.name)
             let w = g.weights, deq = g.dequantized, x = g.activation
             let magnitude = (0..<g.rows).map { r in (0..<g.cols).reduce(0.0) { $0 + Double(abs(deq[r * g.cols + $1] * x[$1])) } }
             var results: [String: [Float]] = [:]
             onBothPaths { path in
-                let xq = quantizeQ8(x), xv = dequantizeQ8(xq)
-                let reference = (0..<g.rows).map { r in (0..<g.cols).reduce(0.0) { $0 + Double(deq[r * g.cols + $1]) * Double(xv[$1]) } }
+                let xq = quantizeQ8(x, for: type), xv = dequantizeQ8(xq)
+                // Q4_1/Q5_1 meet the f16-rounded sum s (ggml's Q8_1) with each block's offset m instead of d * sum(qs).
+                let offsetTerm = (0..<g.rows).map { r in
+                    type == .q4_1 || type == .q5_1 ? xq.enumerated().reduce(0.0) { acc, e in
+                        let blk = r * g.row_bytes + e.offset * type.blockBytes!
+                        let m = Double(Float(Float16(bitPattern: UInt16(w[blk + 2]) | UInt16(w[blk + 3]) << 8)))
+                        let qsum = withUnsafeBytes(of: e.element.qs) { $0.bindMemory(to: Int8.self).reduce(0) { $0 + Int($1) } }
+                        return acc + m * (Double(e.element.s) - Double(e.element.d) * Double(qsum))
+                    } : 0
+                }
+                let reference = (0..<g.rows).map { r in
+                    offsetTerm[r] + (0..<g.cols).reduce(0.0) { $0 + Double(deq[r * g.cols + $1]) * Double(xv[$1]) }
+                }
                 let tiles = 5   // one tile of 4 activation vectors and one of 1 in the tiled kernels
                 let xqTiles = (0..<tiles).flatMap { _ in xq }
                 var pair = [Float](repeating: .nan, count: g.rows), single = pair
@@ -133,7 +185,7 @@ final class QuantTypeTests: XCTestCase {
                     for (kind, value) in [("pair", pair[r]), ("single", single[r])] + (0..<tiles).map({ ("tile \($0)", tile[$0 * g.rows + r]) }) {
                         XCTAssertEqual(Double(value), reference[r], accuracy: 1e-5 * magnitude[r], "\(what) \(kind) vs own reference")
                     }
-                    XCTAssertEqual(Double(pair[r]), Double(g.dots[r]), accuracy: 4e-3 * magnitude[r], "\(what) vs ggml vec_dot")
+                    XCTAssertEqual(Double(pair[r]), Double(g.dots[r]), accuracy: 1e-5 * magnitude[r], "\(what) vs ggml vec_dot")
                     XCTAssertEqual(Double(pair[r]), g.dots_exact[r], accuracy: 2e-3 * magnitude[r], "\(what) vs exact dot")
                 }
                 results[path] = pair
@@ -183,8 +235,8 @@ final class QuantTypeTests: XCTestCase {
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
         for (rows, cols) in [(2048, 640), (640, 2048), (8192, 2048)] {
             let x = (0..<cols).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) * 2 - 1 }
-            let xq = quantizeQ8(x)
             for type in [GGMLType.q4_1] + newTypes where cols % type.blockElements! == 0 {
+                let xq = quantizeQ8(x, for: type)
                 // One encoded row of random values repeated: the contents do not matter for speed.
                 let row = TestQuant.encode((0..<cols).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) - 0.5 },
                                            type: type.rawValue)
@@ -265,7 +317,7 @@ final class QuantTypeTests: XCTestCase {
             XCTAssertTrue(finite, "\(t.name) (\(t.type.name)) has non-finite values")
             guard t.type.usesQuantizedActivations, rows >= 8 else { continue }
             let x = (0..<cols).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) * 2 - 1 }
-            let xq = quantizeQ8(x), xv = dequantizeQ8(xq)
+            let xq = quantizeQ8(x, for: t.type), xv = dequantizeQ8(xq)
             var y = [Float](repeating: .nan, count: 8)
             lh_matmul_rows(Int32(t.type.rawValue), w.data, w.rowBytes, 8, Int64(cols), nil, xq, &y, 1, 1)
             for r in 0..<8 {
@@ -291,7 +343,7 @@ final class QuantTypeTests: XCTestCase {
             let x = (0..<m * cols).map { _ in uniform() }
             onBothPaths { path in
                 var xq = [lh_block_q8](repeating: lh_block_q8(), count: m * cols / 32)
-                lh_quantize_row_q8(x, &xq, Int64(m * cols))
+                lh_quantize_activations(Int32(GGMLType.q4_K.rawValue), x, &xq, Int64(m * cols))
                 let xv = dequantizeQ8(xq)
                 var y = [Float](repeating: .nan, count: m * rows)
                 bytes.withUnsafeBytes { raw in
