@@ -1,5 +1,5 @@
-// quant_dequant.c: owns the block-type table and row dequantization to f32. K-quant super-blocks are decoded by
-// quant_kblocks.c, activations quantized by quant_activation.c.
+// quant_dequant.c: owns the block-type table, row dequantization to f32 and f32 -> q8 activation quantization.
+// (K-quant super-blocks are decoded by quant_kblocks.c.)
 
 #include "lh_internal.h"
 
@@ -117,4 +117,68 @@ void lh_dequantize_row(int type, const void *src, float *dst, int64_t n) {
     default:
         break;
     }
+}
+
+/// Block scale and its inverse from the block's max |x|; shared by both paths so they agree bit for bit.
+static inline float q8_scale(float amax, float *inv) {
+    const float d = amax / 127.0f;
+    *inv = d != 0.0f ? 1.0f / d : 0.0f;
+    return d;
+}
+
+static void quantize_q8_scalar(const float *x, lh_block_q8 *y, int64_t nb) {
+    for (int64_t b = 0; b < nb; b++, x += 32, y++) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        float id;
+        const float d = q8_scale(amax, &id);
+        int sum = 0;
+        for (int j = 0; j < 32; j++) {
+            const int q = (int)nearbyintf(x[j] * id);   // current rounding mode, like _mm256_cvtps_epi32
+            y->qs[j] = (int8_t)q;
+            sum += q;
+        }
+        y->d = d;
+        y->s = d * (float)sum;
+    }
+}
+
+#if LH_X86
+LH_AVX2 static void quantize_q8_avx2(const float *x, lh_block_q8 *y, int64_t nb) {
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256i lane_order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int64_t b = 0; b < nb; b++, x += 32, y++) {
+        __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8);
+        __m256 v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
+        __m256 mx = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v0, abs_mask), _mm256_and_ps(v1, abs_mask)),
+                                  _mm256_max_ps(_mm256_and_ps(v2, abs_mask), _mm256_and_ps(v3, abs_mask)));
+        __m128 m4 = _mm_max_ps(_mm256_extractf128_ps(mx, 1), _mm256_castps256_ps128(mx));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        float id;
+        const float d = q8_scale(_mm_cvtss_f32(m4), &id);
+        const __m256 mul = _mm256_set1_ps(id);
+        // cvtps_epi32 rounds in the current mode (nearest even by default), as nearbyintf does in the scalar path.
+        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, mul));
+        __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, mul));
+        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, mul));
+        __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, mul));
+        __m256i s = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        s4 = _mm_add_epi32(s4, _mm_unpackhi_epi64(s4, s4));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 1));
+        // packs work per 128-bit lane, leaving 4-byte groups in the order 0 2 4 6 1 3 5 7; permute them back.
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+        _mm256_storeu_si256((__m256i *)y->qs, _mm256_permutevar8x32_epi32(p, lane_order));
+        y->d = d;
+        y->s = d * (float)_mm_cvtsi128_si32(s4);
+    }
+}
+#endif
+
+void lh_quantize_row_q8(const float *x, lh_block_q8 *y, int64_t n) {
+#if LH_X86
+    if (lh_use_avx2()) { quantize_q8_avx2(x, y, n / 32); return; }
+#endif
+    quantize_q8_scalar(x, y, n / 32);
 }

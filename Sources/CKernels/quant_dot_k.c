@@ -5,8 +5,8 @@
 // decoded as x = d * sc[t] * q - dmin * mn[t] per 16-value sub-block t (see lh_kblock), one activation block gives
 //   dx * (d * (sc[t] * sum(q*qx) + sc[t+1] * sum(q*qx)') - dmin * (mn[t] * sum(qx) + mn[t+1] * sum(qx)'))
 // where ' marks the block's second 16 values. The integer sums are exact, so the activation's 8-bit rounding is the
-// only approximation; lh_quantize_activations rounds as ggml's Q8_K does (the 8 blocks of a super-block share one
-// scale), so results equal llama.cpp's up to float summation order.
+// only approximation; llama.cpp rounds activations the same way but with one scale per 256 values (Q8_K) instead
+// of one per 32, so results agree within that rounding, not bit for bit.
 
 #include "lh_internal.h"
 

@@ -125,13 +125,13 @@ private func naiveDequantize(_ type: Int32, _ w: [UInt8], at: Int, cols: Int) ->
     return out
 }
 
-/// Naive q8 activation quantizer as ggml's Q8_0 on AVX2: d = f16(max|x|/127), q = round-half-even(x * 127/max|x|), s = d * sum(q).
+/// Naive q8 activation quantizer: d = max|x|/127, q = round-half-even(x * (1/d)), s = d * sum(q).
 private func naiveQuantizeQ8(_ x: [Float]) -> [(d: Float, s: Float, qs: [Int8])] {
     stride(from: 0, to: x.count, by: 32).map { start in
         let block = x[start..<start + 32]
         let amax = block.map { abs($0) }.max()!
-        let d = Float(Float16(amax / 127))             // ggml's Q8_0 keeps its scale as f16
-        let id: Float = amax != 0 ? 127 / amax : 0     // and quantizes with 127 / max|x| (its AVX2 path)
+        let d = amax / 127
+        let id: Float = d != 0 ? 1 / d : 0
         let qs = block.map { Int8(($0 * id).rounded(.toNearestOrEven)) }
         return (d, d * Float(qs.reduce(0) { $0 + Int($1) }), qs)
     }

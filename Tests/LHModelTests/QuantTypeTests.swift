@@ -60,10 +60,10 @@ private let newTypes: [GGMLType] = [.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q
 /// Every type with a golden file.
 private let goldenTypes: [GGMLType] = newTypes + [.q4_0, .q4_1, .q8_0]
 
-/// The q8 activation blocks of `x` for weights of `type` (lh_quantize_activations on the current path).
-private func quantizeQ8(_ x: [Float], for type: GGMLType) -> [lh_block_q8] {
+/// The q8 activation blocks of `x` (lh_quantize_row_q8 on the current path).
+private func quantizeQ8(_ x: [Float]) -> [lh_block_q8] {
     var xq = [lh_block_q8](repeating: lh_block_q8(), count: x.count / 32)
-    lh_quantize_activations(Int32(type.rawValue), x, &xq, Int64(x.count))
+    lh_quantize_row_q8(x, &xq, Int64(x.count))
     return xq
 }
 
@@ -120,34 +120,36 @@ final class QuantTypeTests: XCTestCase {
         }
     }
 
-    /// lh_quantize_activations gives the blocks ggml's from_float of the type's vec_dot_type gives (Q8_0, Q8_1, Q8_K),
-    /// bit for bit, on both paths: same scales, same quants, same f16 sums.
-    func testActivationsRoundAsGGML() throws {
+    /// Our activation rounding (one float scale per 32 values) against ggml's, which these goldens hold as the blocks
+    /// its vec_dot reads: the RMS error of the quantized activation against the float one is within 1% of ggml's
+    /// for the 32-value types (ggml: an f16 scale per 32) and below 0.8 of it for the K-quants (ggml: one scale per
+    /// 256; measured 0.57-0.70). (Rounding exactly as ggml
+    /// does was built and measured: the kernels then equal ggml's vec_dot within 1e-5, but the end-to-end
+    /// log-probabilities came no closer to llama.cpp's; docs/kquant-crosscheck.md.)
+    func testActivationRoundingIsAtLeastAsFineAsGGML() throws {
         for type in goldenTypes {
             let g = try QuantGolden.load(type.name)
-            let expected = g.quantizedActivation
+            let x = g.activation
+            let ggml = g.quantizedActivation.flatMap { b in b.qs.map { b.d * Float($0) } }
+            func rms(_ v: [Float]) -> Double { (zip(v, x).reduce(0.0) { $0 + pow(Double($1.0 - $1.1), 2) } / Double(x.count)).squareRoot() }
             onBothPaths { path in
-                let xq = quantizeQ8(g.activation, for: type)
-                XCTAssertEqual(xq.count, expected.count)
-                for (b, (got, want)) in zip(xq, expected).enumerated() {
-                    let what = "\(type.name) \(path) block \(b)"
-                    XCTAssertEqual(got.d.bitPattern, want.d.bitPattern, "\(what) d: \(got.d) vs \(want.d)")
-                    XCTAssertEqual(withUnsafeBytes(of: got.qs) { Array($0.bindMemory(to: Int8.self)) }, want.qs, "\(what) qs")
-                    if let s = want.s { XCTAssertEqual(got.s.bitPattern, s.bitPattern, "\(what) s: \(got.s) vs \(s)") }
-                }
+                let ours = rms(dequantizeQ8(quantizeQ8(x))), theirs = rms(ggml)
+                let bound = type.blockElements == 256 ? 0.8 * theirs : 1.01 * theirs
+                XCTAssertLessThanOrEqual(ours, bound, "\(type.name) \(path): RMS rounding error ours \(ours), ggml \(theirs)")
+                if path == "avx2" { print(String(format: "%@ activation RMS rounding error: ours %.2e, ggml %.2e", type.name, ours, theirs)) }
             }
         }
     }
 
     /// lh_matmul_rows on ggml's block bytes, three ways (two rows at once, each row alone, five activation
     /// vectors at once), against:
-    /// - our own reference: the golden dequantized rows times our q8 activation's values (d * qs) in float64 (for
-    ///   Q4_1/Q5_1 with the offsets times the rounded s). The kernels compute exactly this up to float rounding, so
-    ///   the tolerance is tight: 1e-5 of sum |w * x|.
-    /// - ggml's vec_dot: the activation is rounded as ggml rounds it (testActivationsRoundAsGGML), so the two
-    ///   differ by float summation order only: 1e-5 of sum |w * x| again.
-    /// - the exact float64 dot of the dequantized rows with the float activation: within 2e-3 of sum |w * x| (ggml
-    ///   itself is within 1.6e-3 on these goldens).
+    /// - our own reference: the golden dequantized rows times our q8 activation's values (d * qs) in float64.
+    ///   The kernels compute exactly this up to float rounding, so the tolerance is tight: 1e-5 of sum |w * x|.
+    /// - ggml's vec_dot: ggml rounds the activation to 8 bits with one scale per 256 values (Q8_K; Q8_0/Q8_1 per 32,
+    ///   with f16 scales, for the 32-value types), we with one float scale per 32, so the two differ by those
+    ///   roundings: each activation value is within half a step (max|x| / 254) of the float, about 2e-3 relative per
+    ///   value, and the errors largely cancel in the sum. ggml itself is within 1.6e-3 of sum |w * x| from the exact
+    ///   float64 dot on these goldens; we allow 4e-3 of sum |w * x| from ggml, and 2e-3 from the exact float64 dot.
     func testMatmulMatchesGGMLDotProducts() throws {
         for type in goldenTypes {
             let g = try QuantGolden.load(type.name)
@@ -155,19 +157,8 @@ final class QuantTypeTests: XCTestCase {
             let magnitude = (0..<g.rows).map { r in (0..<g.cols).reduce(0.0) { $0 + Double(abs(deq[r * g.cols + $1] * x[$1])) } }
             var results: [String: [Float]] = [:]
             onBothPaths { path in
-                let xq = quantizeQ8(x, for: type), xv = dequantizeQ8(xq)
-                // Q4_1/Q5_1 meet the f16-rounded sum s (ggml's Q8_1) with each block's offset m instead of d * sum(qs).
-                let offsetTerm = (0..<g.rows).map { r in
-                    type == .q4_1 || type == .q5_1 ? xq.enumerated().reduce(0.0) { acc, e in
-                        let blk = r * g.row_bytes + e.offset * type.blockBytes!
-                        let m = Double(Float(Float16(bitPattern: UInt16(w[blk + 2]) | UInt16(w[blk + 3]) << 8)))
-                        let qsum = withUnsafeBytes(of: e.element.qs) { $0.bindMemory(to: Int8.self).reduce(0) { $0 + Int($1) } }
-                        return acc + m * (Double(e.element.s) - Double(e.element.d) * Double(qsum))
-                    } : 0
-                }
-                let reference = (0..<g.rows).map { r in
-                    offsetTerm[r] + (0..<g.cols).reduce(0.0) { $0 + Double(deq[r * g.cols + $1]) * Double(xv[$1]) }
-                }
+                let xq = quantizeQ8(x), xv = dequantizeQ8(xq)
+                let reference = (0..<g.rows).map { r in (0..<g.cols).reduce(0.0) { $0 + Double(deq[r * g.cols + $1]) * Double(xv[$1]) } }
                 let tiles = 5   // one tile of 4 activation vectors and one of 1 in the tiled kernels
                 let xqTiles = (0..<tiles).flatMap { _ in xq }
                 var pair = [Float](repeating: .nan, count: g.rows), single = pair
@@ -185,7 +176,7 @@ final class QuantTypeTests: XCTestCase {
                     for (kind, value) in [("pair", pair[r]), ("single", single[r])] + (0..<tiles).map({ ("tile \($0)", tile[$0 * g.rows + r]) }) {
                         XCTAssertEqual(Double(value), reference[r], accuracy: 1e-5 * magnitude[r], "\(what) \(kind) vs own reference")
                     }
-                    XCTAssertEqual(Double(pair[r]), Double(g.dots[r]), accuracy: 1e-5 * magnitude[r], "\(what) vs ggml vec_dot")
+                    XCTAssertEqual(Double(pair[r]), Double(g.dots[r]), accuracy: 4e-3 * magnitude[r], "\(what) vs ggml vec_dot")
                     XCTAssertEqual(Double(pair[r]), g.dots_exact[r], accuracy: 2e-3 * magnitude[r], "\(what) vs exact dot")
                 }
                 results[path] = pair
@@ -236,7 +227,7 @@ final class QuantTypeTests: XCTestCase {
         for (rows, cols) in [(2048, 640), (640, 2048), (8192, 2048)] {
             let x = (0..<cols).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) * 2 - 1 }
             for type in [GGMLType.q4_1] + newTypes where cols % type.blockElements! == 0 {
-                let xq = quantizeQ8(x, for: type)
+                let xq = quantizeQ8(x)
                 // One encoded row of random values repeated: the contents do not matter for speed.
                 let row = TestQuant.encode((0..<cols).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) - 0.5 },
                                            type: type.rawValue)
@@ -317,7 +308,7 @@ final class QuantTypeTests: XCTestCase {
             XCTAssertTrue(finite, "\(t.name) (\(t.type.name)) has non-finite values")
             guard t.type.usesQuantizedActivations, rows >= 8 else { continue }
             let x = (0..<cols).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) * 2 - 1 }
-            let xq = quantizeQ8(x, for: t.type), xv = dequantizeQ8(xq)
+            let xq = quantizeQ8(x), xv = dequantizeQ8(xq)
             var y = [Float](repeating: .nan, count: 8)
             lh_matmul_rows(Int32(t.type.rawValue), w.data, w.rowBytes, 8, Int64(cols), nil, xq, &y, 1, 1)
             for r in 0..<8 {
@@ -343,7 +334,7 @@ final class QuantTypeTests: XCTestCase {
             let x = (0..<m * cols).map { _ in uniform() }
             onBothPaths { path in
                 var xq = [lh_block_q8](repeating: lh_block_q8(), count: m * cols / 32)
-                lh_quantize_activations(Int32(GGMLType.q4_K.rawValue), x, &xq, Int64(m * cols))
+                lh_quantize_row_q8(x, &xq, Int64(m * cols))
                 let xv = dequantizeQ8(xq)
                 var y = [Float](repeating: .nan, count: m * rows)
                 bytes.withUnsafeBytes { raw in

@@ -4,6 +4,13 @@
 // sgemm) and the token-by-token (fused kernels) path. The files are made by the eval step, not fetched, so the test
 // runs only when LHINDEX_REQUANTIZED names their directory (scripts/eval.sh sets it); the eval step checks their
 // sha256 against Fixtures/golden/requantized/SHA256SUMS first.
+//
+// Tolerances: each step within 0.5 of llama.cpp (Gemma's), the token-by-token path widened at a step by how far our
+// own two paths disagree there, and the median difference of either path at most 0.08. Some steps are so sensitive
+// that rounding the activations differently moves them by 0.4 (docs/kquant-crosscheck.md: ggml's own rounding, built
+// and measured, moved one default-model step by 0.42 and left the worst Q4_K_M step at 0.55); the disagreement
+// between the float-activation and the 8-bit-activation paths measures that sensitivity. A systematic error (a wrong
+// scale, a wrong layout) moves every step, which the median bound catches.
 import Foundation
 import XCTest
 @testable import LHModel
@@ -11,6 +18,8 @@ import LHTestSupport
 
 final class RequantizedModelTests: XCTestCase {
     static let types = ["Q4_K_M", "Q5_K_M", "Q6_K", "Q3_K_M", "Q2_K", "Q5_0", "Q5_1"]
+    /// The largest median |Δ log p| over a file's steps, on either path (measured 0.017-0.046).
+    static let medianBound = 0.08
 
     func testTeacherForcedLogProbabilitiesMatchLlamaCpp() throws {
         guard let directory = ProcessInfo.processInfo.environment["LHINDEX_REQUANTIZED"], !directory.isEmpty else {
@@ -38,11 +47,12 @@ final class RequantizedModelTests: XCTestCase {
                 let cache = lm.model.makeDenseCache()
                 var decode = forward.runLast(g.prompt_tokens, cache: cache)
                 for step in g.steps.dropLast() { decode += forward.runLast([step.token], cache: cache) }
-                g.check(logits: decode, vocab: vocab, path: "\(type) decode",
-                        tolerance: GemmaModelTests.tolerance, rankMargin: GemmaModelTests.rankMargin)
-
                 let ours = (batched: Self.logProbabilities(g, logits: batched, vocab: vocab),
                             decode: Self.logProbabilities(g, logits: decode, vocab: vocab))
+                g.check(logits: decode, vocab: vocab, path: "\(type) decode",
+                        tolerance: GemmaModelTests.tolerance, rankMargin: GemmaModelTests.rankMargin,
+                        slack: zip(ours.decode, ours.batched).map { abs($0 - $1) })
+
                 for (i, step) in g.steps.enumerated() {
                     let d = (batched: abs(ours.batched[i] - step.logprob), decode: abs(ours.decode[i] - step.logprob))
                     worst.batched = max(worst.batched, d.batched)
@@ -57,6 +67,8 @@ final class RequantizedModelTests: XCTestCase {
                 }
             }
             func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+            XCTAssertLessThanOrEqual(median(all.batched), Self.medianBound, "\(type): median |Δ log p| of the batched path")
+            XCTAssertLessThanOrEqual(median(all.decode), Self.medianBound, "\(type): median |Δ log p| token by token")
             report.append(String(format: "| %@ | %.3f / %.3f | %.3f / %.3f | %.3f | %@ |", type, median(all.batched), worst.batched,
                                  median(all.decode), worst.decode, median(all.paths), worstStep))
         }

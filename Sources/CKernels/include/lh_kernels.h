@@ -67,30 +67,24 @@ int64_t lh_type_block_bytes(int type);
 /// Unknown types leave dst untouched.
 void lh_dequantize_row(int type, const void *src, float *dst, int64_t n);
 
-/// Activation block for integer dot products: 32 values x[j] ~ d * qs[j], qs in [-127, 127], and s ~ d * sum(qs)
-/// (used by the offsets of Q4_0/Q4_1/Q5_0/Q5_1 and the mins and offsets of the K-quants).
+/// Activation block for integer dot products: 32 values x[j] ~ d * qs[j] with d = max|x|/127,
+/// qs = round-to-nearest-even(x/d) in [-127, 127], and s = d * sum(qs) (used by the offsets of Q4_0/Q4_1/Q5_0/Q5_1
+/// and the mins of Q4_K/Q5_K).
 typedef struct {
-    float d;          ///< scale (0 for an all-zero block); see lh_quantize_activations for how it is rounded
-    float s;          ///< d * sum(qs), or for Q4_1/Q5_1 activations ggml's f16 rounding of it
+    float d;          ///< scale: max|x| / 127 over the block (0 for an all-zero block)
+    float s;          ///< d * sum(qs)
     int8_t qs[32];    ///< quantized values
 } lh_block_q8;
 
-/// Quantize n floats (n a multiple of 32) into n/32 lh_block_q8 blocks as ggml's Q8_0 on AVX2 does: per block
-/// d = f16(max|x| / 127), qs = round_even(x * 127 / max|x|), s = d * sum(qs).
+/// Quantize n floats (n a multiple of 32) into n/32 lh_block_q8 blocks.
 void lh_quantize_row_q8(const float *x, lh_block_q8 *y, int64_t n);
-
-/// Quantize n floats (n a multiple of 32; of 256 for the K-quants) into n/32 lh_block_q8 blocks rounded exactly as
-/// ggml rounds the activations that meet weights of `weight_type` (its vec_dot_type: Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1
-/// for Q4_1/Q5_1, Q8_K for Q2_K..Q6_K, whose 256-value super-blocks become 8 blocks sharing one scale), so the
-/// fused kernels of lh_matmul_rows compute llama.cpp's decode products up to float summation order.
-void lh_quantize_activations(int weight_type, const float *x, lh_block_q8 *y, int64_t n);
 
 /// Y (m x rows) = X (m x cols) * W^T, where W is `rows` rows of `cols` elements of `type`, each row starting
 /// `row_bytes` after the previous one (row-major, rows contiguous in memory like a GGUF tensor).
 /// Y is row-major: y[i * rows + r] = dot(x row i, W row r).
 /// For the quantized types (Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and the K-quants) the kernel uses `xq` (m rows of cols/32
-/// lh_block_q8 each, made by lh_quantize_activations for `type`; cols must be a multiple of the block size: a
-/// K-quant super-block of 256 meets 8 activation blocks) and integer dot products, as llama.cpp does; for F32/F16/BF16 it uses `x`
+/// lh_block_q8 each, made by lh_quantize_row_q8; cols must be a multiple of the block size: a K-quant super-block
+/// of 256 meets 8 activation blocks) and integer dot products, as llama.cpp does; for F32/F16/BF16 it uses `x`
 /// (m rows of cols floats). Either pointer may be NULL when the type does not need it. m is small (1..~16: decode
 /// steps); each weight row is loaded once and reused from L1 across the m vectors.
 /// Work is split over rows across the thread pool (n_threads <= 0 means the pool size); small products run on

@@ -1,7 +1,7 @@
 // y = x · Wᵀ for a batch of activation rows, choosing the kernel by batch size.
 //
 // Few rows (decode): fused dequantize-and-dot C kernels over the mapped quantized blocks, with
-// activations rounded to 8 bits for the block-quantized types exactly as llama.cpp rounds them. Memory-bound,
+// activations quantized to 8 bits for the block-quantized types, as llama.cpp does. Memory-bound,
 // so reading 4-bit weights directly is what makes decode fast.
 // Many rows (prefill): dequantize a panel of weight rows to f32 and multiply with OpenBLAS sgemm,
 // which is compute-bound; the activation rows are split over the pool (see Gemm for the backend).
@@ -43,7 +43,7 @@ public final class LinearScratch {
                 quantizedCapacity = blocks
             }
             for i in 0..<m {
-                lh_quantize_activations(Int32(w.type.rawValue), x + i * w.cols, quantized! + i * (w.cols / 32), Int64(w.cols))
+                lh_quantize_row_q8(x + i * w.cols, quantized! + i * (w.cols / 32), Int64(w.cols))
             }
             xq = quantized
         }
