@@ -6,9 +6,12 @@ The text is the passkey prompt of `lhindex eval passkey` (the task line, then fi
 line). Each trial plants "The pass key is N. Remember it. N is the pass key." at a random depth of one
 random document, rebuilds the corpus (only the changed documents are rebuilt) and asks "What is the
 pass key?" of the corpus directory. With --single the same text is one document (the single-document
-figure at the same length, same prompts). Every trial is appended to OUT as a JSON line.
+figure at the same length, same prompts). With --answer-start TEXT every answer begins with TEXT ("The pass
+key is" makes the chat question a completion like eval passkey's prompt). Every trial is appended to OUT as a
+JSON line; trials OUT already holds for the same settings are skipped, so a stopped run resumes.
 
 Usage: scripts/corpus-passkey.py --tokens 32768 --docs 20 --trials 10 --out trials.jsonl [--single]
+       [--task-every] [--answer-start TEXT]
 """
 import argparse, json, os, random, re, shutil, subprocess, sys
 
@@ -31,6 +34,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--single", action="store_true", help="one document of the same total length")
     ap.add_argument("--task-every", action="store_true", help="every document starts with the task line, not only the first")
+    ap.add_argument("--answer-start", default="", help="text every answer begins with (ask --answer-start)")
     ap.add_argument("--bin", default=".build/release/lhindex")
     ap.add_argument("--work", default=os.path.expanduser("~/.cache/lhindex/eval/corpus-passkey"))
     ap.add_argument("--out", required=True)
@@ -50,7 +54,19 @@ def main():
             with open(path, "w") as f:
                 f.write(text)
 
+    def settings(row):
+        return (row["tokens"], row["docs"], row.get("task_every", False), row["seed"], row.get("answer_start", ""))
+
+    done = set()
+    if os.path.exists(a.out):
+        for line in open(a.out):
+            row = json.loads(line)
+            if settings(row) == (a.tokens, docs, a.task_every, a.seed, a.answer_start):
+                done.add(row["trial"])
+
     for t in range(a.trials):
+        if t in done:
+            continue
         trial_rng = random.Random(a.seed * 1000 + t)
         part = trial_rng.randrange(a.docs)
         key = trial_rng.randint(1, 50000)
@@ -70,13 +86,14 @@ def main():
             write(i, text)
         subprocess.run([a.bin, "build", src, "-o", idx],
                        check=True, stderr=subprocess.DEVNULL)
-        r = subprocess.run([a.bin, "ask", idx, "What is the pass key?", "-n", "16", "--json", "--cite"],
+        r = subprocess.run([a.bin, "ask", idx, "What is the pass key?", "-n", "16", "--json", "--cite"]
+                           + (["--answer-start", a.answer_start] if a.answer_start else []),
                            check=True, capture_output=True, text=True)
         ans = json.loads(r.stdout.splitlines()[0])
         correct = str(key) in re.findall(r"\d+", ans["answer"])
         cites = ans.get("citations") or []
         top = max(cites, key=lambda c: c["weight"])["document"] if cites else None
-        row = {"tokens": a.tokens, "docs": docs, "task_every": a.task_every, "trial": t, "seed": a.seed, "planted": names[planted],
+        row = {"tokens": a.tokens, "docs": docs, "task_every": a.task_every, "answer_start": a.answer_start, "trial": t, "seed": a.seed, "planted": names[planted],
                "part": part, "depth": round(depth, 3), "key": key, "answer": ans["answer"], "correct": correct,
                "top_citation": top, "top_citation_right": top == names[planted],
                "first_token_seconds": ans["first_token_seconds"]}

@@ -140,8 +140,10 @@ public final class IndexReader {
     /// chunks whose attention beyond that baseline stood out (`CitationEvidence`), most first; none when
     /// no chunk did. `citationThreshold` is the excess a chunk needs (0: the top chunks whatever they got).
     /// `isStopped` is asked after the question is read and after every answer token: when it says true the
-    /// answer ends there (what was streamed stays the answer) with finish reason `stopped`.
-    public func ask(_ question: String, maxTokens: Int, sampling: SamplingOptions = SamplingOptions(temperature: 0),
+    /// answer ends there (what was streamed stays the answer) with finish reason `stopped`. A non-empty
+    /// `answerStart` is read after the assistant opener as the start of the answer, which the model continues; it
+    /// is streamed first and is part of the answer's text (not of its token count).
+    public func ask(_ question: String, answerStart: String = "", maxTokens: Int, sampling: SamplingOptions = SamplingOptions(temperature: 0),
                     cite: Bool = false, citationCount: Int = 3, citationThreshold: Double = CitationEvidence.standOut,
                     recordSelections: Bool = false, isStopped: () -> Bool = { false },
                     onText: (String) -> Void = { _ in }) throws -> AnswerResult {
@@ -152,6 +154,7 @@ public final class IndexReader {
         let engine = try questionEngine()
         engine.oracleChunks = oracleChunks
         let q = questionTokens(question)
+            + (answerStart.isEmpty ? [] : languageModel.tokenizer.encode(answerStart, parseSpecial: false))
         // The question must fit one question window; question and answer together must fit the room the
         // bundle reserves after the document for question-time chunks.
         let window = questionSettings.questionAttentionLength
@@ -181,6 +184,7 @@ public final class IndexReader {
         }
         var out: [Int32] = []
         var text = ""
+        show(answerStart)
         var firstTokenAt: Date?
         var finish = FinishReason.length
         while out.count < maxTokens {

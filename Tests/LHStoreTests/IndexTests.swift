@@ -19,15 +19,15 @@ final class IndexTests: XCTestCase {
     }
 
     /// Greedy answer tokens of the in-memory engine: document in batches like the builder, then the question.
-    func inMemoryAnswer(_ text: String, _ question: String, settings: LongHeadsSettings, n: Int, reader: IndexReader,
-                        compareSummaries: Bool = false) throws -> [Int32] {
+    func inMemoryAnswer(_ text: String, _ question: String, answerStart: String = "", settings: LongHeadsSettings, n: Int,
+                        reader: IndexReader, compareSummaries: Bool = false) throws -> [Int32] {
         let doc = TokenizedDocument(text: text, languageModel: lm)
         let lh = try LongHeadsAttention(model: lm.model, settings: settings)
         lh.questionStart = doc.tokens.count
         let batch = try StoreFixture.builder(settings).batchTokens
         _ = ForwardPass(model: lm.model, batchSize: batch).run(doc.tokens, cache: lh, logitRows: [])
         let forward = ForwardPass(model: lm.model)
-        var logits = forward.runLast(reader.questionTokens(question), cache: lh)
+        var logits = forward.runLast(reader.questionTokens(question) + lm.tokenizer.encode(answerStart, parseSpecial: false), cache: lh)
         var out: [Int32] = []
         while out.count < n {
             let t = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
@@ -78,6 +78,24 @@ final class IndexTests: XCTestCase {
             XCTAssertEqual(again.cache.bytesDecompressed, 0)
             XCTAssertGreaterThan(again.cache.hits, 0)
         }
+    }
+
+    /// An answer start is read after the assistant opener and continued: the answer is that text and the in-memory
+    /// engine's continuation of the question followed by it; its tokens are not counted as answer tokens.
+    func testAnswerStartIsReadAndContinued() throws {
+        let settings = StoreFixture.settings(precision: .f16)
+        let text = StoreFixture.text(bytes: 835, seed: 9)
+        let (bundle, _) = try build(text, settings: settings)
+        let reader = try IndexReader(directory: bundle, languageModel: lm, cacheBytes: 64 << 20)
+        let start = "The key is"
+        var streamed = ""
+        let a = try reader.ask("where is the key?", answerStart: start, maxTokens: 24, onText: { streamed += $0 })
+        let expected = try inMemoryAnswer(text, "where is the key?", answerStart: start, settings: settings, n: 24, reader: reader)
+        XCTAssertEqual(a.answer, start + lm.tokenizer.decode(expected))
+        XCTAssertEqual(streamed, a.answer)
+        XCTAssertEqual(a.tokens, expected.count)
+        let plain = try reader.ask("where is the key?", maxTokens: 24)
+        XCTAssertNotEqual(plain.answer, a.answer)
     }
 
     /// Question-time settings changed at ask time (Quest scoring from the stored key bounds, representative

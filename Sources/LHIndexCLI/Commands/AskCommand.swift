@@ -33,6 +33,7 @@ struct AskCommand: Command {
         OptionSpec("model", short: "m", value: "MODEL", help: "Model file or name; must be the one the index was built with (default: $LHINDEX_MODEL, then the index's own model when it is a known model in the cache, then the default model)."),
         OptionSpec("file", short: "f", value: "FILE", help: "Read questions from FILE, one per line (a pipe works too: -f /dev/stdin, -f <(...))."),
         OptionSpec("n-predict", short: "n", value: "N", help: "Maximum answer tokens (default 128)."),
+        OptionSpec("answer-start", value: "TEXT", help: "Begin every answer with TEXT, which the model continues (e.g. 'The pass key is'); the answer shown includes it."),
         OptionSpec("json", help: "Print one JSON object per question instead of text."),
         OptionSpec("cite", help: "List the passages the answer attended to beyond what their place explains, most first: at most N (default 3).",
                    optionalCount: true),
@@ -48,6 +49,8 @@ struct AskCommand: Command {
     let questionFile: String?
     let modelPath: String?
     let maxTokens: Int
+    /// The text every answer begins with (`--answer-start`; empty: none).
+    let answerStart: String
     let sampling: SamplingOptions
     let json: Bool
     let cite: Bool
@@ -73,6 +76,7 @@ struct AskCommand: Command {
         questionFile = a.string("file")
         modelPath = a.string("model")
         maxTokens = try a.int("n-predict", default: 128, in: 1...100_000)
+        answerStart = a.string("answer-start") ?? ""
         sampling = try SamplingArguments.parse(a)
         json = a.flag("json")
         cite = a.flag("cite")
@@ -131,7 +135,7 @@ struct AskCommand: Command {
             let trimmed = q.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty else { return }
             if !json && header { io.out("Q: \(trimmed)\nA: ") }
-            let r = try reader.ask(trimmed, maxTokens: maxTokens, sampling: sampling, cite: cite, citationCount: citationCount, citationThreshold: citationThreshold,
+            let r = try reader.ask(trimmed, answerStart: answerStart, maxTokens: maxTokens, sampling: sampling, cite: cite, citationCount: citationCount, citationThreshold: citationThreshold,
                                  isStopped: isStopped) { piece in
                 if !json { io.out(piece) }
             }
