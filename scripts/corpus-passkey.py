@@ -10,8 +10,12 @@ figure at the same length, same prompts). With --answer-start TEXT every answer 
 key is" makes the chat question a completion like eval passkey's prompt). Every trial is appended to OUT as a
 JSON line; trials OUT already holds for the same settings are skipped, so a stopped run resumes.
 
+With --haystack policy the documents are consecutive parts of the Debian Policy Manual (LHINDEX_TEXT, else the
+cache `make eval` fills; repeated when the corpus is longer) and the planted sentence is one of the needle task's
+facts ("The access code for the north server room is N.", lhindex eval needle's), asked with its own question.
+
 Usage: scripts/corpus-passkey.py --tokens 32768 --docs 20 --trials 10 --out trials.jsonl [--single]
-       [--task-every] [--answer-start TEXT]
+       [--task-every] [--answer-start TEXT] [--haystack filler|policy]
 """
 import argparse, json, os, random, re, shutil, subprocess, sys
 
@@ -19,6 +23,37 @@ TASK = ("There is an important info hidden inside a lot of irrelevant text. Find
         "I will quiz you about the important information there.")
 FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again."
 CHARS_PER_TOKEN = 3.7   # of the filler, with the default model's tokenizer
+
+
+# The needle task's facts (Sources/LHEval/NeedleTask.swift): (statement with N, question).
+FACTS = [
+    ("The access code for the north server room is N.", "What is the access code for the north server room?"),
+    ("The release manager's lucky number is N.", "What is the release manager's lucky number?"),
+    ("The mirror in Oslo keeps exactly N old snapshots.", "How many old snapshots does the mirror in Oslo keep?"),
+    ("The build farm's spare disk has the serial number N.", "What is the serial number of the build farm's spare disk?"),
+]
+POLICY = os.environ.get("LHINDEX_TEXT", os.path.expanduser("~/.cache/lhindex/texts/debian-policy-4.6.2.0.txt"))
+
+
+def policy_parts(sizes):
+    """Consecutive parts of the policy text of about `sizes` characters each, cut at line ends."""
+    original = open(POLICY, encoding="utf-8").read()
+    text, pos, out = original, 0, []
+    for n in sizes:
+        while len(text) < pos + n + 1:
+            text += "\n" + original
+        cut = text.rfind("\n", pos, pos + n + 1)
+        end = cut if cut > pos else pos + n
+        out.append(text[pos:end])
+        pos = end + 1
+    return out
+
+
+def plant(body, sentence, depth):
+    """body with sentence on its own line at the first line end after `depth` of it (or at the end)."""
+    at = body.find("\n", int(len(body) * depth))
+    at = len(body) if at < 0 else at
+    return body[:at] + "\n" + sentence + body[at:]
 
 
 def filler(chars):
@@ -34,6 +69,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--single", action="store_true", help="one document of the same total length")
     ap.add_argument("--task-every", action="store_true", help="every document starts with the task line, not only the first")
+    ap.add_argument("--haystack", choices=["filler", "policy"], default="filler",
+                    help="the pass key task's filler, or the Debian Policy Manual with a needle fact")
     ap.add_argument("--answer-start", default="", help="text every answer begins with (ask --answer-start)")
     ap.add_argument("--bin", default=".build/release/lhindex")
     ap.add_argument("--work", default=os.path.expanduser("~/.cache/lhindex/eval/corpus-passkey"))
@@ -43,7 +80,9 @@ def main():
     weights = [rng.uniform(0.3, 1.7) for _ in range(a.docs)]
     parts = [int(a.tokens * CHARS_PER_TOKEN * w / sum(weights)) for w in weights]
     docs = 1 if a.single else a.docs
-    work = os.path.join(a.work, f"{'single' if a.single else 'corpus'}-{a.tokens}-{docs}" + ("-task-every" if a.task_every else ""))
+    work = os.path.join(a.work, f"{'single' if a.single else 'corpus'}-{a.tokens}-{docs}" + ("-task-every" if a.task_every else "")
+                        + ("-policy" if a.haystack == "policy" else ""))
+    policy = policy_parts([int(n * 4.3 / CHARS_PER_TOKEN) for n in parts]) if a.haystack == "policy" else None
     src, idx = os.path.join(work, "src"), os.path.join(work, "src.lhindex")
     os.makedirs(src, exist_ok=True)
     names = [f"doc{i:02d}.txt" for i in range(docs)]
@@ -55,13 +94,14 @@ def main():
                 f.write(text)
 
     def settings(row):
-        return (row["tokens"], row["docs"], row.get("task_every", False), row["seed"], row.get("answer_start", ""))
+        return (row["tokens"], row["docs"], row.get("task_every", False), row["seed"], row.get("answer_start", ""),
+                row.get("haystack", "filler"))
 
     done = set()
     if os.path.exists(a.out):
         for line in open(a.out):
             row = json.loads(line)
-            if settings(row) == (a.tokens, docs, a.task_every, a.seed, a.answer_start):
+            if settings(row) == (a.tokens, docs, a.task_every, a.seed, a.answer_start, a.haystack):
                 done.add(row["trial"])
 
     for t in range(a.trials):
@@ -72,8 +112,15 @@ def main():
         key = trial_rng.randint(1, 50000)
         info = f"The pass key is {key}. Remember it. {key} is the pass key."
         depth = trial_rng.random()
+        question = "What is the pass key?"
+        if policy:
+            statement, question = FACTS[trial_rng.randrange(len(FACTS))]
+            info = statement.replace("N", str(key))
         texts = []
         for i, n in enumerate(parts):
+            if policy:
+                texts.append(plant(policy[i], info, depth) if i == part else policy[i])
+                continue
             body = filler(n)
             if i == part:
                 pre = int(n * depth)
@@ -86,14 +133,15 @@ def main():
             write(i, text)
         subprocess.run([a.bin, "build", src, "-o", idx],
                        check=True, stderr=subprocess.DEVNULL)
-        r = subprocess.run([a.bin, "ask", idx, "What is the pass key?", "-n", "16", "--json", "--cite"]
+        r = subprocess.run([a.bin, "ask", idx, question, "-n", "16", "--json", "--cite"]
                            + (["--answer-start", a.answer_start] if a.answer_start else []),
                            check=True, capture_output=True, text=True)
         ans = json.loads(r.stdout.splitlines()[0])
         correct = str(key) in re.findall(r"\d+", ans["answer"])
         cites = ans.get("citations") or []
         top = max(cites, key=lambda c: c["weight"])["document"] if cites else None
-        row = {"tokens": a.tokens, "docs": docs, "task_every": a.task_every, "answer_start": a.answer_start, "trial": t, "seed": a.seed, "planted": names[planted],
+        row = {"tokens": a.tokens, "docs": docs, "haystack": a.haystack, "task_every": a.task_every,
+               "answer_start": a.answer_start, "trial": t, "seed": a.seed, "planted": names[planted], "question": question,
                "part": part, "depth": round(depth, 3), "key": key, "answer": ans["answer"], "correct": correct,
                "top_citation": top, "top_citation_right": top == names[planted],
                "first_token_seconds": ans["first_token_seconds"]}
