@@ -15,7 +15,7 @@ cache `make eval` fills; repeated when the corpus is longer) and the planted sen
 facts ("The access code for the north server room is N.", lhindex eval needle's), asked with its own question.
 
 Usage: scripts/corpus-passkey.py --tokens 32768 --docs 20 --trials 10 --out trials.jsonl [--single]
-       [--task-every] [--answer-start TEXT] [--haystack filler|policy]
+       [--task-every] [--answer-start TEXT] [--haystack filler|policy] [--ask-args 'OPTIONS']
 """
 import argparse, json, os, random, re, shutil, subprocess, sys
 
@@ -72,6 +72,7 @@ def main():
     ap.add_argument("--haystack", choices=["filler", "policy"], default="filler",
                     help="the pass key task's filler, or the Debian Policy Manual with a needle fact")
     ap.add_argument("--answer-start", default="", help="text every answer begins with (ask --answer-start)")
+    ap.add_argument("--ask-args", default="", help="more ask options, space-separated (e.g. '--question-select block')")
     ap.add_argument("--bin", default=".build/release/lhindex")
     ap.add_argument("--work", default=os.path.expanduser("~/.cache/lhindex/eval/corpus-passkey"))
     ap.add_argument("--out", required=True)
@@ -95,13 +96,13 @@ def main():
 
     def settings(row):
         return (row["tokens"], row["docs"], row.get("task_every", False), row["seed"], row.get("answer_start", ""),
-                row.get("haystack", "filler"))
+                row.get("haystack", "filler"), row.get("ask_args", ""))
 
     done = set()
     if os.path.exists(a.out):
         for line in open(a.out):
             row = json.loads(line)
-            if settings(row) == (a.tokens, docs, a.task_every, a.seed, a.answer_start, a.haystack):
+            if settings(row) == (a.tokens, docs, a.task_every, a.seed, a.answer_start, a.haystack, a.ask_args):
                 done.add(row["trial"])
 
     for t in range(a.trials):
@@ -131,20 +132,22 @@ def main():
         planted = 0 if a.single else part
         for i, text in enumerate(texts):
             write(i, text)
-        subprocess.run([a.bin, "build", src, "-o", idx],
-                       check=True, stderr=subprocess.DEVNULL)
+        built = subprocess.run([a.bin, "build", src, "-o", idx], check=True, capture_output=True, text=True).stderr
+        # "built DIR/doc03.txt.lhx: 1,234 tokens in 4.2 s (294 tokens/s)": what this trial rebuilt
+        rebuilt = [(int(m[0].replace(",", "")), float(m[1])) for m in re.findall(r"built .*?: ([\d,]+) tokens in ([\d.]+) s", built)]
         r = subprocess.run([a.bin, "ask", idx, question, "-n", "16", "--json", "--cite"]
-                           + (["--answer-start", a.answer_start] if a.answer_start else []),
+                           + (["--answer-start", a.answer_start] if a.answer_start else []) + a.ask_args.split(),
                            check=True, capture_output=True, text=True)
         ans = json.loads(r.stdout.splitlines()[0])
         correct = str(key) in re.findall(r"\d+", ans["answer"])
         cites = ans.get("citations") or []
         top = max(cites, key=lambda c: c["weight"])["document"] if cites else None
         row = {"tokens": a.tokens, "docs": docs, "haystack": a.haystack, "task_every": a.task_every,
-               "answer_start": a.answer_start, "trial": t, "seed": a.seed, "planted": names[planted], "question": question,
+               "answer_start": a.answer_start, "ask_args": a.ask_args, "trial": t, "seed": a.seed, "planted": names[planted], "question": question,
                "part": part, "depth": round(depth, 3), "key": key, "answer": ans["answer"], "correct": correct,
                "top_citation": top, "top_citation_right": top == names[planted],
-               "first_token_seconds": ans["first_token_seconds"]}
+               "first_token_seconds": ans["first_token_seconds"],
+               "rebuilt_tokens": sum(n for n, _ in rebuilt), "rebuilt_seconds": round(sum(t for _, t in rebuilt), 1)}
         with open(a.out, "a") as f:
             f.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
