@@ -33,18 +33,18 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
     private let summaryRows: CorpusRows                 // (L·H) tables of (capacity, d)
     private let boundRows: CorpusRows                   // (L·G) tables of (capacity, 2·d)
     private let repRows: CorpusRows?                     // (L·G) tables of (capacity, r·d); nil when r = 0
+    private let fillError: FirstError                    // met while filling a table (which cannot throw)
 
-    /// Lays `documents` (all sealed but the last, same layout) end to end. `openChunks[i]` is document i's
-    /// open-chunk state (tail.zst), from which its short last chunk gets summaries; `prefixTokens[i]` its
-    /// template prefix's tokens (hidden for every document but the first); `sealedRows[i]`, when not nil, its
-    /// first chunk's bounds and short last chunk's rows as its build computed them (else they are computed here).
+    /// Lays `documents` (all sealed but the last, same layout) end to end. `prefixTokens[i]` is document i's
+    /// template prefix's tokens (hidden for every document but the first); `sealedRows(i)`, when not nil, its
+    /// first chunk's bounds and short last chunk's rows as its build computed them, else they are computed here
+    /// from its blocks and `openChunk(i)`, its open-chunk state (tail.zst). Each is asked for when needed and
+    /// not kept: a sealed document's stored short-chunk summaries are read again if summaries are ever scored.
     /// - Throws: `LHError.invalidInput` when the stores do not fit together; `.outOfMemory` when the
-    ///   corpus's tables would not fit the address space.
-    public init(documents: [FileChunkStore], openChunks: [OpenChunkState], prefixTokens: [Int], sealedRows: [SealedRows?]? = nil,
-                model: LlamaModel) throws {
-        let sealedRows = sealedRows ?? Array(repeating: nil, count: documents.count)
-        guard let last = documents.last, documents.count == openChunks.count, documents.count == prefixTokens.count,
-              documents.count == sealedRows.count else {
+    ///   corpus's tables would not fit the address space; what `openChunk` and `sealedRows` throw.
+    public init(documents: [FileChunkStore], prefixTokens: [Int], openChunk: @escaping (Int) throws -> OpenChunkState,
+                sealedRows: @escaping (Int) throws -> SealedRows? = { _ in nil }, model: LlamaModel) throws {
+        guard let last = documents.last, documents.count == prefixTokens.count else {
             throw LHError.invalidInput("a corpus needs at least one document")
         }
         let layout = last.layout, w = layout.chunkSize
@@ -73,7 +73,11 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         // The tables are filled from the documents' own rows when first read; summaries and bounds for the
         // short last chunks of the sealed documents, and first-chunk bounds over valid rows, are set now.
         let capacity = BundleFormat.rowCapacity(documentChunks: documentRows), d = layout.headDimension, r = layout.representatives
+        // Sealed documents whose build stored their rows: their short last chunks' summaries are written when
+        // the summary tables are filled (read again then), so no copy of them waits in memory until that.
+        var storedSummaries: [(document: Int, chunk: Int)] = []
         func kindRows(_ kind: RowsHeader.Kind, groups: Int, width: Int,
+                      finish: @escaping ([UnsafeMutablePointer<Float>]) -> Void = { _ in },
                       _ source: @escaping (FileChunkStore, Int) -> UnsafePointer<Float>) -> CorpusRows {
             CorpusRows(groups: groups, width: width, capacity: capacity, fill: { g, table, capacity in
                 // Each document's complete chunks; zeros for its short last chunk (set later) and after the last.
@@ -82,22 +86,39 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
                     (table + first[i] * width).update(from: source(doc, g), count: complete * width)
                     (table + (first[i] + complete) * width).update(repeating: 0, count: (end - first[i] - complete) * width)
                 }
-            }, filled: { for doc in documents.dropLast() { doc.releaseMappedRows(kind) } })
+            }, finish: finish, filled: { for doc in documents.dropLast() { doc.releaseMappedRows(kind) } })
         }
         let heads = layout.heads, kv = layout.kvHeads
-        summaryRows = kindRows(.summaries, groups: layout.layers * heads, width: d) { $0.summaries(layer: $1 / heads, head: $1 % heads) }
+        let fillError = FirstError()
+        self.fillError = fillError
+        summaryRows = kindRows(.summaries, groups: layout.layers * heads, width: d, finish: { tables in
+            for (i, chunk) in storedSummaries {
+                do {
+                    guard let summaries = try sealedRows(i)?.shortChunkSummaries, summaries.count == tables.count * d else {
+                        throw LHError.badFile(path: documents[i].directory + "/" + BundleFormat.sealedFile, reason: "changed since the corpus was opened")
+                    }
+                    summaries.withUnsafeBufferPointer { rows in
+                        for (g, table) in tables.enumerated() { (table + chunk * d).update(from: rows.baseAddress! + g * d, count: d) }
+                    }
+                } catch {
+                    fillError.record(error as? LHError ?? .invalidInput("\(error)"))
+                }
+            }
+        }) { $0.summaries(layer: $1 / heads, head: $1 % heads) }
         boundRows = kindRows(.bounds, groups: layout.layers * kv, width: 2 * d) { $0.keyBounds(layer: $1 / kv, kvHead: $1 % kv) }
         repRows = r == 0 ? nil : kindRows(.representatives, groups: layout.layers * kv, width: r * d) { $0.representatives(layer: $1 / kv, kvHead: $1 % kv) }
         try Allocation.checkAddressSpace(bytes: tables.reduce(0) { $0 + $1.bytes }, what: "the corpus's chunk tables")
         for (i, doc) in documents.enumerated() {
             // Document i's chunk 0 with its template prefix hidden gets key bounds over the rest; a sealed
             // document's short last chunk gets bounds and summaries: as its build stored them, or computed now.
-            let first = firstChunks[i], valid = validRows(chunk: first)
+            let first = firstChunks[i], valid = validRows(chunk: first), short = first + doc.seekHeader.tokens / w
             if doc.sealed {
-                let sealed = try sealedRows[i] ?? SealedRows.compute(store: doc, tokens: doc.seekHeader.tokens, prefixTokens: prefixTokens[i],
-                                                                     open: openChunks[i], model: model)
-                setRows(chunk: first + doc.seekHeader.tokens / w, bounds: sealed.shortChunkBounds, summaries: sealed.shortChunkSummaries)
-                if hiddenRows[i] > 0, !valid.isEmpty { setRows(chunk: first, bounds: sealed.firstChunkBounds, summaries: []) }
+                let stored = try sealedRows(i)
+                let rows = try stored ?? SealedRows.compute(store: doc, tokens: doc.seekHeader.tokens, prefixTokens: prefixTokens[i],
+                                                            open: openChunk(i), model: model)
+                setRows(chunk: short, bounds: rows.shortChunkBounds, summaries: stored == nil ? rows.shortChunkSummaries : [])
+                if stored != nil, !rows.shortChunkSummaries.isEmpty { storedSummaries.append((i, short)) }
+                if hiddenRows[i] > 0, !valid.isEmpty { setRows(chunk: first, bounds: rows.firstChunkBounds, summaries: []) }
             } else if hiddenRows[i] > 0, !valid.isEmpty {
                 setRows(chunk: first, bounds: SealedRows.firstChunkBounds(store: doc, valid: valid), summaries: [])
             }
@@ -139,10 +160,11 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         for t in tables { t.clear(from: documentRows) }
     }
 
-    /// The first error any document's store met (see `FileChunkStore.takeError`), cleared.
+    /// The first error any document's store met (see `FileChunkStore.takeError`), or filling a table met, cleared.
     public func takeError() -> LHError? {
         var first: LHError?
         for doc in documents { if let e = doc.takeError(), first == nil { first = e } }
+        if let e = fillError.take(), first == nil { first = e }
         return first
     }
 

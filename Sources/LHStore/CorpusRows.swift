@@ -14,20 +14,25 @@ final class CorpusRows {
     private var tables: [UnsafeMutablePointer<Float>] = []      // per group (capacity, width); empty until filled
     private var pending: [Int: [Float]] = [:]                    // group · 2³² + chunk → row, until filled
     private let fill: (_ group: Int, _ table: UnsafeMutablePointer<Float>, _ capacity: Int) -> Void
+    private let finish: (_ tables: [UnsafeMutablePointer<Float>]) -> Void
     private let filled: () -> Void
     private let lock = NSLock()                                  // scorers and summarisers call from pool threads
 
     /// - Parameters:
     ///   - fill: writes every row of `group`'s (capacity, width) table (uninitialised; the capacity is the
     ///     third argument, grown since `init` when questions outgrew it): the documents' rows, zeros elsewhere.
+    ///   - finish: writes rows into every group's table at once once all are filled (rows read from a file per
+    ///     document rather than per group), before the rows set since `init`.
     ///   - filled: called once every table is filled (the documents' mapped rows can be released).
     init(groups: Int, width: Int, capacity: Int,
          fill: @escaping (_ group: Int, _ table: UnsafeMutablePointer<Float>, _ capacity: Int) -> Void,
+         finish: @escaping (_ tables: [UnsafeMutablePointer<Float>]) -> Void = { _ in },
          filled: @escaping () -> Void) {
         self.groups = groups
         self.width = width
         self.capacity = capacity
         self.fill = fill
+        self.finish = finish
         self.filled = filled
     }
 
@@ -89,6 +94,7 @@ final class CorpusRows {
                 .bindMemory(to: Float.self, capacity: capacity * width)
         }
         for g in 0..<groups { fill(g, tables[g], capacity) }
+        finish(tables)
         for (key, row) in pending { (tables[key >> 32] + (key & 0xFFFF_FFFF) * width).update(from: row, count: width) }
         pending = [:]
         filled()

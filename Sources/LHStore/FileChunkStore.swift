@@ -37,8 +37,8 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     public private(set) var diskChunks = 0
     /// Bytes of kv.zst written so far.
     public private(set) var kvBytes = 0
-    private let errorLock = NSLock()
-    private var firstError: LHError?
+    private let firstError = FirstError()
+    private let pinnedLock = NSLock()
     private var pinned: [CachedBlock] = []
     /// Recycled buffers of decompressed blocks (the cache's budget of them, plus room for blocks in use).
     private let blockPool: BufferPool
@@ -61,7 +61,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         self.layout = layout
         self.seekHeader = seekHeader
         self.building = building
-        self.codec = FrameCodec(settings: codec, sections: layout.sections, maxPayload: layout.blockBytes)
+        self.codec = memory.codec(codec)
         self.memory = memory
         cache = memory.cache
         blockPool = memory.blockPool
@@ -74,8 +74,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         boundRows = bounds
         repRows = representatives
         tail = TailBlocks(layout: layout)
-        zeroBlock = try CachedBlock(count: layout.blockBytes, rows: layout.chunkSize)
-        zeroBlock.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: layout.blockBytes)
+        zeroBlock = memory.zeroBlock
     }
 
     /// The headers of summaries.f32, bounds.f32 and reps.f32 (nil when `layout` keeps no representative keys).
@@ -288,18 +287,10 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
 
     /// The first error met by `block` (a corrupt or truncated frame), cleared by the call. `block` cannot
     /// throw, so it fills the scratch with zeros and records the error; callers check after each step.
-    public func takeError() -> LHError? {
-        errorLock.lock(); defer { errorLock.unlock() }
-        let e = firstError
-        firstError = nil
-        return e
-    }
+    public func takeError() -> LHError? { firstError.take() }
 
     private func record(_ error: Error) {
-        errorLock.lock(); defer { errorLock.unlock() }
-        if firstError == nil {
-            firstError = (error as? LHError) ?? .badFile(path: directory, reason: "\(error)")
-        }
+        firstError.record((error as? LHError) ?? .badFile(path: directory, reason: "\(error)"))
     }
 
     // MARK: ChunkStore
@@ -355,10 +346,10 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         if let b = try? loadFrame(layer: layer, kvHead: kvHead, chunk: chunk) {
             layout.copyRows(b.rows, from: b.bytes, stride: b.rows, to: full.bytes, stride: layout.chunkSize)
         }
-        errorLock.lock()
+        pinnedLock.lock()
         pinned.append(full)
         if pinned.count > 16 { pinned.removeFirst() }
-        errorLock.unlock()
+        pinnedLock.unlock()
         return UnsafeRawBufferPointer(start: full.bytes, count: layout.blockBytes)
     }
 
@@ -404,11 +395,29 @@ public final class BlockMemory: @unchecked Sendable {
     let blockPool: BufferPool
     /// Buffers for reading compressed frames.
     let framePool: BufferPool
+    private let layout: ChunkLayout
+    private let codecLock = NSLock()
+    private var codecs: [FrameCodec] = []   // one per codec setting in use: their zstd contexts serve every store
+    /// All-zero rows (zero in every precision), returned by the stores in place of a frame that failed to load.
+    let zeroBlock: CachedBlock
 
     /// A cache of `cacheBytes` for blocks of `layout`.
-    public init(layout: ChunkLayout, cacheBytes: Int = BlockCache.defaultCapacityBytes) {
+    public init(layout: ChunkLayout, cacheBytes: Int = BlockCache.defaultCapacityBytes) throws {
+        self.layout = layout
+        zeroBlock = try CachedBlock(count: layout.blockBytes, rows: layout.chunkSize)
+        zeroBlock.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: layout.blockBytes)
         cache = BlockCache(capacityBytes: cacheBytes)
         blockPool = BufferPool(bytes: layout.blockBytes, limit: cacheBytes / max(layout.blockBytes, 1) + 64)
         framePool = BufferPool(bytes: Zstd.bound(layout.blockBytes) + 64, limit: 16)
+    }
+
+    /// The codec for frames of this layout with `settings`, shared by the stores using this memory (a corpus of
+    /// 200 documents held 588 zstd contexts and their scratch, about 30 MB, when each store had its own).
+    func codec(_ settings: FrameCodecSettings) -> FrameCodec {
+        codecLock.lock(); defer { codecLock.unlock() }
+        if let c = codecs.first(where: { $0.settings == settings }) { return c }
+        let c = FrameCodec(settings: settings, sections: layout.sections, maxPayload: layout.blockBytes)
+        codecs.append(c)
+        return c
     }
 }

@@ -101,8 +101,8 @@ public final class IndexReader {
         if docs.count == 1 {
             store = docs[0].store
         } else {
-            store = try CorpusChunkStore(documents: docs.map(\.store), openChunks: docs.map(\.openChunk),
-                                         prefixTokens: docs.map(\.metadata.document.prefixTokens), sealedRows: docs.map(\.sealedRows),
+            store = try CorpusChunkStore(documents: docs.map(\.store), prefixTokens: docs.map(\.metadata.document.prefixTokens),
+                                         openChunk: { try docs[$0].openChunk() }, sealedRows: { try docs[$0].readSealedRows() },
                                          model: languageModel.model)
         }
         tokens = (store as? CorpusChunkStore)?.tokens ?? docs[0].metadata.document.tokens
@@ -184,7 +184,7 @@ public final class IndexReader {
         }
         var out: [Int32] = []
         var text = ""
-        show(answerStart)
+        if !answerStart.isEmpty { show(answerStart) }
         var firstTokenAt: Date?
         var finish = FinishReason.length
         while out.count < maxTokens {
@@ -220,7 +220,7 @@ public final class IndexReader {
     /// first document's template prefix, the corpus's attention sink.
     private func questionEngine() throws -> LongHeadsAttention {
         let engine = try EngineAdapter.make(model: languageModel.model, settings: questionSettings, store: store,
-                                            startingAt: tokens, openChunk: documents[documents.count - 1].openChunk)
+                                            startingAt: tokens, openChunk: try documents[documents.count - 1].openChunk())
         engine.questionStart = tokens
         engine.traceSkippedRows = documents[0].metadata.document.prefixTokens
         return engine

@@ -15,11 +15,10 @@ public final class IndexedDocument {
     public let chunks: [ChunkSpan]
     /// Keys, values, summaries and bounds of the bundle.
     public let store: FileChunkStore
-    /// What a question continuing this document needs of its open last chunk (tail.zst).
-    public let openChunk: OpenChunkState
-    /// What a corpus needs of the document when it is not the last (sealed.zst); nil when the document is
-    /// the one questions continue, or its index predates the file.
-    public let sealedRows: SealedRows?
+    /// Whether no question continues the document (every document of a corpus but the last).
+    public let sealed: Bool
+    private let recorded: [String: String]                       // index.sqlite's meta table
+    private var openChunkState: OpenChunkState?
     private var sourceBytes: [UInt8]?
 
     /// Opens `directory` for `languageModel`.
@@ -42,6 +41,7 @@ public final class IndexedDocument {
         guard isDir.boolValue else { throw LHError.badFile(path: directory, reason: "not an index (a .lhx bundle is a directory)") }
         self.directory = directory
         self.name = name
+        self.sealed = sealed
         let db = try IndexDatabase.open(path: directory + "/" + BundleFormat.database)
         guard let state = try db.buildState(), state.complete else {
             throw LHError.badFile(path: db.path, reason: "the index build is not complete; rerun 'lhindex build'")
@@ -66,12 +66,27 @@ public final class IndexedDocument {
         guard store.seekHeader.tokens == metadata.document.tokens, chunks.count == store.seekHeader.chunks else {
             throw LHError.badFile(path: directory + "/" + BundleFormat.seekFile, reason: "token or chunk count does not match index.sqlite")
         }
-        let recorded = try db.meta()
+        recorded = try db.meta()
         // The mapped files questions score are read without per-row checks: check them whole, once.
         try BundleChecksums.check(directory: directory, recorded: recorded)
-        openChunk = try OpenChunkFile.read(directory: directory, metadata: metadata, content: recorded[OpenChunkFile.contentKey])
-        sealedRows = sealed ? try SealedRows.read(directory: directory, layout: metadata.layout, tokens: metadata.document.tokens,
-                                                  content: recorded[SealedRows.contentKey]) : nil
+    }
+
+    /// What a question continuing this document needs of its open last chunk (tail.zst), read on first use
+    /// (a corpus continues only its last document; its others need it only when their index predates sealed.zst).
+    public func openChunk() throws -> OpenChunkState {
+        if let s = openChunkState { return s }
+        let s = try OpenChunkFile.read(directory: directory, metadata: metadata, content: recorded[OpenChunkFile.contentKey])
+        if !sealed { openChunkState = s }
+        return s
+    }
+
+    /// What a corpus needs of the document when it is not the last (sealed.zst), read anew on every call so a
+    /// corpus holds no document's rows longer than it uses them; nil when the document is the one questions
+    /// continue, or its index predates the file.
+    public func readSealedRows() throws -> SealedRows? {
+        guard sealed else { return nil }
+        return try SealedRows.read(directory: directory, layout: metadata.layout, tokens: metadata.document.tokens,
+                                   content: recorded[SealedRows.contentKey])
     }
 
     /// The source text's bytes (decompressed from source.zst on first use).

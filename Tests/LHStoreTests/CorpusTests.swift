@@ -98,7 +98,7 @@ final class CorpusTests: XCTestCase {
             let question = "where is the key?"
             let got = try reader.ask(question, maxTokens: 40)
             let expected = try answer(reader.questionTokens(question), store: reference, tokens: offset,
-                                      open: reader.documents[1].openChunk, settings: q, n: 40)
+                                      open: try reader.documents[1].openChunk(), settings: q, n: 40)
             XCTAssertEqual(got.answer, lm.tokenizer.decode(expected), "\(scoring)")
             XCTAssertGreaterThan(got.tokens, 4)
         }
@@ -144,8 +144,8 @@ final class CorpusTests: XCTestCase {
             (try build(text(seed: 40 + UInt64(i), bytes: 500 + 150 * i, w: w, aligned: false), name: "d\(i)", settings: settings, dir: dir), "d\(i)")
         }
         let stored = try IndexReader(bundles: bundles, languageModel: lm)
-        XCTAssertNotNil(stored.documents[0].sealedRows)
-        XCTAssertNil(stored.documents[2].sealedRows, "the last document is continued, not sealed")
+        XCTAssertNotNil(try stored.documents[0].readSealedRows())
+        XCTAssertNil(try stored.documents[2].readSealedRows(), "the last document is continued, not sealed")
         let storedAnswer = try stored.ask("alpha beta river?", maxTokens: 24)
         let report = IndexVerifier.verify(directory: bundles[0].0)
         XCTAssertTrue(report.ok, "\(report.problems)")
@@ -156,7 +156,7 @@ final class CorpusTests: XCTestCase {
             try db.removeMeta([SealedRows.contentKey, "sealed_crc32"])
         }
         let computed = try IndexReader(bundles: bundles, languageModel: lm)
-        XCTAssertNil(computed.documents[0].sealedRows)
+        XCTAssertNil(try computed.documents[0].readSealedRows())
         let a = try XCTUnwrap(stored.store as? CorpusChunkStore), b = try XCTUnwrap(computed.store as? CorpusChunkStore)
         let lay = a.layout, d = lay.headDimension, chunks = b.firstChunks[2] + 1
         for l in 0..<lay.layers {
