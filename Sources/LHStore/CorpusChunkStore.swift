@@ -70,8 +70,9 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         hiddenRows = prefixTokens.enumerated().map { $0.offset == 0 ? 0 : min($0.element, w) }
         tokens = lastStart * w + last.seekHeader.tokens
         documentRows = lastStart + last.seekHeader.tokens / w
-        // The tables are filled from the documents' own rows when first read; summaries and bounds for the
-        // short last chunks of the sealed documents, and first-chunk bounds over valid rows, are set now.
+        // The tables are filled from the documents' own rows when first read; bounds for the short last chunks
+        // of the sealed documents and first-chunk bounds over valid rows are set now, and so are short-chunk
+        // summaries computed here (an older bundle's).
         let capacity = BundleFormat.rowCapacity(documentChunks: documentRows), d = layout.headDimension, r = layout.representatives
         // Sealed documents whose build stored their rows: their short last chunks' summaries are written when
         // the summary tables are filled (read again then), so no copy of them waits in memory until that.
