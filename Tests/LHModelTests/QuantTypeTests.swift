@@ -123,9 +123,9 @@ final class QuantTypeTests: XCTestCase {
     /// Our activation rounding (one float scale per 32 values) against ggml's, which these goldens hold as the blocks
     /// its vec_dot reads: the RMS error of the quantized activation against the float one is within 1% of ggml's
     /// for the 32-value types (ggml: an f16 scale per 32) and below 0.8 of it for the K-quants (ggml: one scale per
-    /// 256; measured 0.57-0.70). (Rounding exactly as ggml
-    /// does was built and measured: the kernels then equal ggml's vec_dot within 1e-5, but the end-to-end
-    /// log-probabilities came no closer to llama.cpp's; docs/kquant-crosscheck.md.)
+    /// 256; measured 0.57-0.70). Rounding exactly as ggml does was built and measured: the kernels then equal
+    /// ggml's vec_dot within 1e-5, but the end-to-end log-probabilities came no closer to llama.cpp's
+    /// (docs/kquant-crosscheck.md).
     func testActivationRoundingIsAtLeastAsFineAsGGML() throws {
         for type in goldenTypes {
             let g = try QuantGolden.load(type.name)

@@ -18,7 +18,7 @@ import LHTestSupport
 
 final class RequantizedModelTests: XCTestCase {
     static let types = ["Q4_K_M", "Q5_K_M", "Q6_K", "Q3_K_M", "Q2_K", "Q5_0", "Q5_1"]
-    /// The largest median |Δ log p| over a file's steps, on either path (measured 0.017-0.046).
+    /// The largest median |Δ log p| over a file's steps, on either path (measured 0.017-0.068, Q2_K token by token the largest).
     static let medianBound = 0.08
 
     func testTeacherForcedLogProbabilitiesMatchLlamaCpp() throws {
