@@ -1,4 +1,5 @@
 // Scores of candidate chunks for a set of queries of one head: summaries, exact max q·k, Quest bounds, or representative keys.
+import CKernels
 import LHCore
 import LHModel
 
@@ -49,8 +50,14 @@ enum ChunkScorer {
                     row[d + x] = max(q[x], 0)
                 }
             }
-            Gemm.nt(m: m, n: n, k: 2 * d, alpha: 1, a: split, lda: 2 * d, b: bounds + candidates.lowerBound * 2 * d, ldb: 2 * d,
-                    beta: accumulate ? 1 : 0, c: out, ldc: n)
+            switch bounds {
+            case let .f32(rows):
+                Gemm.nt(m: m, n: n, k: 2 * d, alpha: 1, a: split, lda: 2 * d, b: rows + candidates.lowerBound * 2 * d, ldb: 2 * d,
+                        beta: accumulate ? 1 : 0, c: out, ldc: n)
+            case let .f16(rows):
+                lh_sgemm_nt_f16b(Int64(m), Int64(n), Int64(2 * d), split, Int64(2 * d), rows + candidates.lowerBound * 2 * d, Int64(2 * d),
+                                 accumulate ? 1 : 0, out, Int64(n))
+            }
         case .representatives, .representativesMean:
             let r = lay.representatives
             let reps = store.representatives(layer: layer, kvHead: g)   // (chunks, r, d)

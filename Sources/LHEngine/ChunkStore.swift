@@ -246,7 +246,7 @@ public protocol ChunkStore: AnyObject {
     /// (layer, KV head): Quest's bounds. Safe to call concurrently for different (layer, KV head) pairs.
     func setKeyBounds(layer: Int, kvHead: Int, chunk: Int, _ b: UnsafePointer<Float>)
     /// Key bounds of chunks `0..<n` of (layer, KV head): (n, 2, d) row-major, valid for complete chunks.
-    func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float>
+    func keyBounds(layer: Int, kvHead: Int) -> KeyBoundRows
     /// Stores the r = `layout.representatives` representative keys k̃ (r·d floats, `RepresentativeKeys`) of a
     /// complete chunk for (layer, KV head). Only called when r > 0. Safe to call concurrently for different
     /// (layer, KV head) pairs.
@@ -365,8 +365,8 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
         (boundRows[layer * layout.kvHeads + kvHead] + chunk * 2 * d).update(from: b, count: 2 * d)
     }
 
-    public func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
-        UnsafePointer(boundRows[layer * layout.kvHeads + kvHead])
+    public func keyBounds(layer: Int, kvHead: Int) -> KeyBoundRows {
+        .f32(UnsafePointer(boundRows[layer * layout.kvHeads + kvHead]))
     }
 
     public func setRepresentatives(layer: Int, kvHead: Int, chunk: Int, _ keys: UnsafePointer<Float>) {
@@ -378,6 +378,27 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
     public func representatives(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
         precondition(layout.representatives > 0, "the store keeps no representative keys")
         return UnsafePointer(repRows[layer * layout.kvHeads + kvHead])
+    }
+}
+
+/// The key bounds of chunks `0..<n` of one (layer, KV head), (n, 2, d) row-major: f32 as computed, or halves
+/// rounded outward (each minimum down, each maximum up), so a chunk's Quest score is still an upper bound of
+/// its keys' scores at half the memory (a corpus's table, `lh_f32_to_f16_directed`).
+public enum KeyBoundRows {
+    case f32(UnsafePointer<Float>)
+    case f16(UnsafePointer<UInt16>)
+
+    /// The bounds of `chunks`, (chunks.count, 2, d), as floats (halves converted exactly).
+    public func floats(chunks: Range<Int>, d: Int) -> [Float] {
+        let start = chunks.lowerBound * 2 * d, count = chunks.count * 2 * d
+        switch self {
+        case let .f32(p):
+            return Array(UnsafeBufferPointer(start: p + start, count: count))
+        case let .f16(p):
+            var out = [Float](repeating: 0, count: count)
+            lh_f16_to_f32(p + start, &out, Int64(count))
+            return out
+        }
     }
 }
 

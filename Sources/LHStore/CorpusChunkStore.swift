@@ -16,7 +16,8 @@ import LHModel
 /// Summaries, key bounds and representative keys are copied into tables of the whole corpus (the scorers
 /// read them as one array per head) when a scorer first reads that kind (`CorpusRows`), so they take memory
 /// in proportion to the corpus's chunks, as the mapped files of one document of that length would; the
-/// sealed documents' mapped pages of that kind are released once copied.
+/// sealed documents' mapped pages of that kind are released once copied. Key bounds are kept as halves
+/// rounded outward (`CorpusRows.Encoding.outwardBounds`, `KeyBoundRows.f16`): half the memory, still bounds.
 public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
     public let layout: ChunkLayout
     /// The documents' stores in corpus order; all but the last are sealed.
@@ -31,7 +32,7 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
     private let rows: [Int32]                            // (lastStart) tokens of each chunk before the last document
     private let hiddenRows: [Int]                        // per document: template-prefix rows hidden in its chunk 0
     private let summaryRows: CorpusRows                 // (L·H) tables of (capacity, d)
-    private let boundRows: CorpusRows                   // (L·G) tables of (capacity, 2·d)
+    private let boundRows: CorpusRows                   // (L·G) tables of (capacity, 2·d), halves rounded outward
     private let repRows: CorpusRows?                     // (L·G) tables of (capacity, r·d); nil when r = 0
     private let fillError: FirstError                    // met while filling a table (which cannot throw)
 
@@ -77,10 +78,10 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         // Sealed documents whose build stored their rows: their short last chunks' summaries are written when
         // the summary tables are filled (read again then), so no copy of them waits in memory until that.
         var storedSummaries: [(document: Int, chunk: Int)] = []
-        func kindRows(_ kind: RowsHeader.Kind, groups: Int, width: Int,
+        func kindRows(_ kind: RowsHeader.Kind, groups: Int, width: Int, encoding: CorpusRows.Encoding = .f32,
                       finish: @escaping ([UnsafeMutablePointer<Float>]) -> Void = { _ in },
                       _ source: @escaping (FileChunkStore, Int) -> UnsafePointer<Float>) -> CorpusRows {
-            CorpusRows(groups: groups, width: width, capacity: capacity, fill: { g, table, capacity in
+            CorpusRows(groups: groups, width: width, capacity: capacity, encoding: encoding, fill: { g, table, capacity in
                 // Each document's complete chunks; zeros for its short last chunk (set later) and after the last.
                 for (i, doc) in documents.enumerated() {
                     let complete = doc.seekHeader.tokens / w, end = i + 1 < first.count ? first[i + 1] : capacity
@@ -106,7 +107,7 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
                 }
             }
         }) { $0.summaries(layer: $1 / heads, head: $1 % heads) }
-        boundRows = kindRows(.bounds, groups: layout.layers * kv, width: 2 * d) { $0.keyBounds(layer: $1 / kv, kvHead: $1 % kv) }
+        boundRows = kindRows(.bounds, groups: layout.layers * kv, width: 2 * d, encoding: .outwardBounds) { $0.boundFloats(layer: $1 / kv, kvHead: $1 % kv) }
         repRows = r == 0 ? nil : kindRows(.representatives, groups: layout.layers * kv, width: r * d) { $0.representatives(layer: $1 / kv, kvHead: $1 % kv) }
         try Allocation.checkAddressSpace(bytes: tables.reduce(0) { $0 + $1.bytes }, what: "the corpus's chunk tables")
         for (i, doc) in documents.enumerated() {
@@ -217,19 +218,19 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         summaryRows.set(group: layer * layout.heads + head, chunk: chunk, s)
     }
 
-    public func summaries(layer: Int, head: Int) -> UnsafePointer<Float> { UnsafePointer(summaryRows.table(layer * layout.heads + head)) }
+    public func summaries(layer: Int, head: Int) -> UnsafePointer<Float> { UnsafePointer(summaryRows.floats(layer * layout.heads + head)) }
 
     public func setKeyBounds(layer: Int, kvHead: Int, chunk: Int, _ b: UnsafePointer<Float>) {
         boundRows.set(group: layer * layout.kvHeads + kvHead, chunk: chunk, b)
     }
 
-    public func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float> { UnsafePointer(boundRows.table(layer * layout.kvHeads + kvHead)) }
+    public func keyBounds(layer: Int, kvHead: Int) -> KeyBoundRows { .f16(UnsafePointer(boundRows.halves(layer * layout.kvHeads + kvHead))) }
 
     public func setRepresentatives(layer: Int, kvHead: Int, chunk: Int, _ keys: UnsafePointer<Float>) {
         repRows?.set(group: layer * layout.kvHeads + kvHead, chunk: chunk, keys)
     }
 
     public func representatives(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
-        UnsafePointer(repRows!.table(layer * layout.kvHeads + kvHead))
+        UnsafePointer(repRows!.floats(layer * layout.kvHeads + kvHead))
     }
 }

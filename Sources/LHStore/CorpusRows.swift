@@ -1,4 +1,5 @@
 // One kind of per-chunk rows of a corpus (summaries, key bounds or representative keys), copied from the documents when first read.
+import CKernels
 import Foundation
 import LHCore
 
@@ -7,11 +8,23 @@ import LHCore
 /// the documents' files (`fill`) when a scorer first reads one, so a question that never scores by
 /// summaries never holds the corpus's summaries in memory (about 280 MB at a million tokens for the
 /// default model). Rows set before then wait in `pending` and are written over the copy.
+///
+/// Key bounds are kept as halves rounded outward (`Encoding.outwardBounds`): half the memory (96 MB instead of
+/// 192 MB at a million tokens), and each chunk's Quest score stays an upper bound of its keys' scores.
 final class CorpusRows {
+    /// How a table holds its rows.
+    enum Encoding {
+        /// f32, as the documents store them.
+        case f32
+        /// IEEE halves; each row is d minima rounded down then d maxima rounded up (`lh_f32_to_f16_directed`).
+        case outwardBounds
+    }
+
     let groups: Int
     let width: Int
+    let encoding: Encoding
     private(set) var capacity: Int
-    private var tables: [UnsafeMutablePointer<Float>] = []      // per group (capacity, width); empty until filled
+    private var tables: [UnsafeMutableRawPointer] = []          // per group (capacity, width) elements; empty until filled
     private var pending: [Int: [Float]] = [:]                    // group · 2³² + chunk → row, until filled
     private let fill: (_ group: Int, _ table: UnsafeMutablePointer<Float>, _ capacity: Int) -> Void
     private let finish: (_ tables: [UnsafeMutablePointer<Float>]) -> Void
@@ -21,16 +34,17 @@ final class CorpusRows {
     /// - Parameters:
     ///   - fill: writes every row of `group`'s (capacity, width) table (uninitialised; the capacity is the
     ///     third argument, grown since `init` when questions outgrew it): the documents' rows, zeros elsewhere.
-    ///   - finish: writes rows into every group's table at once once all are filled (rows read from a file per
+    ///   - finish: (f32 tables only) writes rows into every group's table at once once all are filled (rows read from a file per
     ///     document rather than per group), before the rows set since `init`.
     ///   - filled: called once every table is filled (the documents' mapped rows can be released).
-    init(groups: Int, width: Int, capacity: Int,
+    init(groups: Int, width: Int, capacity: Int, encoding: Encoding = .f32,
          fill: @escaping (_ group: Int, _ table: UnsafeMutablePointer<Float>, _ capacity: Int) -> Void,
          finish: @escaping (_ tables: [UnsafeMutablePointer<Float>]) -> Void = { _ in },
          filled: @escaping () -> Void) {
         self.groups = groups
         self.width = width
         self.capacity = capacity
+        self.encoding = encoding
         self.fill = fill
         self.finish = finish
         self.filled = filled
@@ -38,12 +52,29 @@ final class CorpusRows {
 
     deinit { for t in tables { t.deallocate() } }
 
-    /// Bytes the tables take once filled.
-    var bytes: Int { groups * capacity * width * MemoryLayout<Float>.stride }
+    /// Bytes of one element.
+    private var elementBytes: Int { encoding == .f32 ? MemoryLayout<Float>.stride : MemoryLayout<UInt16>.stride }
+    /// Bytes of one row.
+    private var rowBytes: Int { width * elementBytes }
 
-    /// The table of `group`, filling every table on the first call. An allocation the address-space check at
-    /// opening allowed but the system then refused stops the process, as any small allocation would.
-    func table(_ group: Int) -> UnsafeMutablePointer<Float> {
+    /// Bytes the tables take once filled.
+    var bytes: Int { groups * capacity * rowBytes }
+
+    /// The f32 table of `group` (`Encoding.f32`), filling every table on the first call. An allocation the
+    /// address-space check at opening allowed but the system then refused stops the process, as any small
+    /// allocation would.
+    func floats(_ group: Int) -> UnsafeMutablePointer<Float> {
+        precondition(encoding == .f32, "the rows are kept as halves")
+        return table(group).assumingMemoryBound(to: Float.self)
+    }
+
+    /// The half table of `group` (`Encoding.outwardBounds`), filling every table on the first call.
+    func halves(_ group: Int) -> UnsafeMutablePointer<UInt16> {
+        precondition(encoding == .outwardBounds, "the rows are kept as f32")
+        return table(group).assumingMemoryBound(to: UInt16.self)
+    }
+
+    private func table(_ group: Int) -> UnsafeMutableRawPointer {
         lock.lock()
         defer { lock.unlock() }
         if tables.isEmpty { materialize() }
@@ -57,7 +88,21 @@ final class CorpusRows {
         if tables.isEmpty {
             pending[group << 32 | chunk] = Array(UnsafeBufferPointer(start: row, count: width))
         } else {
-            (tables[group] + chunk * width).update(from: row, count: width)
+            encode(rows: 1, from: row, to: tables[group] + chunk * rowBytes)
+        }
+    }
+
+    /// Writes `rows` rows (rows, width) of floats at `dst` in the table's encoding.
+    private func encode(rows: Int, from src: UnsafePointer<Float>, to dst: UnsafeMutableRawPointer) {
+        switch encoding {
+        case .f32:
+            dst.assumingMemoryBound(to: Float.self).update(from: src, count: rows * width)
+        case .outwardBounds:
+            let d = width / 2, out = dst.assumingMemoryBound(to: UInt16.self)
+            for r in 0..<rows {
+                lh_f32_to_f16_directed(src + r * width, out + r * width, Int64(d), 0)
+                lh_f32_to_f16_directed(src + r * width + d, out + r * width + d, Int64(d), 1)
+            }
         }
     }
 
@@ -66,15 +111,15 @@ final class CorpusRows {
         guard chunks > capacity else { return }
         if !tables.isEmpty {
             // Every new table is allocated before any old one is freed, so a failure leaves the rows as they were.
-            var fresh: [UnsafeMutablePointer<Float>] = []
+            var fresh: [UnsafeMutableRawPointer] = []
             do {
-                for _ in 0..<groups { fresh.append(try Allocation.floats(chunks * width, what: "the corpus's chunk tables")) }
+                for _ in 0..<groups { fresh.append(try Allocation.raw(bytes: chunks * rowBytes, what: "the corpus's chunk tables")) }
             } catch {
                 for p in fresh { p.deallocate() }
                 throw error
             }
             for (old, new) in zip(tables, fresh) {
-                new.update(from: old, count: capacity * width)
+                new.copyMemory(from: old, byteCount: capacity * rowBytes)
                 old.deallocate()
             }
             tables = fresh
@@ -85,17 +130,26 @@ final class CorpusRows {
     /// Zeroes rows `first...` of every table (question-time rows after a question).
     func clear(from first: Int) {
         pending = pending.filter { $0.key & 0xFFFF_FFFF < first }
-        for t in tables { (t + first * width).update(repeating: 0, count: (capacity - first) * width) }
+        for t in tables { (t + first * rowBytes).initializeMemory(as: UInt8.self, repeating: 0, count: (capacity - first) * rowBytes) }
     }
 
     private func materialize() {
-        tables = (0..<groups).map { _ in
-            try! Allocation.raw(bytes: capacity * width * MemoryLayout<Float>.stride, what: "the corpus's chunk tables")
-                .bindMemory(to: Float.self, capacity: capacity * width)
+        tables = (0..<groups).map { _ in try! Allocation.raw(bytes: capacity * rowBytes, what: "the corpus's chunk tables") }
+        switch encoding {
+        case .f32:
+            let floats = tables.map { $0.bindMemory(to: Float.self, capacity: capacity * width) }
+            for g in 0..<groups { fill(g, floats[g], capacity) }
+            finish(floats)
+        case .outwardBounds:
+            // Each group's rows are filled as f32 into one staging table (2 MB at a million tokens), then encoded.
+            let staging = try! Allocation.floats(capacity * width, what: "the corpus's chunk tables")
+            defer { staging.deallocate() }
+            for g in 0..<groups {
+                fill(g, staging, capacity)
+                encode(rows: capacity, from: staging, to: tables[g])
+            }
         }
-        for g in 0..<groups { fill(g, tables[g], capacity) }
-        finish(tables)
-        for (key, row) in pending { (tables[key >> 32] + (key & 0xFFFF_FFFF) * width).update(from: row, count: width) }
+        for (key, row) in pending { row.withUnsafeBufferPointer { encode(rows: 1, from: $0.baseAddress!, to: tables[key >> 32] + (key & 0xFFFF_FFFF) * rowBytes) } }
         pending = [:]
         filled()
     }

@@ -371,7 +371,10 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         boundRows.row(layer * layout.kvHeads + kvHead, chunk).update(from: b, count: 2 * layout.headDimension)
     }
 
-    public func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
+    public func keyBounds(layer: Int, kvHead: Int) -> KeyBoundRows { .f32(boundFloats(layer: layer, kvHead: kvHead)) }
+
+    /// The key bounds as the document's file holds them, f32.
+    func boundFloats(layer: Int, kvHead: Int) -> UnsafePointer<Float> {
         UnsafePointer(boundRows.row(layer * layout.kvHeads + kvHead, 0))
     }
 

@@ -1,4 +1,5 @@
 // A corpus of bundles asked as one: its chunks laid end to end, checked against an in-memory store built from the bundles.
+import CKernels
 import Foundation
 import XCTest
 import LHCore
@@ -77,7 +78,12 @@ final class CorpusTests: XCTestCase {
                         let valid = reference.validRows(chunk: offset / w + c)
                         var bounds = [Float](repeating: 0, count: 2 * d)
                         bounds.withUnsafeMutableBufferPointer { KeyBounds.compute(keys: blk.keys + valid.lowerBound * d, rows: valid.count, d: d, out: $0.baseAddress!) }
-                        XCTAssertTrue(valid != 0..<w || bounds == Array(UnsafeBufferPointer(start: s.keyBounds(layer: l, kvHead: g) + c * 2 * d, count: 2 * d)))
+                        XCTAssertTrue(valid != 0..<w || bounds == s.keyBounds(layer: l, kvHead: g).floats(chunks: c..<(c + 1), d: d))
+                        // The corpus keeps its bounds as halves rounded outward; the reference holds the same values.
+                        var halves = [UInt16](repeating: 0, count: 2 * d)
+                        lh_f32_to_f16_directed(bounds, &halves, Int64(d), 0)
+                        halves.withUnsafeMutableBufferPointer { lh_f32_to_f16_directed(Array(bounds[d...]), $0.baseAddress! + d, Int64(d), 1) }
+                        lh_f16_to_f32(halves, &bounds, Int64(2 * d))
                         reference.setKeyBounds(layer: l, kvHead: g, chunk: offset / w + c, bounds)
                         reference.setRepresentatives(layer: l, kvHead: g, chunk: offset / w + c, s.representatives(layer: l, kvHead: g) + c * r * d)
                     }
@@ -124,7 +130,7 @@ final class CorpusTests: XCTestCase {
         XCTAssertEqual(reader.tokens, (short + 1) * w + reader.documents[1].metadata.document.tokens)
         let d = corpus.layout.headDimension
         for l in 0..<corpus.layout.layers {
-            let bounds = Array(UnsafeBufferPointer(start: corpus.keyBounds(layer: l, kvHead: 0) + short * 2 * d, count: 2 * d))
+            let bounds = corpus.keyBounds(layer: l, kvHead: 0).floats(chunks: short..<(short + 1), d: d)
             XCTAssertTrue(zip(bounds.prefix(d), bounds.suffix(d)).allSatisfy { $0 <= $1 } && bounds.contains { $0 != 0 }, "layer \(l)")
             XCTAssertTrue(UnsafeBufferPointer(start: corpus.summaries(layer: l, head: 0) + short * d, count: d).contains { $0 != 0 })
         }
@@ -161,8 +167,8 @@ final class CorpusTests: XCTestCase {
         let lay = a.layout, d = lay.headDimension, chunks = b.firstChunks[2] + 1
         for l in 0..<lay.layers {
             for g in 0..<lay.kvHeads {
-                XCTAssertEqual(Array(UnsafeBufferPointer(start: a.keyBounds(layer: l, kvHead: g), count: chunks * 2 * d)),
-                               Array(UnsafeBufferPointer(start: b.keyBounds(layer: l, kvHead: g), count: chunks * 2 * d)), "bounds \(l) \(g)")
+                XCTAssertEqual(a.keyBounds(layer: l, kvHead: g).floats(chunks: 0..<chunks, d: d),
+                               b.keyBounds(layer: l, kvHead: g).floats(chunks: 0..<chunks, d: d), "bounds \(l) \(g)")
             }
             for h in 0..<lay.heads {
                 XCTAssertEqual(Array(UnsafeBufferPointer(start: a.summaries(layer: l, head: h), count: chunks * d)),
@@ -206,7 +212,7 @@ final class HidingStore: ChunkStore {
     func setSummary(layer: Int, head: Int, chunk: Int, _ s: UnsafePointer<Float>) { base.setSummary(layer: layer, head: head, chunk: chunk, s) }
     func summaries(layer: Int, head: Int) -> UnsafePointer<Float> { base.summaries(layer: layer, head: head) }
     func setKeyBounds(layer: Int, kvHead: Int, chunk: Int, _ b: UnsafePointer<Float>) { base.setKeyBounds(layer: layer, kvHead: kvHead, chunk: chunk, b) }
-    func keyBounds(layer: Int, kvHead: Int) -> UnsafePointer<Float> { base.keyBounds(layer: layer, kvHead: kvHead) }
+    func keyBounds(layer: Int, kvHead: Int) -> KeyBoundRows { base.keyBounds(layer: layer, kvHead: kvHead) }
     func setRepresentatives(layer: Int, kvHead: Int, chunk: Int, _ keys: UnsafePointer<Float>) {
         base.setRepresentatives(layer: layer, kvHead: kvHead, chunk: chunk, keys)
     }

@@ -66,8 +66,8 @@ final class FileChunkStoreTests: XCTestCase {
             let r = settings.representatives
             XCTAssertGreaterThan(r, 0)
             for l in 0..<2 { for g in 0..<2 {
-                XCTAssertEqual(Array(UnsafeBufferPointer(start: reader.keyBounds(layer: l, kvHead: g), count: 21 * 2 * 16)),
-                               Array(UnsafeBufferPointer(start: memory.keyBounds(layer: l, kvHead: g), count: 21 * 2 * 16)), "bounds \(l) \(g)")
+                XCTAssertEqual(reader.keyBounds(layer: l, kvHead: g).floats(chunks: 0..<21, d: 16),
+                               memory.keyBounds(layer: l, kvHead: g).floats(chunks: 0..<21, d: 16), "bounds \(l) \(g)")
                 XCTAssertEqual(Array(UnsafeBufferPointer(start: reader.representatives(layer: l, kvHead: g), count: 21 * r * 16)),
                                Array(UnsafeBufferPointer(start: memory.representatives(layer: l, kvHead: g), count: 21 * r * 16)), "representatives \(l) \(g)")
             } }

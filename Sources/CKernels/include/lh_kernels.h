@@ -141,6 +141,17 @@ void lh_f32_to_f16(const float *x, uint16_t *y, int64_t n);
 /// Convert n IEEE halves to floats (exact).
 void lh_f16_to_f32(const uint16_t *x, float *y, int64_t n);
 
+/// Convert n floats to IEEE half rounded towards +infinity (up != 0) or -infinity (up == 0), so the half is
+/// >= (<=) the float: rows that must stay bounds. Floats beyond the finite halves are clamped to +-65504 first
+/// (there the bound is no longer one), and NaN becomes -65504.
+void lh_f32_to_f16_directed(const float *x, uint16_t *y, int64_t n, int up);
+
+/// C (m x n) = A (m x k, f32) * B^T + beta * C, where B is n rows of k IEEE halves (row stride ldb): the f32
+/// product of `lh_sgemm_nt` with the halves converted exactly. beta == 0 means C is not read. Single-threaded
+/// and re-entrant; uses the stack and `lh_sgemm_nt`'s buffer.
+void lh_sgemm_nt_f16b(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const uint16_t *b, int64_t ldb,
+                      float beta, float *c, int64_t ldc);
+
 /// Quantize n floats to int8 with one scale (stored key/value rows, `--kv int8`): s = f16(max|x| / 127),
 /// q[i] = round-to-nearest-even(x[i] / s) clamped to [-127, 127]; returns the bits of the f16 s (0 and
 /// all-zero q for an all-zero row). Decoding q[i] * s is within s/2 of x[i].
