@@ -81,14 +81,15 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         func kindRows(_ kind: RowsHeader.Kind, groups: Int, width: Int, encoding: CorpusRows.Encoding = .f32,
                       finish: @escaping ([UnsafeMutablePointer<Float>]) -> Void = { _ in },
                       _ source: @escaping (FileChunkStore, Int) -> UnsafePointer<Float>) -> CorpusRows {
-            CorpusRows(groups: groups, width: width, capacity: capacity, encoding: encoding, fill: { g, table, capacity in
-                // Each document's complete chunks; zeros for its short last chunk (set later) and after the last.
+            CorpusRows(groups: groups, width: width, capacity: capacity, encoding: encoding, fill: { write in
+                // Document by document, each sealed one's mapped rows released once written; each document's
+                // complete chunks (its short last chunk is set later, and rows after the last stay zero).
                 for (i, doc) in documents.enumerated() {
-                    let complete = doc.seekHeader.tokens / w, end = i + 1 < first.count ? first[i + 1] : capacity
-                    (table + first[i] * width).update(from: source(doc, g), count: complete * width)
-                    (table + (first[i] + complete) * width).update(repeating: 0, count: (end - first[i] - complete) * width)
+                    let complete = doc.seekHeader.tokens / w
+                    for g in 0..<groups { write(g, first[i], source(doc, g), complete) }
+                    if i + 1 < documents.count { doc.releaseMappedRows(kind) }
                 }
-            }, finish: finish, filled: { for doc in documents.dropLast() { doc.releaseMappedRows(kind) } })
+            }, finish: finish)
         }
         let heads = layout.heads, kv = layout.kvHeads
         let fillError = FirstError()

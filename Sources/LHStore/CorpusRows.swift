@@ -26,28 +26,29 @@ final class CorpusRows {
     private(set) var capacity: Int
     private var tables: [UnsafeMutableRawPointer] = []          // per group (capacity, width) elements; empty until filled
     private var pending: [Int: [Float]] = [:]                    // group · 2³² + chunk → row, until filled
-    private let fill: (_ group: Int, _ table: UnsafeMutablePointer<Float>, _ capacity: Int) -> Void
+    private let fill: (_ write: Writer) -> Void
     private let finish: (_ tables: [UnsafeMutablePointer<Float>]) -> Void
-    private let filled: () -> Void
     private let lock = NSLock()                                  // scorers and summarisers call from pool threads
 
+    /// Writes `count` consecutive rows (count, width) of f32 into `group`'s table from row `chunk`, in the
+    /// table's encoding.
+    typealias Writer = (_ group: Int, _ chunk: Int, _ rows: UnsafePointer<Float>, _ count: Int) -> Void
+
     /// - Parameters:
-    ///   - fill: writes every row of `group`'s (capacity, width) table (uninitialised; the capacity is the
-    ///     third argument, grown since `init` when questions outgrew it): the documents' rows, zeros elsewhere.
+    ///   - fill: writes the documents' rows through the writer it is given, into tables of zeros. It may go
+    ///     document by document and release each document's mapped rows once written, so at most one
+    ///     document's rows of this kind are mapped beside the tables.
     ///   - finish: (f32 tables only) writes rows into every group's table at once once all are filled (rows read from a file per
     ///     document rather than per group), before the rows set since `init`.
-    ///   - filled: called once every table is filled (the documents' mapped rows can be released).
     init(groups: Int, width: Int, capacity: Int, encoding: Encoding = .f32,
-         fill: @escaping (_ group: Int, _ table: UnsafeMutablePointer<Float>, _ capacity: Int) -> Void,
-         finish: @escaping (_ tables: [UnsafeMutablePointer<Float>]) -> Void = { _ in },
-         filled: @escaping () -> Void) {
+         fill: @escaping (_ write: Writer) -> Void,
+         finish: @escaping (_ tables: [UnsafeMutablePointer<Float>]) -> Void = { _ in }) {
         self.groups = groups
         self.width = width
         self.capacity = capacity
         self.encoding = encoding
         self.fill = fill
         self.finish = finish
-        self.filled = filled
     }
 
     deinit { for t in tables { t.deallocate() } }
@@ -134,23 +135,17 @@ final class CorpusRows {
     }
 
     private func materialize() {
-        tables = (0..<groups).map { _ in try! Allocation.raw(bytes: capacity * rowBytes, what: "the corpus's chunk tables") }
-        switch encoding {
-        case .f32:
-            let floats = tables.map { $0.bindMemory(to: Float.self, capacity: capacity * width) }
-            for g in 0..<groups { fill(g, floats[g], capacity) }
-            finish(floats)
-        case .outwardBounds:
-            // Each group's rows are filled as f32 into one staging table (2 MB at a million tokens), then encoded.
-            let staging = try! Allocation.floats(capacity * width, what: "the corpus's chunk tables")
-            defer { staging.deallocate() }
-            for g in 0..<groups {
-                fill(g, staging, capacity)
-                encode(rows: capacity, from: staging, to: tables[g])
-            }
+        tables = (0..<groups).map { _ in
+            let t = try! Allocation.raw(bytes: capacity * rowBytes, what: "the corpus's chunk tables")
+            t.initializeMemory(as: UInt8.self, repeating: 0, count: capacity * rowBytes)
+            return t
         }
+        fill { group, chunk, rows, count in
+            precondition(chunk + count <= self.capacity, "rows \(chunk) + \(count) beyond the table's \(self.capacity)")
+            self.encode(rows: count, from: rows, to: self.tables[group] + chunk * self.rowBytes)
+        }
+        if encoding == .f32 { finish(tables.map { $0.bindMemory(to: Float.self, capacity: capacity * width) }) }
         for (key, row) in pending { row.withUnsafeBufferPointer { encode(rows: 1, from: $0.baseAddress!, to: tables[key >> 32] + (key & 0xFFFF_FFFF) * rowBytes) } }
         pending = [:]
-        filled()
     }
 }
