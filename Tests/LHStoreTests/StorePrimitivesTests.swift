@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 import LHCore
+import LHModel
 import LHTestSupport
 @testable import LHStore
 
@@ -9,6 +10,33 @@ final class StorePrimitivesTests: XCTestCase {
     func testCRC32KnownValue() {
         XCTAssertEqual(Array("123456789".utf8).withUnsafeBytes { CRC32.checksum($0) }, 0xCBF4_3926)
         XCTAssertEqual([UInt8]().withUnsafeBytes { CRC32.checksum($0) }, 0)
+        // zlib's crc32 of 100,000 bytes i·7 mod 256 (python3 -c "import zlib; print(hex(zlib.crc32(bytes(i*7%256 for i in range(100000)))))").
+        let long = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        for simd in [true, false] { XCTAssertEqual(withSIMD(simd) { long.withUnsafeBytes { CRC32.checksum($0) } }, 0x0EAF_0153) }
+    }
+
+    /// Every length from 0 to 300 at every start offset mod 16, on the carry-less path and the tables, against
+    /// the bit-at-a-time definition.
+    func testCRC32EqualsTheBitwiseDefinition() {
+        var rng = SplitMix64(seed: 3)
+        let bytes = (0..<400).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        func bitwise(_ s: ArraySlice<UInt8>) -> UInt32 {
+            var c: UInt32 = 0xFFFF_FFFF
+            for b in s {
+                c ^= UInt32(b)
+                for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            }
+            return c ^ 0xFFFF_FFFF
+        }
+        for simd in [true, false] {
+            for start in 0..<16 {
+                for n in 0...300 where start + n <= bytes.count {
+                    let s = bytes[start..<(start + n)]
+                    let got = withSIMD(simd) { s.withUnsafeBytes { CRC32.checksum($0) } }
+                    XCTAssertEqual(got, n == 0 ? 0 : bitwise(s), "start \(start) length \(n) simd \(simd)")
+                }
+            }
+        }
     }
 
     func testSHA256KnownValues() {

@@ -152,6 +152,10 @@ void lh_f32_to_f16_directed(const float *x, uint16_t *y, int64_t n, int up);
 void lh_sgemm_nt_f16b(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const uint16_t *b, int64_t ldb,
                       float beta, float *c, int64_t ldc);
 
+/// CRC-32 of n bytes (IEEE, zlib's reflected polynomial 0xEDB88320; 0 for n <= 0): carry-less multiplication
+/// where the CPU has it, else slicing-by-8 tables.
+uint32_t lh_crc32(const void *data, int64_t n);
+
 /// Quantize n floats to int8 with one scale (stored key/value rows, `--kv int8`): s = f16(max|x| / 127),
 /// q[i] = round-to-nearest-even(x[i] / s) clamped to [-127, 127]; returns the bits of the f16 s (0 and
 /// all-zero q for an all-zero row). Decoding q[i] * s is within s/2 of x[i].
