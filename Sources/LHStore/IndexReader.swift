@@ -143,9 +143,14 @@ public final class IndexReader {
     /// answer ends there (what was streamed stays the answer) with finish reason `stopped`. A non-empty
     /// `answerStart` is read after the assistant opener as the start of the answer, which the model continues; it
     /// is streamed first and is part of the answer's text (not of its token count).
+    ///
+    /// With `reread` > 0 the answer is not read from the index: the `reread` chunks the question's last token
+    /// attended to most beyond the baseline are read again as text, in document order, with the question after
+    /// them, by the model's own dense attention inside its trained context (`rereadText`), and the answer
+    /// continues from that prompt. Citations are then those chunks, ranked by the question's attention.
     public func ask(_ question: String, answerStart: String = "", maxTokens: Int, sampling: SamplingOptions = SamplingOptions(temperature: 0),
                     cite: Bool = false, citationCount: Int = 3, citationThreshold: Double = CitationEvidence.standOut,
-                    recordSelections: Bool = false, isStopped: () -> Bool = { false },
+                    reread: Int = 0, recordSelections: Bool = false, isStopped: () -> Bool = { false },
                     onText: (String) -> Void = { _ in }) throws -> AnswerResult {
         let began = Date()
         let before = store.cacheStatistics
@@ -168,11 +173,23 @@ public final class IndexReader {
         let documentChunks = (n + questionSettings.chunkSize - 1) / questionSettings.chunkSize
         var evidence = CitationEvidence(documentChunks: documentChunks)
         func collect() { evidence.record(selections: engine.tracedMassChunks, masses: engine.tracedAttentionMass) }
-        if cite || recordSelections { engine.tracePosition = n + q.count - 1 }
+        if cite || recordSelections || reread > 0 { engine.tracePosition = n + q.count - 1 }
         var logits = forward.runLast(q, cache: engine)
         if let e = store.takeError() { throw e }
         let selections = recordSelections ? engine.tracedSelections : nil
-        if cite { collect() }
+        if cite || reread > 0 { collect() }
+        // The cache answer tokens read: the index, or the re-read chunks' dense prompt.
+        var cache: AttentionCache = engine
+        if reread > 0 {
+            try recordBaseline(&evidence)
+            let chunks = evidence.standingOut(count: reread, threshold: 0).map(\.chunk)
+            let prompt = TokenizedDocument(text: try rereadText(chunks: chunks), languageModel: languageModel).tokens + q
+            guard prompt.count <= languageModel.model.config.contextLength else {
+                throw LHError.invalidInput("\(reread) re-read chunks and the question are \(prompt.count) tokens, more than the model's \(languageModel.model.config.contextLength); lower --reread")
+            }
+            cache = languageModel.model.makeDenseCache()
+            logits = forward.runLast(prompt, cache: cache)
+        }
         var sampler = Sampler(answering: sampling, tokenizer: languageModel.tokenizer)
         var decoder = StreamingDecoder(tokenizer: languageModel.tokenizer)
         // A base model's answer ends where it starts a question of its own.
@@ -197,10 +214,11 @@ public final class IndexReader {
             show(decoder.append(t))
             if stopText?.stopped == true { finish = .stop; break }
             if out.count == maxTokens { break }
-            if cite { engine.tracePosition = engine.count }
-            logits = forward.runLast([t], cache: engine)
+            let traced = cite && reread == 0
+            if traced { engine.tracePosition = engine.count }
+            logits = forward.runLast([t], cache: cache)
             if let e = store.takeError() { throw e }
-            if cite { collect() }
+            if traced { collect() }
         }
         show(decoder.finish())
         if let rest = stopText?.finish() {
@@ -208,7 +226,7 @@ public final class IndexReader {
             onText(rest)
         }
         let end = Date()
-        if cite { try recordBaseline(&evidence) }
+        if cite && reread == 0 { try recordBaseline(&evidence) }
         return AnswerResult(question: question, answer: text, tokens: out.count, seconds: end.timeIntervalSince(began),
                             firstTokenSeconds: (firstTokenAt ?? end).timeIntervalSince(began),
                             cache: store.cacheStatistics.since(before),

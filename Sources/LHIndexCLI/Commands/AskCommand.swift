@@ -39,6 +39,8 @@ struct AskCommand: Command {
                    optionalCount: true),
         OptionSpec("cite-min", value: "X", help: "The attention beyond the baseline a passage needs to be cited, as a root mean square over heads and tokens (default \(CitationEvidence.standOut); 0 lists the top passages whatever).",
                    group: .advanced),
+        OptionSpec("reread", value: "N", help: "Answer from the N chunks the question attended to most, read again as text, in document order, by the model's own attention inside its trained context: a slower first token (default 0: answer from the index).",
+                   group: .advanced),
         OptionSpec("cache-mb", value: "MB", help: "Memory for the parts of the index read while answering, in MB (default \(BlockCache.defaultCapacityBytes >> 20)); below about 180, answers slow down."),
         OptionSpec("verbose", short: "v", help: "Print timing and cache statistics to standard error."),
     ] + SamplingArguments.specs + LongHeadsOptions.questionSpecs
@@ -58,6 +60,8 @@ struct AskCommand: Command {
     let citationCount: Int
     /// The excess a passage needs to be cited (`--cite-min`).
     let citationThreshold: Double
+    /// Chunks re-read as text before answering (`--reread`; 0: none).
+    let reread: Int
     let cacheBytes: Int
     let verbose: Bool
     /// The question-time LongHeads options as given (applied over the index's settings once it is open).
@@ -82,6 +86,7 @@ struct AskCommand: Command {
         cite = a.flag("cite")
         citationCount = try a.int("cite", default: 3, in: 1...100)
         citationThreshold = Double(try a.float("cite-min", default: Float(CitationEvidence.standOut), in: 0...1))
+        reread = try a.int("reread", default: 0, in: 0...64)
         cacheBytes = try a.int("cache-mb", default: BlockCache.defaultCapacityBytes >> 20, in: 1...1 << 20) << 20
         verbose = a.flag("verbose")
         questionOptions = a
@@ -136,7 +141,7 @@ struct AskCommand: Command {
             guard !trimmed.isEmpty else { return }
             if !json && header { io.out("Q: \(trimmed)\nA: ") }
             let r = try reader.ask(trimmed, answerStart: answerStart, maxTokens: maxTokens, sampling: sampling, cite: cite, citationCount: citationCount, citationThreshold: citationThreshold,
-                                 isStopped: isStopped) { piece in
+                                 reread: reread, isStopped: isStopped) { piece in
                 if !json { io.out(piece) }
             }
             if json {

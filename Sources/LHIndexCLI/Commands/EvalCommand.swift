@@ -45,7 +45,7 @@ struct EvalCommand: Command {
     """
     static let options: [OptionSpec] = [
         ModelLocator.option,
-        OptionSpec("lengths", short: "l", value: "L,L", help: "Prompt lengths in tokens, k = 1024 (default 4k,8k)."),
+        OptionSpec("lengths", short: "l", value: "L,L", help: "Prompt lengths in tokens, k = 1024, m = 1024k (default 4k,8k)."),
         OptionSpec("chars", value: "N,N", help: "passkey: filler lengths in characters instead of --lengths."),
         OptionSpec("trials", short: "n", value: "N", help: "Trials per configuration and length (default 5; keys, values, vars, nolima: documents, default 2)."),
         OptionSpec("filler", value: "F", help: "keys, values, vars, nolima: passkey (default) or text (the long real text)."),
@@ -90,6 +90,7 @@ struct EvalCommand: Command {
     static func parseLength(_ s: Substring) -> Int? {
         let t = s.trimmingCharacters(in: .whitespaces).lowercased()
         if t.hasSuffix("k"), let v = Int(t.dropLast()) { return v * 1024 }
+        if t.hasSuffix("m"), let v = Int(t.dropLast()) { return v * 1024 * 1024 }
         return Int(t)
     }
 
