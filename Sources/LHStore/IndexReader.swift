@@ -108,9 +108,18 @@ public final class IndexReader {
         tokens = (store as? CorpusChunkStore)?.tokens ?? docs[0].metadata.document.tokens
         forward = ForwardPass(model: languageModel.model)
         questionSettings = docs[0].metadata.settings
+        let standardPositioning = LongHeadsSettings.standard.fitted(trainedContext: languageModel.model.config.contextLength).questionPositioning
+        if docs.count > 1, questionSettings.questionPositioning == standardPositioning {
+            // Separately built documents lie at no distance from each other that the model could read, and
+            // Self-Extend would squeeze a large corpus's distances by a factor of hundreds: a corpus places
+            // the chosen chunks one after another (Gemma 3 270M, pass key in one of 20 documents at 128k:
+            // 10/10 contiguous against 9/10 with the single document's default; docs/longheads-on-small-models.md).
+            questionSettings.questionPositioning = .contiguous
+        }
     }
 
-    /// Settings for questions and answers: the index's, unless changed with `setQuestionSettings`.
+    /// Settings for questions and answers: the index's, unless changed with `setQuestionSettings`; over several
+    /// documents with the standard question positioning (fitted to the model), contiguous positioning instead.
     public private(set) var questionSettings: LongHeadsSettings
 
     /// Reads questions with other question-time settings (question attention length, positioning,

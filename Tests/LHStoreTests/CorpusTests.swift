@@ -191,6 +191,30 @@ final class CorpusTests: XCTestCase {
             XCTAssertFalse(m.contains("\n"), m)
         }
     }
+
+    /// Over several documents the standard question positioning (fitted to the model) becomes contiguous; one document keeps it,
+    /// and so does a corpus whose bundles keep another positioning, or a question that asks for one.
+    func testCorpusPlacesChosenChunksContiguouslyByDefault() throws {
+        let dir = StoreFixture.tempDir()
+        var standard = StoreFixture.settings()
+        standard.questionPositioning = LongHeadsSettings.standard.fitted(trainedContext: lm.model.config.contextLength).questionPositioning
+        let a = try build(StoreFixture.text(bytes: 300, seed: 2), name: "a", settings: standard, dir: dir)
+        let b = try build(StoreFixture.text(bytes: 300, seed: 3), name: "b", settings: standard, dir: dir)
+        XCTAssertEqual(try IndexReader(bundles: [(a, "a")], languageModel: lm).questionSettings.questionPositioning,
+                       standard.questionPositioning)
+        let corpus = try IndexReader(bundles: [(a, "a"), (b, "b")], languageModel: lm)
+        XCTAssertEqual(corpus.questionSettings.questionPositioning, .contiguous)
+        var asked = corpus.questionSettings
+        asked.questionPositioning = standard.questionPositioning
+        try corpus.setQuestionSettings(asked)
+        XCTAssertEqual(corpus.questionSettings.questionPositioning, standard.questionPositioning)
+        var clipped = standard
+        clipped.questionPositioning = .clipped(distance: 64)
+        let c = try build(StoreFixture.text(bytes: 300, seed: 2), name: "c", settings: clipped, dir: dir)
+        let d = try build(StoreFixture.text(bytes: 300, seed: 3), name: "d", settings: clipped, dir: dir)
+        XCTAssertEqual(try IndexReader(bundles: [(c, "c"), (d, "d")], languageModel: lm).questionSettings.questionPositioning,
+                       .clipped(distance: 64))
+    }
 }
 
 /// A store that hides the first rows of some chunks from attention, over another store (the reference for
