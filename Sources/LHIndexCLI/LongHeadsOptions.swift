@@ -27,7 +27,7 @@ enum LongHeadsOptions {
         OptionSpec("question-positioning", value: "P", help: "The positions chosen chunks are read at for question and answer tokens: contiguous, true, self-extend:N or clipped:N (default self-extend:2048; contiguous when several documents are asked).", group: .advanced),
         OptionSpec("question-scoring", value: "S", help: "How chunks are ranked for question and answer tokens: summaries, max-key, quest, reps (the best of the chunk's representative keys; the document must be built with --representatives) or reps-mean (their mean) (default quest).", group: .advanced),
         OptionSpec("question-per-kv-head", value: "yes|no", help: "Whether the query heads that share keys and values choose their chunks together (default yes).", group: .advanced),
-        OptionSpec("question-select", value: "token|block", help: "Whether the question's tokens choose their chunks one by one or once per block of them (block gives a faster first token; default token).", group: .advanced),
+        OptionSpec("question-select", value: "token|block", help: "Whether the question's tokens choose their chunks one by one or once per block of them (block gives a faster first token; default token, block when several documents are asked).", group: .advanced),
     ]
 
     /// What `build` accepts: the document settings, and the question settings as advanced ones (stored as the

@@ -108,18 +108,24 @@ public final class IndexReader {
         tokens = (store as? CorpusChunkStore)?.tokens ?? docs[0].metadata.document.tokens
         forward = ForwardPass(model: languageModel.model)
         questionSettings = docs[0].metadata.settings
-        let standardPositioning = LongHeadsSettings.standard.fitted(trainedContext: languageModel.model.config.contextLength).questionPositioning
-        if docs.count > 1, questionSettings.questionPositioning == standardPositioning {
-            // Separately built documents lie at no distance from each other that the model could read, and
-            // Self-Extend would squeeze a large corpus's distances by a factor of hundreds: a corpus places
-            // the chosen chunks one after another (Gemma 3 270M, pass key in one of 20 documents at 128k:
-            // 10/10 contiguous against 9/10 with the single document's default; docs/longheads-on-small-models.md).
-            questionSettings.questionPositioning = .contiguous
+        // Over several documents, two question defaults differ from one document's (a question option, or a
+        // corpus whose bundles store other question settings, keeps its own; docs/longheads-on-small-models.md):
+        // - positioning: separately built documents lie at no distance from each other that the model could read,
+        //   and Self-Extend would squeeze a large corpus's distances by a factor of hundreds, so the chosen chunks
+        //   are placed one after another (Gemma 3 270M, pass key in one of 20 documents at 128k: 10/10 against 9/10);
+        // - selection once per block of question tokens: each token choosing among thousands of chunks loads many
+        //   more distinct blocks than among one document's (first token over 1.07M tokens in 200 documents, quiet:
+        //   0.74 s against 1.05-1.17 s, its largest document alone 0.76 s; pass keys 10/10 at 32k and 128k either way).
+        let standard = LongHeadsSettings.standard.fitted(trainedContext: languageModel.model.config.contextLength)
+        if docs.count > 1 {
+            if questionSettings.questionPositioning == standard.questionPositioning { questionSettings.questionPositioning = .contiguous }
+            if questionSettings.questionGranularity == standard.questionGranularity { questionSettings.questionGranularity = .block }
         }
     }
 
     /// Settings for questions and answers: the index's, unless changed with `setQuestionSettings`; over several
-    /// documents with the standard question positioning (fitted to the model), contiguous positioning instead.
+    /// documents, contiguous positioning and selection per block of question tokens where the index keeps the
+    /// standard ones (fitted to the model).
     public private(set) var questionSettings: LongHeadsSettings
 
     /// Reads questions with other question-time settings (question attention length, positioning,

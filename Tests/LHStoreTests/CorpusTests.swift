@@ -200,18 +200,25 @@ final class CorpusTests: XCTestCase {
         standard.questionPositioning = LongHeadsSettings.standard.fitted(trainedContext: lm.model.config.contextLength).questionPositioning
         let a = try build(StoreFixture.text(bytes: 300, seed: 2), name: "a", settings: standard, dir: dir)
         let b = try build(StoreFixture.text(bytes: 300, seed: 3), name: "b", settings: standard, dir: dir)
-        XCTAssertEqual(try IndexReader(bundles: [(a, "a")], languageModel: lm).questionSettings.questionPositioning,
-                       standard.questionPositioning)
+        XCTAssertEqual(standard.questionGranularity, LongHeadsSettings.standard.questionGranularity)
+        XCTAssertEqual(standard.questionGranularity, .token)
+        let single = try IndexReader(bundles: [(a, "a")], languageModel: lm).questionSettings
+        XCTAssertEqual(single.questionPositioning, standard.questionPositioning)
+        XCTAssertEqual(single.questionGranularity, .token)
         let corpus = try IndexReader(bundles: [(a, "a"), (b, "b")], languageModel: lm)
         XCTAssertEqual(corpus.questionSettings.questionPositioning, .contiguous)
+        XCTAssertEqual(corpus.questionSettings.questionGranularity, .block)
         var asked = corpus.questionSettings
         asked.questionPositioning = standard.questionPositioning
+        asked.questionGranularity = .token
         try corpus.setQuestionSettings(asked)
         XCTAssertEqual(corpus.questionSettings.questionPositioning, standard.questionPositioning)
-        var clipped = standard
-        clipped.questionPositioning = .clipped(distance: 64)
-        let c = try build(StoreFixture.text(bytes: 300, seed: 2), name: "c", settings: clipped, dir: dir)
-        let d = try build(StoreFixture.text(bytes: 300, seed: 3), name: "d", settings: clipped, dir: dir)
+        XCTAssertEqual(corpus.questionSettings.questionGranularity, .token)
+        var other = standard
+        other.questionPositioning = .clipped(distance: 64)
+        other.questionGranularity = .block
+        let c = try build(StoreFixture.text(bytes: 300, seed: 2), name: "c", settings: other, dir: dir)
+        let d = try build(StoreFixture.text(bytes: 300, seed: 3), name: "d", settings: other, dir: dir)
         XCTAssertEqual(try IndexReader(bundles: [(c, "c"), (d, "d")], languageModel: lm).questionSettings.questionPositioning,
                        .clipped(distance: 64))
     }
