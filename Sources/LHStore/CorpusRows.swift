@@ -4,7 +4,7 @@ import Foundation
 import LHCore
 
 /// The rows of one kind for every chunk of a corpus, one table per (layer, head or KV head) laid out as the
-/// scorers read them: `width` floats per chunk, `capacity` chunks. The tables are allocated and copied from
+/// scorers read them: `width` values per chunk, `capacity` chunks. The tables are allocated and copied from
 /// the documents' files (`fill`) when a scorer first reads one, so a question that never scores by
 /// summaries never holds the corpus's summaries in memory (about 280 MB at a million tokens for the
 /// default model). Rows set before then wait in `pending` and are written over the copy.

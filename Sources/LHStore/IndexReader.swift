@@ -115,7 +115,7 @@ public final class IndexReader {
         //   are placed one after another (Gemma 3 270M, pass key in one of 20 documents at 128k: 10/10 against 9/10);
         // - selection once per block of question tokens: each token choosing among thousands of chunks loads many
         //   more distinct blocks than among one document's (first token over 1.07M tokens in 200 documents, quiet:
-        //   0.74 s against 1.05-1.17 s, its largest document alone 0.76 s; pass keys 10/10 at 32k and 128k either way).
+        //   0.74-0.76 s against 1.05-1.17 s, its largest document alone 0.76-0.83 s; pass keys 10/10 at 32k and 128k either way).
         let standard = LongHeadsSettings.standard.fitted(trainedContext: languageModel.model.config.contextLength)
         if docs.count > 1 {
             if questionSettings.questionPositioning == standard.questionPositioning { questionSettings.questionPositioning = .contiguous }
