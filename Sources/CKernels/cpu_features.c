@@ -5,11 +5,13 @@
 /// -1 until first use, then 1 (AVX2 kernels) or 0 (scalar kernels).
 int lh_avx2_state = -1;
 
-/// True when the CPU has every feature the LH_AVX2 functions are compiled for.
+/// True when the CPU has every feature the LH_AVX2 functions are compiled for, and PCLMULQDQ (crc32.c), which
+/// every AVX2 CPU has.
 static int cpu_has_avx2(void) {
 #if LH_X86
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")
+        && __builtin_cpu_supports("pclmul");
 #else
     return 0;
 #endif

@@ -36,7 +36,7 @@ static uint32_t crc_tables(uint32_t c, const uint8_t *p, int64_t n) {
 }
 
 #if LH_X86
-#define LH_CLMUL __attribute__((target("pclmul,sse4.1")))
+#define LH_CLMUL __attribute__((target("pclmul,sse4.1")))   // called only where lh_use_avx2() holds
 
 /// Advances the running state over n bytes, n >= 64 and a multiple of 16.
 LH_CLMUL static uint32_t crc_clmul(uint32_t c, const uint8_t *p, int64_t n) {
@@ -77,17 +77,6 @@ LH_CLMUL static uint32_t crc_clmul(uint32_t c, const uint8_t *p, int64_t n) {
     return (uint32_t)_mm_extract_epi32(_mm_xor_si128(x1, t), 1);
 }
 
-static int clmul_state = -1;
-
-static int use_clmul(void) {
-    int s = __atomic_load_n(&clmul_state, __ATOMIC_RELAXED);
-    if (s < 0) {
-        __builtin_cpu_init();
-        s = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
-        __atomic_store_n(&clmul_state, s, __ATOMIC_RELAXED);
-    }
-    return s && lh_use_avx2();    // the scalar switch of the tests turns this off too
-}
 #endif
 
 uint32_t lh_crc32(const void *data, int64_t n) {
@@ -95,7 +84,7 @@ uint32_t lh_crc32(const void *data, int64_t n) {
     uint32_t c = 0xFFFFFFFFu;
     if (n <= 0) return 0;
 #if LH_X86
-    if (n >= 64 && use_clmul()) {
+    if (n >= 64 && lh_use_avx2()) {     // AVX2 CPUs have PCLMULQDQ (cpu_features.c checks it)
         const int64_t body = n & ~(int64_t)15;
         c = crc_clmul(c, p, body);
         p += body;

@@ -63,6 +63,9 @@ public struct ChunkSpan: Equatable, Sendable {
     /// 1-based line of the source at byteStart.
     public var firstLine: Int
 
+    /// [byteStart, byteEnd) clamped to a source of `count` bytes.
+    public func byteRange(inSourceOf count: Int) -> Range<Int> { min(byteStart, count)..<min(byteEnd, count) }
+
     public init(chunk: Int, tokenStart: Int, tokenEnd: Int, byteStart: Int, byteEnd: Int, firstLine: Int) {
         self.chunk = chunk
         self.tokenStart = tokenStart

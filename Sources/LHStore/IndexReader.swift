@@ -284,17 +284,23 @@ public final class IndexReader {
     /// naming their document.
     func citations(evidence: CitationEvidence, count: Int, threshold: Double) throws -> [Citation] {
         if let path = ProcessInfo.processInfo.environment["LHINDEX_CITE_TRACE"] { evidence.dump(to: path) }
-        let first = (store as? CorpusChunkStore)?.firstChunks ?? [0]
-        return try evidence.standingOut(count: count, threshold: threshold).map { c, share in
-            let i = first.lastIndex { $0 <= c }!
-            let doc = documents[i], s = doc.chunks[c - first[i]]
-            let src = try doc.source()
-            let bytes = src[min(s.byteStart, src.count)..<min(s.byteEnd, src.count)]
+        return try evidence.standingOut(count: count, threshold: threshold).compactMap { c, share in
+            guard let (i, j, s) = documentChunk(c) else { return nil }
+            let doc = documents[i], src = try doc.source()
+            let bytes = src[s.byteRange(inSourceOf: src.count)]
             let lines = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-            return Citation(document: doc.name, chunk: c - first[i], firstLine: s.firstLine,
+            return Citation(document: doc.name, chunk: j, firstLine: s.firstLine,
                             lastLine: s.firstLine + max(0, lines - (bytes.last == 0x0A ? 1 : 0)),
                             weight: share, excerpt: CitationExcerpt.excerpt(src, range: s.byteStart..<s.byteEnd))
         }
+    }
+
+    /// The document holding corpus chunk `c`, the chunk's index in it and its span; nil for a chunk of the
+    /// question's tokens.
+    func documentChunk(_ c: Int) -> (document: Int, chunk: Int, span: ChunkSpan)? {
+        let first = (store as? CorpusChunkStore)?.firstChunks ?? [0]
+        let i = first.lastIndex { $0 <= c }!, j = c - first[i]
+        return j < documents[i].chunks.count ? (i, j, documents[i].chunks[j]) : nil
     }
 }
 

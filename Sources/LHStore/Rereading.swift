@@ -8,16 +8,13 @@ extension IndexReader {
     /// The source text of corpus chunks `chunks`, in corpus order (document, then chunk): chunks that follow
     /// each other in one document are joined as they stand, others separated by `rereadGap`.
     func rereadText(chunks: [Int]) throws -> String {
-        let first = (store as? CorpusChunkStore)?.firstChunks ?? [0]
         var pieces: [String] = []
         var previous: (document: Int, byteEnd: Int)?
         var sources: [Int: [UInt8]] = [:]
         for c in chunks.sorted() {
-            let i = first.lastIndex { $0 <= c }!, doc = documents[i], j = c - first[i]
-            guard j < doc.chunks.count else { continue }     // a question-time chunk: not part of a document
-            let span = doc.chunks[j]
-            if sources[i] == nil { sources[i] = try doc.source() }
-            let src = sources[i]!, range = min(span.byteStart, src.count)..<min(span.byteEnd, src.count)
+            guard let (i, _, span) = documentChunk(c) else { continue }
+            if sources[i] == nil { sources[i] = try documents[i].source() }
+            let src = sources[i]!, range = span.byteRange(inSourceOf: src.count)
             let text = String(decoding: src[range], as: UTF8.self)
             if let p = previous, p.document == i, p.byteEnd == range.lowerBound {
                 pieces[pieces.count - 1] += text
