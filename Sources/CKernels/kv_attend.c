@@ -16,6 +16,16 @@ static inline float element(int kind, const void *rows, int64_t o) {
     }
 }
 
+// Bytes of the first `rows` rows of d elements of `kind`.
+static inline int64_t rows_bytes(int kind, int64_t rows, int64_t d) {
+    switch (kind) {
+    case LH_KV_F16: return rows * d * 2;
+    case LH_KV_I8: return rows * d;
+    case LH_KV_I4: return rows * d / 2;
+    default: return rows * d * 4;
+    }
+}
+
 // Whether rows of `kind` carry a per-row f16 scale.
 static inline int scaled(int kind) { return kind == LH_KV_I8 || kind == LH_KV_I4; }
 
@@ -148,6 +158,89 @@ LH_AVX2 static void kv_accumulate_avx2(int kind, const void *v, const uint16_t *
         out[i] = a;
     }
 }
+
+// Several queries (the query heads sharing a KV head) against the same stored rows: each stored element is
+// loaded and converted once for all of them instead of once per query. Rows in tiles of 4, M ≤ 3 queries, d a
+// multiple of 8; the 4·M dot products of a tile stay in registers.
+LH_AVX2 static inline __m128 hsum4_ps(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+}
+
+LH_AVX2 static inline __attribute__((always_inline)) int64_t kv_scores_tiles(int kind, const void *k, const uint16_t *scales,
+                                                                               int64_t rows, int64_t d, const int M, const float *q,
+                                                                               float alpha, float *scores, int64_t lds) {
+    int64_t t = 0;
+    for (; t + 4 <= rows; t += 4) {
+        __m256 acc[3][4];
+        for (int h = 0; h < M; h++) for (int r = 0; r < 4; r++) acc[h][r] = _mm256_setzero_ps();
+        for (int64_t i = 0; i < d; i += 8) {
+            __m256 qv[3];
+            for (int h = 0; h < M; h++) qv[h] = _mm256_loadu_ps(q + h * d + i);
+            for (int r = 0; r < 4; r++) {
+                const __m256 kv = load8(kind, k, (t + r) * d + i);
+                for (int h = 0; h < M; h++) acc[h][r] = _mm256_fmadd_ps(kv, qv[h], acc[h][r]);
+            }
+        }
+        __m128 f = _mm_set1_ps(alpha);
+        if (scaled(kind)) f = _mm_mul_ps(f, _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(scales + t))));
+        for (int h = 0; h < M; h++)
+            _mm_storeu_ps(scores + h * lds + t, _mm_mul_ps(hsum4_ps(acc[h][0], acc[h][1], acc[h][2], acc[h][3]), f));
+    }
+    return t;
+}
+
+// out (M, d) += p (M rows, leading dimension ldp) · V: C vectors of 8 columns at a time for all M queries, so each
+// stored element is converted once per block instead of once per query.
+LH_AVX2 static inline __attribute__((always_inline)) void kv_accumulate_columns(int kind, const void *v, const uint16_t *scales,
+                                                                                  int64_t rows, int64_t d, const int M, const int C,
+                                                                                  const float *p, int64_t ldp, float *out) {
+    for (int64_t c0 = 0; c0 + 8 * C <= d; c0 += 8 * C) {
+        __m256 acc[3][4];
+        for (int h = 0; h < M; h++) for (int i = 0; i < C; i++) acc[h][i] = _mm256_loadu_ps(out + h * d + c0 + 8 * i);
+        for (int64_t t = 0; t < rows; t++) {
+            const float s = scaled(kind) ? lh_half_to_float(scales[t]) : 1.0f;
+            __m256 wt[3];
+            for (int h = 0; h < M; h++) wt[h] = _mm256_set1_ps(p[h * ldp + t] * s);
+            for (int i = 0; i < C; i++) {
+                const __m256 x = load8(kind, v, t * d + c0 + 8 * i);
+                for (int h = 0; h < M; h++) acc[h][i] = _mm256_fmadd_ps(wt[h], x, acc[h][i]);
+            }
+        }
+        for (int h = 0; h < M; h++) for (int i = 0; i < C; i++) _mm256_storeu_ps(out + h * d + c0 + 8 * i, acc[h][i]);
+    }
+}
+
+LH_AVX2 static void kv_scores_multi_avx2(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d, int M,
+                                         const float *q, float alpha, float *scores, int64_t lds) {
+    int64_t done = 0;
+    switch (M) {
+    case 1: done = kv_scores_tiles(kind, k, scales, rows, d, 1, q, alpha, scores, lds); break;
+    case 2: done = kv_scores_tiles(kind, k, scales, rows, d, 2, q, alpha, scores, lds); break;
+    default: done = kv_scores_tiles(kind, k, scales, rows, d, 3, q, alpha, scores, lds); break;
+    }
+    if (done < rows) {
+        for (int h = 0; h < M; h++)
+            kv_scores_avx2(kind, (const uint8_t *)k + rows_bytes(kind, done, d),
+                           scales ? scales + done : NULL, rows - done, d, q + h * d, alpha, scores + h * lds + done);
+    }
+}
+
+LH_AVX2 static void kv_accumulate_multi_avx2(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d, int M,
+                                             const float *p, int64_t ldp, float *out) {
+    if (d % 32 == 0) {
+        switch (M) {
+        case 1: kv_accumulate_columns(kind, v, scales, rows, d, 1, 4, p, ldp, out); return;
+        case 2: kv_accumulate_columns(kind, v, scales, rows, d, 2, 4, p, ldp, out); return;
+        default: kv_accumulate_columns(kind, v, scales, rows, d, 3, 4, p, ldp, out); return;
+        }
+    }
+    switch (M) {
+    case 1: kv_accumulate_columns(kind, v, scales, rows, d, 1, 1, p, ldp, out); return;
+    case 2: kv_accumulate_columns(kind, v, scales, rows, d, 2, 1, p, ldp, out); return;
+    default: kv_accumulate_columns(kind, v, scales, rows, d, 3, 1, p, ldp, out); return;
+    }
+}
 #endif
 
 
@@ -172,4 +265,32 @@ void lh_kv_accumulate(int kind, const void *v, const uint16_t *scales, int64_t r
         const float w = scaled(kind) ? p[t] * lh_half_to_float(scales[t]) : p[t];
         for (int64_t i = 0; i < d; i++) out[i] += w * element(kind, v, t * d + i);
     }
+}
+
+void lh_kv_scores_multi(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d, int64_t m,
+                        const float *q, float alpha, float *scores, int64_t lds) {
+#if LH_X86
+    if (lh_use_avx2() && d % 8 == 0) {
+        for (int64_t h = 0; h < m; h += 3) {
+            const int M = (int)(m - h < 3 ? m - h : 3);
+            kv_scores_multi_avx2(kind, k, scales, rows, d, M, q + h * d, alpha, scores + h * lds, lds);
+        }
+        return;
+    }
+#endif
+    for (int64_t h = 0; h < m; h++) lh_kv_scores(kind, k, scales, rows, d, q + h * d, alpha, scores + h * lds);
+}
+
+void lh_kv_accumulate_multi(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d, int64_t m,
+                            const float *p, int64_t ldp, float *out) {
+#if LH_X86
+    if (lh_use_avx2() && d % 8 == 0) {
+        for (int64_t h = 0; h < m; h += 3) {
+            const int M = (int)(m - h < 3 ? m - h : 3);
+            kv_accumulate_multi_avx2(kind, v, scales, rows, d, M, p + h * ldp, ldp, out + h * d);
+        }
+        return;
+    }
+#endif
+    for (int64_t h = 0; h < m; h++) lh_kv_accumulate(kind, v, scales, rows, d, p + h * ldp, out + h * d);
 }

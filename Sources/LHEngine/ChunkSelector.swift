@@ -33,10 +33,32 @@ enum ChunkSelector {
         return (Array(0..<sinks) + chosen + Array(hi..<c)).sorted()
     }
 
-    /// Indices of the `k` largest of `count` scores (ties: the lower index wins), unordered.
+    /// The selection of an answer token that follows one which selected `previous` (`LongHeadsSettings.answerFreshChunks`):
+    /// its `fresh` best-scored free choices, then the previous token's chunks that are still candidates, best
+    /// scored first, then the next best by score, until the free slots are full. With `fresh` at least the
+    /// free slots, or no previous selection, it is `select(c:reading:settings:scores:)`.
+    static func select(c: Int, reading: WindowReading, settings: LongHeadsSettings, scores: UnsafePointer<Float>,
+                       keeping previous: [Int], fresh: Int) -> [Int] {
+        let past = reading.slots - 1, sinks = settings.sinkChunks, locals = reading.locals
+        let k = past - sinks - locals                   // chunks chosen freely
+        guard c > past, settings.selection == .summaries, fresh < k, !previous.isEmpty else {
+            return select(c: c, reading: reading, settings: settings, scores: scores)
+        }
+        let lo = sinks, hi = c - locals                 // candidates lo ..< hi (hi − lo > k)
+        let ranked = topK(scores, count: hi - lo, k: k)
+        var chosen = Array(ranked.prefix(fresh))
+        var taken = Set(chosen)
+        let kept = previous.map { $0 - lo }.filter { (0..<(hi - lo)).contains($0) && !taken.contains($0) }
+            .sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        for x in kept.prefix(k - chosen.count) { chosen.append(x); taken.insert(x) }
+        for x in ranked where chosen.count < k && !taken.contains(x) { chosen.append(x) }
+        return (Array(0..<sinks) + chosen.map { $0 + lo } + Array(hi..<c)).sorted()
+    }
+
+    /// Indices of the `k` largest of `count` scores (ties: the lower index wins), best first.
     static func topK(_ s: UnsafePointer<Float>, count n: Int, k: Int) -> [Int] {
         guard k > 0 else { return [] }
-        if k >= n { return Array(0..<n) }
+        if k >= n { return (0..<n).sorted { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) } }
         var best: [Int] = []                            // indices sorted by score, descending
         best.reserveCapacity(k + 1)
         for i in 0..<n {

@@ -2,6 +2,14 @@
 import LHCore
 import LHModel
 
+/// The chunks one answer token selected (for one store layer and head, or KV group), for the next token to
+/// keep what it can (`LongHeadsSettings.answerFreshChunks`).
+final class SelectionMemory {
+    /// The token's position; -2 before any (never the position before a token).
+    var position = -2
+    var chunks: [Int] = []
+}
+
 /// LongHeads (Lu et al. 2024) as an `AttentionCache` for the forward pass (DESIGN §2).
 ///
 /// Per layer and batch of m new tokens: (1) keys are rotated to their in-chunk positions and stored with
@@ -50,6 +58,7 @@ public final class LongHeadsAttention: AttentionCache {
     /// so a decode step does no summary work; folding batch by batch keeps every sum the same, whenever done.
     private var unfoldedRows: [[Range<Int>]]
     private let scratch: [WindowScratch]                       // per pool thread
+    private let decodeSelections: [SelectionMemory]            // per (store layer, query head): the last decode step's selection
 
     /// An empty cache for `model`.
     /// - Throws: `LHError.invalidInput` when the settings are invalid for the model.
@@ -85,6 +94,7 @@ public final class LongHeadsAttention: AttentionCache {
         openOutputSums = storedLayers.map { _ in FloatBuffer(count: c.queryWidth) }
         unfoldedRows = Array(repeating: [], count: storedLayers.count)
         scratch = (0..<max(Parallel.threadCount, 1)).map { _ in WindowScratch() }
+        decodeSelections = (0..<(storedLayers.count * c.headCount)).map { _ in SelectionMemory() }
     }
 
     /// A cache continuing over `store`, which already holds the keys, values and complete-chunk summaries of
@@ -240,6 +250,8 @@ public final class LongHeadsAttention: AttentionCache {
         var perToken: Bool
         var question: Bool
         var reading: WindowReading
+        /// One token decoded after another (answer tokens), which may keep the previous token's chunks.
+        var decode = false
     }
 
     private func segments(n0: Int, m: Int) -> [Segment] {
@@ -253,7 +265,7 @@ public final class LongHeadsAttention: AttentionCache {
             var j = min(m, (chunk + 1) * w - n0)
             if !question, questionStart < n0 + j { j = questionStart - n0 }
             out.append(Segment(chunk: chunk, rows: i..<j, perToken: question ? decode || settings.questionGranularity == .token : settings.granularity == .token,
-                               question: question, reading: settings.reading(question: question)))
+                               question: question, reading: settings.reading(question: question), decode: decode))
             i = j
         }
         return out
@@ -298,7 +310,17 @@ public final class LongHeadsAttention: AttentionCache {
             } else {
                 var index: [[Int]: Int] = [:]
                 for (r, i) in seg.rows.enumerated() {
-                    let sel = ChunkSelector.select(c: chunk, reading: seg.reading, settings: settings, scores: scores + r * n)
+                    var sel: [Int]
+                    if seg.decode, let fresh = settings.answerFreshChunks {
+                        let memory = decodeSelections[layer * c.headCount + hs.lowerBound]
+                        let previous = memory.position == n0 + i - 1 ? memory.chunks : []
+                        sel = ChunkSelector.select(c: chunk, reading: seg.reading, settings: settings, scores: scores + r * n,
+                                                   keeping: previous, fresh: fresh)
+                        memory.position = n0 + i
+                        memory.chunks = sel
+                    } else {
+                        sel = ChunkSelector.select(c: chunk, reading: seg.reading, settings: settings, scores: scores + r * n)
+                    }
                     if let gi = index[sel] { groups[gi].rows.append(i) } else {
                         index[sel] = groups.count
                         groups.append((sel, [i]))

@@ -118,6 +118,11 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     /// Question and answer tokens select once per KV head (scores summed over the group's query heads),
     /// so the heads sharing keys load the same chunks; false selects per query head (the paper).
     public var questionSelectionPerKVHead: Bool
+    /// How answer tokens after the first choose their chunks: nil selects all of them anew for every token
+    /// (the paper); N takes the token's N best-scored chunks and keeps the previous token's other chunks, best
+    /// first, while they are still candidates, so the window changes only where the scores say it must and the
+    /// blocks already decompressed are read again (decode at 128k: 596 block misses per token → about 55).
+    public var answerFreshChunks: Int?
     /// Representative keys kept per (layer, KV head, complete chunk) for `ChunkScoring.representatives`
     /// (a document setting: they are chosen while prefilling and stored in the index); 0 keeps none.
     public var representatives: Int
@@ -129,7 +134,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
                 questionLocalChunks: Int? = nil,
                 precision: KVPrecision = .f16, scoring: ChunkScoring = .summaries, questionScoring: ChunkScoring = .summaries,
                 questionSelectionPerKVHead: Bool = false, questionGranularity: SelectionGranularity = .token,
-                representatives: Int = 0) {
+                representatives: Int = 0, answerFreshChunks: Int? = nil) {
         self.chunkSize = chunkSize
         self.attentionLength = attentionLength
         self.questionAttentionLength = questionAttentionLength ?? attentionLength
@@ -146,6 +151,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         self.questionSelectionPerKVHead = questionSelectionPerKVHead
         self.questionGranularity = questionGranularity
         self.representatives = representatives
+        self.answerFreshChunks = answerFreshChunks
     }
 
     /// These settings with every question-time choice reset: two settings with the same document
@@ -158,6 +164,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         s.questionScoring = .summaries
         s.questionSelectionPerKVHead = false
         s.questionGranularity = .token
+        s.answerFreshChunks = nil
         return s
     }
 
@@ -188,7 +195,8 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     public static let standard = LongHeadsSettings(questionAttentionLength: 8192,
                                                    questionPositioning: .selfExtend(neighborTokens: 2048),
                                                    localChunks: 4, questionLocalChunks: 1,
-                                                   questionScoring: .quest, questionSelectionPerKVHead: true)
+                                                   questionScoring: .quest, questionSelectionPerKVHead: true,
+                                                   answerFreshChunks: 16)
 
     /// Where question-time selection starts for a prompt of `promptTokens` whose first `documentTokens`
     /// are the document: the chunk boundary at or before the question, so that the document part can be
@@ -250,6 +258,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
                 throw fail("\(name) \(a) exceeds the model's trained context of \(trainedContext)")
             }
         }
+        if let n = answerFreshChunks, n < 0 { throw fail("fresh chunks per answer token must not be negative, got \(n)") }
         guard (0...chunkSize).contains(representatives) else {
             throw fail("representative keys per chunk must be in 0...\(chunkSize) (the chunk size), got \(representatives)")
         }
@@ -314,7 +323,7 @@ extension LongHeadsSettings {
     private enum CodingKeys: String, CodingKey {
         case chunkSize, attentionLength, questionAttentionLength, granularity, selection, positioning,
              questionPositioning, sinkChunks, localChunks, questionLocalChunks, precision, scoring, questionScoring, questionSelectionPerKVHead,
-             questionGranularity, representatives
+             questionGranularity, representatives, answerFreshChunks
     }
 
     /// Decodes settings; the question-time scoring fields, added after the first indexes were written,
@@ -353,6 +362,7 @@ extension LongHeadsSettings {
                   questionScoring: try optional(ChunkScoring.self, .questionScoring) ?? .summaries,
                   questionSelectionPerKVHead: try optional(Bool.self, .questionSelectionPerKVHead) ?? false,
                   questionGranularity: try optional(SelectionGranularity.self, .questionGranularity) ?? .token,
-                  representatives: try optional(Int.self, .representatives) ?? 0)
+                  representatives: try optional(Int.self, .representatives) ?? 0,
+                  answerFreshChunks: try optional(Int.self, .answerFreshChunks))
     }
 }

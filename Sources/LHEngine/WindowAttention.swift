@@ -58,10 +58,8 @@ enum WindowAttention {
             if fused {
                 let st = store.storedRows(layer: layer, kvHead: g, chunk: chunk, rows: rows)
                 stored.append(st)
-                for i in 0..<m {
-                    lh_kv_scores(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), rot + i * d, scale,
-                                 sc + i * n + r * w)
-                }
+                lh_kv_scores_multi(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), Int64(m), rot, scale,
+                                   sc + r * w, Int64(n))
             } else {
                 let blk = store.block(layer: layer, kvHead: g, chunk: chunk, rows: rows, scratch: s.kv.pointer + r * 2 * w * d)
                 values.append(blk.values)
@@ -87,10 +85,8 @@ enum WindowAttention {
             out.update(repeating: 0, count: m * d)
             for (r, st) in stored.enumerated() {
                 let rows = slotRows[r]
-                for i in 0..<m {
-                    lh_kv_accumulate(lay.valueKernelKind, st.values(lay), st.valueScales(lay), Int64(rows), Int64(d), sc + i * n + r * w,
-                                     out + i * d)
-                }
+                lh_kv_accumulate_multi(lay.valueKernelKind, st.values(lay), st.valueScales(lay), Int64(rows), Int64(d), Int64(m),
+                                       sc + r * w, Int64(n), out)
             }
             withExtendedLifetime(stored) {}
             lay.unrotateValues(out, rows: m)   // the products were taken over rotated values (k8v4)

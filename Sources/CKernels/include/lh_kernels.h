@@ -192,6 +192,16 @@ void lh_kv_scores(int kind, const void *k, const uint16_t *scales, int64_t rows,
 void lh_kv_accumulate(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d,
                       const float *p, float *out);
 
+/// lh_kv_scores for m queries (row h of q, (m x d), gives scores[h * lds + t]) over the same rows: each stored
+/// element is read and converted once for up to three queries (the query heads sharing one KV head).
+void lh_kv_scores_multi(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d, int64_t m,
+                        const float *q, float alpha, float *scores, int64_t lds);
+
+/// lh_kv_accumulate for m weight rows (row h of p at p + h * ldp) into the m rows of out (m x d), reading each
+/// stored element once for up to three of them.
+void lh_kv_accumulate_multi(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d, int64_t m,
+                            const float *p, int64_t ldp, float *out);
+
 /// 1 if the AVX2/FMA/F16C kernels are in use, 0 if the scalar fallbacks are.
 int lh_simd_enabled(void);
 

@@ -39,7 +39,8 @@ struct EvalCommand: Command {
     (the LongHeads options, --mode M, --max-length L to skip longer prompts, --oracle to force the
     chunk of the planted fact into every question token's window); '#' starts a comment.
     LongHeads configurations that differ only in question-time options (--question-length,
-    --question-positioning, --question-scoring, --question-per-kv-head) share one prefill of each
+    --question-positioning, --question-scoring, --question-per-kv-head, --question-select,
+    --answer-fresh) share one prefill of each
     document: only the question and answer run per configuration. --trials-out FILE appends one JSON
     line per (configuration, trial). Progress goes to standard error.
     """

@@ -1,0 +1,120 @@
+// Answer tokens keeping the previous token's chunks (LongHeadsSettings.answerFreshChunks), and the multi-query
+// fused kernels the group's heads share.
+import XCTest
+@testable import LHEngine
+import CKernels
+import LHModel
+import LHCore
+import LHTestSupport
+
+final class AnswerSelectionTests: XCTestCase {
+    typealias T = LongHeadsTinyModelTests
+
+    /// w = 16, question windows of 128 tokens: 8 slots, one sink, one local chunk and the current one, so
+    /// five chunks are chosen freely.
+    static var reading: (LongHeadsSettings, WindowReading) {
+        var s = LongHeadsSettings(chunkSize: 16, attentionLength: 64, questionAttentionLength: 128, questionLocalChunks: 1)
+        s.answerFreshChunks = 2
+        return (s, s.reading(question: true))
+    }
+
+    /// The fresh best chunks, then the previous token's chunks best first, then the next best by score.
+    func testFreshChunksThenKeptThenRanked() {
+        let (s, r) = Self.reading
+        // Chunk 20 is current: candidates are chunks 1 ..< 19 (index j is chunk j + 1), scored j, so chunk 18 is best.
+        let scores = (0..<18).map { Float($0) }
+        scores.withUnsafeBufferPointer { p in
+            let sc = p.baseAddress!
+            // Fresh: 18 and 17. Kept, best first: 11, 9, 5 (3 loses its place). Sink 0 and local 19 always.
+            XCTAssertEqual(ChunkSelector.select(c: 20, reading: r, settings: s, scores: sc, keeping: [0, 3, 5, 9, 11, 17, 19], fresh: 2),
+                           [0, 5, 9, 11, 17, 18, 19])
+            // One previous chunk is still a candidate: the rest are the next best, 16 and 15.
+            XCTAssertEqual(ChunkSelector.select(c: 20, reading: r, settings: s, scores: sc, keeping: [0, 4, 19], fresh: 2),
+                           [0, 4, 15, 16, 17, 18, 19])
+            // The previous token's local chunk 19 is a candidate once the current chunk moves on to 21.
+            XCTAssertEqual(ChunkSelector.select(c: 21, reading: r, settings: s, scores: sc, keeping: [0, 3, 5, 9, 11, 19, 20], fresh: 2)
+                               .filter { $0 != 0 && $0 != 20 }.count, 5)
+            let fresh = ChunkSelector.select(c: 20, reading: r, settings: s, scores: sc)
+            XCTAssertEqual(fresh, [0, 14, 15, 16, 17, 18, 19])
+            // No previous token, or as many fresh chunks as free slots: the plain selection.
+            XCTAssertEqual(ChunkSelector.select(c: 20, reading: r, settings: s, scores: sc, keeping: [], fresh: 2), fresh)
+            XCTAssertEqual(ChunkSelector.select(c: 20, reading: r, settings: s, scores: sc, keeping: [0, 3, 5, 9, 11, 17, 19], fresh: 5), fresh)
+        }
+    }
+
+    /// Decoding with as many fresh chunks as free slots equals selecting anew for every token; with none, every
+    /// answer token of a chunk attends the first one's chunks; the question's own tokens are never affected.
+    func testDecodeKeepsOrRenewsTheWindow() throws {
+        let tokens = T.tokens(330, seed: 21), start = 300
+        var base = T.settings(.block)
+        base.questionAttentionLength = 96               // 6 slots: 3 chosen freely among 15 or more candidates
+        base.questionSelectionPerKVHead = true
+        func run(_ fresh: Int?, trace: Int) throws -> (logits: [[Float]], selections: [[[Int]?]]) {
+            var s = base
+            s.answerFreshChunks = fresh
+            let lh = try LongHeadsAttention(model: T.model, settings: s)
+            lh.questionStart = start
+            lh.tracePosition = trace
+            let forward = ForwardPass(model: T.model)
+            var rows = [forward.runLast(Array(tokens.prefix(start + 4)), cache: lh)]
+            for i in (start + 4)..<tokens.count { rows.append(forward.runLast([tokens[i]], cache: lh)) }
+            return (rows, lh.tracedSelections)
+        }
+        let renewed = try run(nil, trace: 310), all = try run(3, trace: 310)
+        XCTAssertEqual(all.logits, renewed.logits)
+        let first = try run(0, trace: 304), later = try run(0, trace: 310)
+        XCTAssertEqual(first.logits[0], renewed.logits[0], "the question's last token selects as before")
+        XCTAssertEqual(first.selections, later.selections, "fresh 0 keeps the first answer token's chunks")
+        XCTAssertNotEqual(renewed.selections, try run(nil, trace: 304).selections, "the test needs selections that move")
+    }
+
+    /// The multi-query kernels equal one call per query, for every stored precision, head dimensions with and
+    /// without the 8-column tiles, row counts off the 4-row tiles, and up to five queries, on both paths.
+    func testMultiQueryKernelsEqualOneCallPerQuery() {
+        var rng = SplitMix64(seed: 9)
+        func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.next() % 2001) / 1000 - 1 } }
+        for precision in KVPrecision.allCases {
+            for d in [64, 40, 256, 12] where !(precision == .k8v4 && d & (d - 1) != 0) {
+                let w = 16
+                let lay = ChunkLayout(layers: 1, heads: 1, kvHeads: 1, headDimension: d, chunkSize: w, precision: precision)
+                let block = UnsafeMutableRawPointer.allocate(byteCount: lay.blockBytes, alignment: 64)
+                defer { block.deallocate() }
+                for r in 0..<w { lay.storeRow(r, key: random(d), value: random(d), into: block) }
+                let st = StoredRows(base: block, stride: w)
+                for rows in [1, 3, 4, 7, 16] {
+                    for m in 1...5 {
+                        let q = random(m * d), p = random(m * (rows + 2))       // weights with leading dimension rows + 2
+                        for simd in [true, false] {
+                            var expectScores = [Float](repeating: 0, count: m * rows), expectOut = [Float](repeating: 0.25, count: m * d)
+                            var scores = expectScores, out = expectOut
+                            withSIMD(simd) {
+                                for h in 0..<m {
+                                    expectScores.withUnsafeMutableBufferPointer { e in
+                                        q.withUnsafeBufferPointer { lh_kv_scores(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d),
+                                                                                 $0.baseAddress! + h * d, 0.5, e.baseAddress! + h * rows) }
+                                    }
+                                    expectOut.withUnsafeMutableBufferPointer { e in
+                                        p.withUnsafeBufferPointer { lh_kv_accumulate(lay.valueKernelKind, st.values(lay), st.valueScales(lay), Int64(rows),
+                                                                                     Int64(d), $0.baseAddress! + h * (rows + 2), e.baseAddress! + h * d) }
+                                    }
+                                }
+                                lh_kv_scores_multi(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), Int64(m), q, 0.5,
+                                                   &scores, Int64(rows))
+                                lh_kv_accumulate_multi(lay.valueKernelKind, st.values(lay), st.valueScales(lay), Int64(rows), Int64(d), Int64(m),
+                                                       p, Int64(rows + 2), &out)
+                            }
+                            let label = "\(precision) d \(d) rows \(rows) m \(m) simd \(simd)"
+                            XCTAssertLessThan(relativeError(scores, expectScores), 1e-5, label)
+                            XCTAssertLessThan(relativeError(out, expectOut), 1e-5, label)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// max |a − b| / max |b|.
+    func relativeError(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).map { abs($0 - $1) }.max()! / b.map(abs).max()!
+    }
+}
