@@ -18,7 +18,7 @@
 static inline float normal_or_zero(float p) { return p >= FLT_MIN ? p : 0.0f; }
 
 #if LH_X86
-LH_AVX2 static void softmax_avx2(float *x, int64_t n) {
+LH_AVX2 static float softmax_avx2(float *x, int64_t n) {
     __m256 vmax = _mm256_set1_ps(-INFINITY);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + i));
@@ -27,6 +27,7 @@ LH_AVX2 static void softmax_avx2(float *x, int64_t n) {
     _mm256_storeu_ps(lanes, vmax);
     for (int j = 0; j < 8; j++) mx = lanes[j] > mx ? lanes[j] : mx;
     for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    if (mx == -INFINITY) { for (i = 0; i < n; i++) x[i] = 0; return -INFINITY; }   // nothing to attend: no weight
     const __m256 vm = _mm256_set1_ps(mx);
     __m256 vsum = _mm256_setzero_ps();
     for (i = 0; i + 8 <= n; i += 8) {
@@ -44,20 +45,25 @@ LH_AVX2 static void softmax_avx2(float *x, int64_t n) {
         _mm256_storeu_ps(x + i, _mm256_and_ps(p, _mm256_cmp_ps(p, smallest, _CMP_GE_OQ)));
     }
     for (; i < n; i++) x[i] = normal_or_zero(x[i] * (1.0f / sum));
+    return mx + logf(sum);
 }
 #endif
 
-static void softmax_scalar(float *x, int64_t n) {
+static float softmax_scalar(float *x, int64_t n) {
     float mx = -INFINITY, sum = 0;
     for (int64_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    if (mx == -INFINITY) { for (int64_t i = 0; i < n; i++) x[i] = 0; return -INFINITY; }
     for (int64_t i = 0; i < n; i++) { x[i] = expf(x[i] - mx); sum += x[i]; }
     for (int64_t i = 0; i < n; i++) x[i] = normal_or_zero(x[i] / sum);
+    return mx + logf(sum);
 }
 
-void lh_softmax_f32(float *x, int64_t n) {
-    if (n <= 0) return;
+float lh_softmax_f32_lse(float *x, int64_t n) {
+    if (n <= 0) return -INFINITY;
 #if LH_X86
-    if (lh_use_avx2()) { softmax_avx2(x, n); return; }
+    if (lh_use_avx2()) return softmax_avx2(x, n);
 #endif
-    softmax_scalar(x, n);
+    return softmax_scalar(x, n);
 }
+
+void lh_softmax_f32(float *x, int64_t n) { (void)lh_softmax_f32_lse(x, n); }

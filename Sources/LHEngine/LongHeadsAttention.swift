@@ -58,6 +58,9 @@ public final class LongHeadsAttention: AttentionCache {
     /// so a decode step does no summary work; folding batch by batch keeps every sum the same, whenever done.
     private var unfoldedRows: [[Range<Int>]]
     private let scratch: [WindowScratch]                       // per pool thread
+    private let partResults = FloatBuffer(count: 0)            // outputs and log-sum-exps of windows read in parts
+    /// Slices each decode step's windows are read in (nil: 2). For tests.
+    var windowParts: Int?
     private let decodeSelections: [SelectionMemory]            // per (store layer, query head): the last decode step's selection
 
     /// An empty cache for `model`.
@@ -236,6 +239,14 @@ public final class LongHeadsAttention: AttentionCache {
                 for h in 0..<c.headCount { tasks.append((i, h..<(h + 1))) }
             }
         }
+        // A decode step has one task per KV group (or head), which rarely share the threads evenly (3 KV groups on
+        // 2 threads left one idle a third of the time; Gemma 3's one KV group used one thread): each window is read
+        // in two halves by separate tasks and merged. Always two, whatever the thread count, so that an answer
+        // does not depend on the machine's cores.
+        if m == 1, tracePosition != n0 {
+            attendInParts(segments[0], heads: tasks.map(\.heads), parts: windowParts ?? 2, layer: layer, n0: n0, q: q, out: out)
+            return
+        }
         Parallel.forEach(tasks.count) { task, thread in
             let t = tasks[task]
             self.attendSegment(segments[t.segment], heads: t.heads, layer: layer, modelLayer: modelLayer, n0: n0, q: q, out: out,
@@ -271,13 +282,12 @@ public final class LongHeadsAttention: AttentionCache {
         return out
     }
 
-    /// Selects and attends for the query heads `hs` (one head, or the heads of one KV group sharing a
-    /// selection) over the rows of `seg`; `layer` is the store layer of model layer `modelLayer`.
-    private func attendSegment(_ seg: Segment, heads hs: Range<Int>, layer: Int, modelLayer: Int, n0: Int, q: UnsafePointer<Float>,
-                               out: UnsafeMutablePointer<Float>, s: WindowScratch) {
-        let c = config, d = c.headDimension, e = c.queryWidth, w = settings.chunkSize
-        let g = hs.lowerBound / c.groupSize, chunk = seg.chunk
-        // Groups of rows sharing one selection, in order of first appearance.
+    /// The selections of the query heads `hs` (one head, or the heads of one KV group sharing a selection) over
+    /// the rows of `seg`: groups of rows sharing one selection, in order of first appearance.
+    private func windows(_ seg: Segment, heads hs: Range<Int>, layer: Int, n0: Int, q: UnsafePointer<Float>,
+                         s: WindowScratch) -> [(chunks: [Int], rows: [Int])] {
+        let c = config, d = c.headDimension, e = c.queryWidth
+        let chunk = seg.chunk
         var groups: [(chunks: [Int], rows: [Int])] = []
         if let candidates = ChunkSelector.candidates(c: chunk, reading: seg.reading, settings: settings) {
             let n = candidates.count
@@ -330,6 +340,50 @@ public final class LongHeadsAttention: AttentionCache {
         } else {
             groups = [(ChunkSelector.select(c: chunk, reading: seg.reading, settings: settings, scores: nil), Array(seg.rows))]
         }
+        return groups
+    }
+
+    /// One token's attention for each head group of `heads` (all over the one row of `seg`), every window read
+    /// in `parts` slices of its slots by separate tasks and merged by their log-sum-exp.
+    private func attendInParts(_ seg: Segment, heads: [Range<Int>], parts: Int, layer: Int, n0: Int, q: UnsafePointer<Float>,
+                               out: UnsafeMutablePointer<Float>) {
+        let c = config, d = c.headDimension, w = settings.chunkSize
+        var selected = [[Int]](repeating: [], count: heads.count)
+        selected.withUnsafeMutableBufferPointer { sel in
+            Parallel.forEach(heads.count) { t, thread in
+                sel[t] = self.windows(seg, heads: heads[t], layer: layer, n0: n0, q: q, s: self.scratch[thread])[0].chunks
+            }
+        }
+        let mq = heads.map(\.count).max()!, stride = mq * (d + 1)     // per part: (mq, d) output, then (mq) log-sum-exp
+        partResults.ensure(count: heads.count * parts * stride)
+        let results = partResults.pointer, offset = n0 % w
+        Parallel.forEach(heads.count * parts) { item, thread in
+            let t = item / parts, p = item % parts, hs = heads[t], chunks = selected[t], s = self.scratch[thread]
+            let slots = chunks.count + 1, g = hs.lowerBound / c.groupSize
+            s.queries.ensure(count: hs.count * d)
+            for (k, head) in hs.enumerated() { (s.queries.pointer + k * d).update(from: q + head * d, count: d) }
+            let deltas = ChunkSelector.offsets(chunks: chunks, c: seg.chunk, w: w, positioning: seg.reading.positioning,
+                                               trainedContext: c.contextLength)
+            let result = results + item * stride
+            WindowAttention.attend(store: self.store, layer: layer, kvHead: g, m: hs.count, offsets: Array(repeating: offset, count: hs.count),
+                                   c: seg.chunk, chunks: chunks, deltas: deltas, rope: self.rope, scratch: s,
+                                   part: (slots * p / parts)..<(slots * (p + 1) / parts), logSumExp: result + mq * d)
+            result.update(from: s.out.pointer, count: hs.count * d)
+        }
+        for (t, hs) in heads.enumerated() {
+            let base = (0..<parts).map { UnsafePointer(results + (t * parts + $0) * stride) }
+            WindowAttention.mergeParts(base, logSumExp: base.map { $0 + mq * d }, m: hs.count, d: d, into: out,
+                                       rowOffsets: hs.map { $0 * d })
+        }
+    }
+
+    /// Selects and attends for the query heads `hs` (one head, or the heads of one KV group sharing a
+    /// selection) over the rows of `seg`; `layer` is the store layer of model layer `modelLayer`.
+    private func attendSegment(_ seg: Segment, heads hs: Range<Int>, layer: Int, modelLayer: Int, n0: Int, q: UnsafePointer<Float>,
+                               out: UnsafeMutablePointer<Float>, s: WindowScratch) {
+        let c = config, d = c.headDimension, e = c.queryWidth, w = settings.chunkSize
+        let g = hs.lowerBound / c.groupSize, chunk = seg.chunk
+        let groups = windows(seg, heads: hs, layer: layer, n0: n0, q: q, s: s)
         for (chunks, rows) in groups {
             // Queries (heads × rows, d): head k's rows at k·rows.count.
             let nr = rows.count, mq = nr * hs.count

@@ -1,5 +1,6 @@
 // One head's attention over its window: selected chunks at their slot offsets plus the causal current chunk.
 import CKernels
+import Foundation
 import LHCore
 import LHModel
 
@@ -28,29 +29,35 @@ enum WindowAttention {
     ///   - offsets: in-chunk positions (p mod w) of the m queries; query i sees current-chunk keys 0...offsets[i].
     ///   - chunks: selected past chunks (sorted); `deltas[r]` is slot r's rotation offset (see `ChunkSelector.offsets`).
     ///   - s: scratch; `s.queries` holds the (m, d) pre-RoPE queries on entry. Output lands in `s.out` (m, d).
+    ///   - part: the slots to attend (slot r < chunks.count reads chunks[r], slot chunks.count the current chunk);
+    ///     nil: all of them. The output is then the attention over these slots' keys alone, and `logSumExp` (m)
+    ///     receives each query's log Σ exp(logit) over them, so parts can be merged (`mergeParts`).
     static func attend(store: ChunkStore, layer: Int, kvHead g: Int, m: Int, offsets: [Int], c: Int,
-                       chunks: [Int], deltas: [Int], rope: RoPE, scratch s: WindowScratch) {
+                       chunks: [Int], deltas: [Int], rope: RoPE, scratch s: WindowScratch,
+                       part: Range<Int>? = nil, logSumExp: UnsafeMutablePointer<Float>? = nil) {
         let lay = store.layout, w = lay.chunkSize, d = lay.headDimension
         let ns = chunks.count
+        let part = part ?? 0..<(ns + 1)
         let cur = offsets.max()! + 1
-        let n = ns * w + cur
+        let hasCurrent = part.contains(ns)
+        let n = (part.count - (hasCurrent ? 1 : 0)) * w + (hasCurrent ? cur : 0)   // keys in the part
         s.rotated.ensure(count: m * d)
         s.scores.ensure(count: m * n)
-        s.kv.ensure(count: (ns + 1) * 2 * w * d)
+        s.kv.ensure(count: part.count * 2 * w * d)
         s.out.ensure(count: m * d)
         let q = s.queries.pointer, rot = s.rotated.pointer, sc = s.scores.pointer
         let scale = 1 / Float(d).squareRoot()
-        // Logits per slot: scores[:, r·w ..< (r+1)·w] = (R(δ_r + i)·q_i) · k̃ᵀ / √d.
+        // Logits per slot: scores[:, j·w ..< (j+1)·w] = (R(δ_r + i)·q_i) · k̃ᵀ / √d, j = r − part.lowerBound.
         var values: [UnsafePointer<Float>] = []
         var stored: [StoredRows] = []
         let fused = m <= fusedMaxQueries
         // Rows each slot may attend: all w, or a part of a chunk of a corpus (`ChunkStore.validRows`); rows are
         // read up to the part's end and the others masked.
-        let valid = (0..<ns).map { store.validRows(chunk: chunks[$0]) }
-        let slotRows = (0...ns).map { $0 == ns ? cur : valid[$0].upperBound }
-        for r in 0...ns {
+        let valid = part.map { $0 == ns ? 0..<cur : store.validRows(chunk: chunks[$0]) }
+        let slotRows = part.map { $0 == ns ? cur : valid[$0 - part.lowerBound].upperBound }
+        for (j, r) in part.enumerated() {
             let current = r == ns
-            let rows = slotRows[r]
+            let rows = slotRows[j]
             let chunk = current ? c : chunks[r]
             let delta = current ? 0 : deltas[r]
             rot.update(from: q, count: m * d)
@@ -59,43 +66,64 @@ enum WindowAttention {
                 let st = store.storedRows(layer: layer, kvHead: g, chunk: chunk, rows: rows)
                 stored.append(st)
                 lh_kv_scores_multi(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), Int64(m), rot, scale,
-                                   sc + r * w, Int64(n))
+                                   sc + j * w, Int64(n))
             } else {
-                let blk = store.block(layer: layer, kvHead: g, chunk: chunk, rows: rows, scratch: s.kv.pointer + r * 2 * w * d)
+                let blk = store.block(layer: layer, kvHead: g, chunk: chunk, rows: rows, scratch: s.kv.pointer + j * 2 * w * d)
                 values.append(blk.values)
                 Gemm.nt(m: m, n: rows, k: d, alpha: scale, a: rot, lda: d, b: blk.keys, ldb: d,
-                        beta: 0, c: sc + r * w, ldc: n)
+                        beta: 0, c: sc + j * w, ldc: n)
             }
         }
         // Rows of short chunks hold no token; causal mask inside the current chunk; one softmax over all keys.
-        for r in 0..<ns where valid[r] != 0..<w {
+        for (j, r) in part.enumerated() where r < ns && valid[j] != 0..<w {
             for i in 0..<m {
-                (sc + i * n + r * w).update(repeating: -.infinity, count: valid[r].lowerBound)
-                (sc + i * n + r * w + valid[r].upperBound).update(repeating: -.infinity, count: w - valid[r].upperBound)
+                (sc + i * n + j * w).update(repeating: -.infinity, count: valid[j].lowerBound)
+                (sc + i * n + j * w + valid[j].upperBound).update(repeating: -.infinity, count: w - valid[j].upperBound)
             }
         }
+        let currentBase = (ns - part.lowerBound) * w
         for i in 0..<m {
             let row = sc + i * n
-            for t in (offsets[i] + 1)..<max(cur, offsets[i] + 1) { row[ns * w + t] = -.infinity }
-            TensorOps.softmax(row, count: n)
+            if hasCurrent {
+                for t in (offsets[i] + 1)..<max(cur, offsets[i] + 1) { row[currentBase + t] = -.infinity }
+            }
+            let lse = lh_softmax_f32_lse(row, Int64(n))
+            logSumExp?[i] = lse
         }
-        // out (m, d) = Σ_r weights[:, slot r] · v_r.
+        // out (m, d) = Σ_j weights[:, slot j] · v_j.
         if fused {
             let out = s.out.pointer
             out.update(repeating: 0, count: m * d)
-            for (r, st) in stored.enumerated() {
-                let rows = slotRows[r]
-                lh_kv_accumulate_multi(lay.valueKernelKind, st.values(lay), st.valueScales(lay), Int64(rows), Int64(d), Int64(m),
-                                       sc + r * w, Int64(n), out)
+            for (j, st) in stored.enumerated() {
+                lh_kv_accumulate_multi(lay.valueKernelKind, st.values(lay), st.valueScales(lay), Int64(slotRows[j]), Int64(d), Int64(m),
+                                       sc + j * w, Int64(n), out)
             }
             withExtendedLifetime(stored) {}
             lay.unrotateValues(out, rows: m)   // the products were taken over rotated values (k8v4)
             return
         }
-        for r in 0...ns {
-            let rows = slotRows[r]
-            Gemm.nn(m: m, n: d, k: rows, alpha: 1, a: sc + r * w, lda: n, b: values[r], ldb: d,
-                      beta: r == 0 ? 0 : 1, c: s.out.pointer, ldc: d)
+        for j in 0..<part.count {
+            Gemm.nn(m: m, n: d, k: slotRows[j], alpha: 1, a: sc + j * w, lda: n, b: values[j], ldb: d,
+                    beta: j == 0 ? 0 : 1, c: s.out.pointer, ldc: d)
+        }
+    }
+
+    /// Merges the outputs of attention over disjoint parts of one window: `outs[p]` (m, d) and `logSumExp[p]` (m)
+    /// from `attend(…part:logSumExp:)`; the result (m, d), written to `out` (row i at `out + rowOffsets[i]`), is the
+    /// attention over all of them: Σ_p exp(lse_p − lse) · out_p with lse = log Σ_p exp(lse_p).
+    static func mergeParts(_ outs: [UnsafePointer<Float>], logSumExp: [UnsafePointer<Float>], m: Int, d: Int,
+                           into out: UnsafeMutablePointer<Float>, rowOffsets: [Int]) {
+        for i in 0..<m {
+            let top = logSumExp.map { $0[i] }.max()!
+            let weights = logSumExp.map { top == -.infinity ? 0 : exp($0[i] - top) }
+            let total = weights.reduce(0, +)
+            let row = out + rowOffsets[i]
+            row.update(repeating: 0, count: d)
+            guard total > 0 else { continue }
+            for (p, o) in outs.enumerated() where weights[p] > 0 {
+                let f = weights[p] / total
+                for x in 0..<d { row[x] += f * o[i * d + x] }
+            }
         }
     }
 }

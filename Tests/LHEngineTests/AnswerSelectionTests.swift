@@ -118,3 +118,63 @@ final class AnswerSelectionTests: XCTestCase {
         zip(a, b).map { abs($0 - $1) }.max()! / b.map(abs).max()!
     }
 }
+
+final class WindowPartsTests: XCTestCase {
+    typealias T = LongHeadsTinyModelTests
+
+    /// Decode steps whose windows are read in slices and merged by log-sum-exp give the attention outputs of
+    /// whole windows, for one to nine slices (more slices than a window has slots leaves some empty), per KV group
+    /// and per head. (Compared before the model's 8-bit decode products, which would turn float rounding into
+    /// different activations.)
+    func testWindowsReadInPartsEqualWholeWindows() throws {
+        let c = T.model.config, start = 300, end = 340
+        var rng = SplitMix64(seed: 31)
+        func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.next() % 2001) / 500 - 2 } }
+        let q = random(end * c.queryWidth * c.layerCount), k = random(end * c.kvWidth * c.layerCount), v = random(end * c.kvWidth * c.layerCount)
+        for perKV in [true, false] {
+            var s = T.settings(.block)
+            s.questionAttentionLength = 96
+            s.questionSelectionPerKVHead = perKV
+            /// Attention outputs of the decode steps start ..< end, every layer.
+            func decode(parts: Int) throws -> [Float] {
+                let lh = try LongHeadsAttention(model: T.model, settings: s)
+                lh.questionStart = start
+                lh.windowParts = parts
+                var outputs: [Float] = []
+                func step(_ p0: Int, _ m: Int) {
+                    var out = [Float](repeating: 0, count: m * c.queryWidth)
+                    for l in 0..<c.layerCount {
+                        var qs = Array(q[((l * end + p0) * c.queryWidth)...].prefix(m * c.queryWidth))
+                        var ks = Array(k[((l * end + p0) * c.kvWidth)...].prefix(m * c.kvWidth))
+                        let vs = Array(v[((l * end + p0) * c.kvWidth)...].prefix(m * c.kvWidth))
+                        lh.attend(layer: l, m: m, q: &qs, k: &ks, v: vs, out: &out)
+                        if m == 1 { outputs += out }
+                    }
+                    lh.commit(m: m)
+                }
+                step(0, start)
+                for p in start..<end { step(p, 1) }
+                return outputs
+            }
+            let whole = try decode(parts: 1)
+            for parts in [2, 3, 4, 9] {
+                let split = try decode(parts: parts)
+                let err = zip(split, whole).map { abs($0 - $1) }.max()! / whole.map(abs).max()!
+                XCTAssertLessThan(err, 1e-5, "\(parts) parts, per KV head \(perKV)")
+            }
+        }
+    }
+
+    /// A softmax's log-sum-exp is log Σ exp over the row; a row with nothing to attend gives -inf and no weights.
+    func testSoftmaxLogSumExp() {
+        for simd in [true, false] {
+            var x: [Float] = [0.5, -1, 2, 3, -.infinity, 0, 1, 1.5, -2]
+            let expected = Float(log(x.map { Double(exp($0)) }.reduce(0, +)))
+            let lse = withSIMD(simd) { lh_softmax_f32_lse(&x, Int64(x.count)) }
+            XCTAssertEqual(lse, expected, accuracy: 1e-5)
+            var masked = [Float](repeating: -.infinity, count: 11)
+            XCTAssertEqual(withSIMD(simd) { lh_softmax_f32_lse(&masked, 11) }, -.infinity)
+            XCTAssertEqual(masked, [Float](repeating: 0, count: 11))
+        }
+    }
+}

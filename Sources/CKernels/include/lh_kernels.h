@@ -125,6 +125,10 @@ void lh_axpy_f32(float a, const float *x, float *y, int64_t n);
 /// AVX2 uses a polynomial exp with relative error below 1e-6. Weights below FLT_MIN are exactly 0 (never subnormal).
 void lh_softmax_f32(float *x, int64_t n);
 
+/// lh_softmax_f32, returning the row's log-sum-exp log(sum of exp(x[i])) before the softmax (-inf when n is 0 or
+/// every entry is -inf): what merging softmaxes taken over parts of one row needs.
+float lh_softmax_f32_lse(float *x, int64_t n);
+
 /// gate[i] = gelu(gate[i]) * up[i] for i in [0, n), GELU's tanh approximation (as ggml):
 /// gelu(g) = 0.5 * g * (1 + tanh(sqrt(2/pi) * g * (1 + 0.044715 * g^2))). AVX2: relative error below ~1e-6.
 void lh_geglu_f32(float *gate, const float *up, int64_t n);
