@@ -2,7 +2,7 @@
 # `make eval`: the long evaluations behind docs/longheads-on-small-models.md and the README tables.
 # Hours on 2 cores. Every trial is appended as a JSON line under $LHINDEX_HOME/eval/; rerunning skips
 # nothing (delete the files to start over). Tables: scripts/sweep-table.py FILE...
-# Usage: scripts/eval.sh [passkey|needle|perplexity|prefill|long|kv|quants]...   (default: all seven)
+# Usage: scripts/eval.sh [passkey|needle|perplexity|prefill|long|kv|quants|answer-fresh]...   (default: all eight)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 home=${LHINDEX_HOME:-$HOME/.cache/lhindex}
@@ -10,7 +10,7 @@ text=$home/texts/debian-policy-4.6.2.0.txt
 out=$home/eval
 mkdir -p "$out"
 bin=.build/release/lhindex
-steps=${*:-passkey needle perplexity prefill long kv quants}
+steps=${*:-passkey needle perplexity prefill long kv quants answer-fresh}
 
 for step in $steps; do
   case $step in
@@ -36,6 +36,10 @@ for step in $steps; do
     $bin eval needle --text "$text" --sweep scripts/sweeps/needle.txt --lengths 8k,16k --trials 5 --trials-out "$out/needle.jsonl"
     $bin eval needle --text "$text" --sweep scripts/sweeps/needle-prefill.txt --lengths 16k --trials 5 --trials-out "$out/needle.jsonl"
     scripts/sweep-table.py "$out/needle.jsonl" ;;
+  answer-fresh) # answer tokens keeping the previous token's chunks beyond their N best (docs/answer-decoding-2026-12-04.md)
+    $bin eval passkey --sweep scripts/sweeps/answer-fresh.txt --lengths 16k,32k --trials 10 --trials-out "$out/answer-fresh-passkey.jsonl"
+    $bin eval needle --text "$text" --sweep scripts/sweeps/answer-fresh.txt --lengths 8k,16k --trials 5 --trials-out "$out/answer-fresh-needle.jsonl"
+    scripts/sweep-table.py "$out/answer-fresh-passkey.jsonl" "$out/answer-fresh-needle.jsonl" ;;
   long)      # the standard settings beside the paper's reading at 64k and 128k
     $bin eval passkey --sweep scripts/sweeps/long64.txt --lengths 64k,128k --trials 5 --trials-out "$out/passkey-long.jsonl"
     scripts/sweep-table.py "$out/passkey-long.jsonl" ;;
