@@ -182,10 +182,12 @@ LH_AVX2 static inline __attribute__((always_inline)) int64_t kv_scores_tiles(int
                 for (int h = 0; h < M; h++) acc[h][r] = _mm256_fmadd_ps(kv, qv[h], acc[h][r]);
             }
         }
-        __m128 f = _mm_set1_ps(alpha);
-        if (scaled(kind)) f = _mm_mul_ps(f, _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(scales + t))));
-        for (int h = 0; h < M; h++)
-            _mm_storeu_ps(scores + h * lds + t, _mm_mul_ps(hsum4_ps(acc[h][0], acc[h][1], acc[h][2], acc[h][3]), f));
+        const __m128 sc = scaled(kind) ? _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(scales + t))) : _mm_set1_ps(1.0f);
+        for (int h = 0; h < M; h++) {
+            __m128 sums = hsum4_ps(acc[h][0], acc[h][1], acc[h][2], acc[h][3]);
+            if (scaled(kind)) sums = _mm_mul_ps(sums, sc);
+            _mm_storeu_ps(scores + h * lds + t, _mm_mul_ps(sums, _mm_set1_ps(alpha)));
+        }
     }
     return t;
 }
@@ -213,11 +215,14 @@ LH_AVX2 static inline __attribute__((always_inline)) void kv_accumulate_columns(
 
 LH_AVX2 static void kv_scores_multi_avx2(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d, int M,
                                          const float *q, float alpha, float *scores, int64_t lds) {
+    // The tiles add each row's products in the order of kv_scores64x8_avx2, so the scores equal one call per
+    // query bit for bit: d = 64 only, and only the rows that kernel takes (multiples of 8); the rest go row by row.
+    const int64_t tiled = d == 64 ? rows - rows % 8 : 0;
     int64_t done = 0;
     switch (M) {
-    case 1: done = kv_scores_tiles(kind, k, scales, rows, d, 1, q, alpha, scores, lds); break;
-    case 2: done = kv_scores_tiles(kind, k, scales, rows, d, 2, q, alpha, scores, lds); break;
-    default: done = kv_scores_tiles(kind, k, scales, rows, d, 3, q, alpha, scores, lds); break;
+    case 1: done = kv_scores_tiles(kind, k, scales, tiled, d, 1, q, alpha, scores, lds); break;
+    case 2: done = kv_scores_tiles(kind, k, scales, tiled, d, 2, q, alpha, scores, lds); break;
+    default: done = kv_scores_tiles(kind, k, scales, tiled, d, 3, q, alpha, scores, lds); break;
     }
     if (done < rows) {
         for (int h = 0; h < M; h++)
@@ -228,6 +233,13 @@ LH_AVX2 static void kv_scores_multi_avx2(int kind, const void *k, const uint16_t
 
 LH_AVX2 static void kv_accumulate_multi_avx2(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d, int M,
                                              const float *p, int64_t ldp, float *out) {
+    // Each column adds its rows in order, as kv_accumulate_avx2 does, so the result equals one call per query
+    // bit for bit; int4 rows (their own kernel takes the code offset off at the end) and column counts off the
+    // 16-column blocks go one query at a time.
+    if (kind == LH_KV_I4 || d % 16 != 0) {
+        for (int h = 0; h < M; h++) kv_accumulate_avx2(kind, v, scales, rows, d, p + h * ldp, out + h * d);
+        return;
+    }
     if (d % 32 == 0) {
         switch (M) {
         case 1: kv_accumulate_columns(kind, v, scales, rows, d, 1, 4, p, ldp, out); return;
