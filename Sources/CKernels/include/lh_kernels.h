@@ -196,13 +196,14 @@ void lh_kv_scores(int kind, const void *k, const uint16_t *scales, int64_t rows,
 void lh_kv_accumulate(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d,
                       const float *p, float *out);
 
-/// lh_kv_scores for m queries (row h of q, (m x d), gives scores[h * lds + t]) over the same rows: each stored
-/// element is read and converted once for up to three queries (the query heads sharing one KV head).
+/// lh_kv_scores for m queries (row h of q, (m x d), gives scores[h * lds + t]) over the same rows, equal to one call
+/// per query bit for bit: with d = 64 each stored element is read and converted once for up to three queries (the
+/// query heads sharing one KV head); other widths go one query at a time.
 void lh_kv_scores_multi(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d, int64_t m,
                         const float *q, float alpha, float *scores, int64_t lds);
 
-/// lh_kv_accumulate for m weight rows (row h of p at p + h * ldp) into the m rows of out (m x d), reading each
-/// stored element once for up to three of them.
+/// lh_kv_accumulate for m weight rows (row h of p at p + h * ldp) into the m rows of out (m x d), equal to one call
+/// per row bit for bit: f32, f16 and int8 rows with d a multiple of 16 are read once for up to three of them.
 void lh_kv_accumulate_multi(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d, int64_t m,
                             const float *p, int64_t ldp, float *out);
 
