@@ -49,16 +49,19 @@ enum ChunkSelector {
         var chosen = Array(ranked.prefix(fresh))
         var taken = Set(chosen)
         let kept = previous.map { $0 - lo }.filter { (0..<(hi - lo)).contains($0) && !taken.contains($0) }
-            .sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+            .sorted { ranksAbove($0, $1, scores) }
         for x in kept.prefix(k - chosen.count) { chosen.append(x); taken.insert(x) }
         for x in ranked where chosen.count < k && !taken.contains(x) { chosen.append(x) }
         return (Array(0..<sinks) + chosen.map { $0 + lo } + Array(hi..<c)).sorted()
     }
 
+    /// Whether candidate i ranks above candidate j: the higher score, and on a tie the lower index.
+    static func ranksAbove(_ i: Int, _ j: Int, _ s: UnsafePointer<Float>) -> Bool { s[i] > s[j] || (s[i] == s[j] && i < j) }
+
     /// Indices of the `k` largest of `count` scores (ties: the lower index wins), best first.
     static func topK(_ s: UnsafePointer<Float>, count n: Int, k: Int) -> [Int] {
         guard k > 0 else { return [] }
-        if k >= n { return (0..<n).sorted { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) } }
+        if k >= n { return (0..<n).sorted { ranksAbove($0, $1, s) } }
         var best: [Int] = []                            // indices sorted by score, descending
         best.reserveCapacity(k + 1)
         for i in 0..<n {

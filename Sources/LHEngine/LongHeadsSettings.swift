@@ -121,7 +121,8 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     /// How answer tokens after the first choose their chunks: nil selects all of them anew for every token
     /// (the paper); N takes the token's N best-scored chunks and keeps the previous token's other chunks, best
     /// first, while they are still candidates, so the window changes only where the scores say it must and the
-    /// blocks already decompressed are read again (decode at 128k: 596 block misses per token → about 55).
+    /// blocks already decompressed are read again (128k-token f16 index: 601 block misses per answer token →
+    /// 141 with 16; docs/answer-decoding-2026-12-04.md).
     public var answerFreshChunks: Int?
     /// Representative keys kept per (layer, KV head, complete chunk) for `ChunkScoring.representatives`
     /// (a document setting: they are chosen while prefilling and stored in the index); 0 keeps none.

@@ -120,10 +120,7 @@ enum WindowAttention {
             let row = out + rowOffsets[i]
             row.update(repeating: 0, count: d)
             guard total > 0 else { continue }
-            for (p, o) in outs.enumerated() where weights[p] > 0 {
-                let f = weights[p] / total
-                for x in 0..<d { row[x] += f * o[i * d + x] }
-            }
+            for (p, o) in outs.enumerated() where weights[p] > 0 { lh_axpy_f32(weights[p] / total, o + i * d, row, Int64(d)) }
         }
     }
 }
