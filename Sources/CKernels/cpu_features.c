@@ -1,24 +1,28 @@
-// cpu_features.c: owns the run-time choice between the AVX2/FMA/F16C kernels and the scalar fallbacks.
+// cpu_features.c: owns the run-time choice between the AVX-512, AVX2/FMA/F16C kernels and the scalar fallbacks.
 
 #include "lh_internal.h"
 
-/// -1 until first use, then 1 (AVX2 kernels) or 0 (scalar kernels).
+/// -1 until first use, then the SIMD level in use: 2 (AVX-512 where a kernel has it, AVX2 elsewhere), 1 (AVX2
+/// kernels) or 0 (scalar kernels).
 int lh_avx2_state = -1;
 
-/// True when the CPU has every feature the LH_AVX2 functions are compiled for, and PCLMULQDQ (crc32.c), which
-/// every AVX2 CPU has.
-static int cpu_has_avx2(void) {
+/// The highest level the CPU supports: 1 needs AVX2, FMA, F16C and PCLMULQDQ (crc32.c; every AVX2 CPU has it);
+/// 2 also needs AVX-512 F, BW, DQ and VL (every AVX-512 Xeon since Skylake-SP has all four).
+static int cpu_level(void) {
 #if LH_X86
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")
-        && __builtin_cpu_supports("pclmul");
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")
+          && __builtin_cpu_supports("pclmul")))
+        return 0;
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") ? 2 : 1;
 #else
     return 0;
 #endif
 }
 
 int lh_detect_avx2(void) {
-    int s = cpu_has_avx2();
+    int s = cpu_level();
     __atomic_store_n(&lh_avx2_state, s, __ATOMIC_RELAXED);
     return s;
 }
@@ -26,5 +30,17 @@ int lh_detect_avx2(void) {
 int lh_simd_enabled(void) { return lh_use_avx2(); }
 
 void lh_set_simd_enabled(int enabled) {
-    __atomic_store_n(&lh_avx2_state, enabled ? cpu_has_avx2() : 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&lh_avx2_state, enabled ? cpu_level() : 0, __ATOMIC_RELAXED);
+}
+
+int lh_simd_level(void) {
+    int s = __atomic_load_n(&lh_avx2_state, __ATOMIC_RELAXED);
+    return s >= 0 ? s : lh_detect_avx2();
+}
+
+int lh_cpu_simd_level(void) { return cpu_level(); }
+
+void lh_set_simd_level(int level) {
+    const int top = cpu_level();
+    __atomic_store_n(&lh_avx2_state, level < 0 ? 0 : level > top ? top : level, __ATOMIC_RELAXED);
 }

@@ -48,13 +48,18 @@ LH_AVX2 static inline __m256 lh_exp256_ps(__m256 x) {
 #define LH_X86 0
 #endif
 
-/// Cached run-time dispatch flag: 1 if the AVX2/FMA/F16C kernels should be used (see cpu_features.c).
+/// Cached run-time SIMD level: 0 scalar, 1 AVX2/FMA/F16C, 2 AVX-512 where a kernel has it (see cpu_features.c).
 extern int lh_avx2_state;
-/// Detect the CPU features once, cache the result in lh_avx2_state and return it.
+/// Detect the CPU features once, cache the level in lh_avx2_state and return it.
 int lh_detect_avx2(void);
 static inline int lh_use_avx2(void) {
     int s = __atomic_load_n(&lh_avx2_state, __ATOMIC_RELAXED);
-    return s >= 0 ? s : lh_detect_avx2();
+    return (s >= 0 ? s : lh_detect_avx2()) >= 1;
+}
+/// 1 if the AVX-512 kernels (F, BW, DQ, VL) should be used where a kernel has them (see cpu_features.c).
+static inline int lh_use_avx512(void) {
+    int s = __atomic_load_n(&lh_avx2_state, __ATOMIC_RELAXED);
+    return (s >= 0 ? s : lh_detect_avx2()) >= 2;
 }
 
 /// Bit-exact reinterpretations between float and uint32.

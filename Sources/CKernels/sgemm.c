@@ -1,7 +1,9 @@
-// sgemm.c: owns the lh_sgemm_nt / lh_sgemm_nn entry points, their run-time AVX2/FMA dispatch, the scalar
-// fallbacks and the per-thread packing buffer used by the blocked AVX2 path in sgemm_avx2.c.
+// sgemm.c: owns the lh_sgemm_nt / lh_sgemm_nn entry points, their run-time dispatch (the shared SIMD level of
+// cpu_features.c: scalar, AVX2, or AVX2 with AVX-512 tiles), the scalar fallbacks and the per-thread packing
+// buffer used by the blocked path in sgemm_avx2.c.
 
 #include "lh_sgemm.h"
+#include "lh_internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,25 +18,6 @@ void lh_sgemm_avx2(int nt, int64_t m, int64_t n, int64_t k, float alpha, const f
 #endif
 
 float *lh_sgemm_scratch(size_t floats);
-
-// MARK: - Run-time dispatch
-
-/// -1 until the first call, then 1 if the CPU has AVX2 and FMA, else 0. Written once with the same value by
-/// whichever threads race on the first call, so it needs no lock.
-static int simd_state = -1;
-
-static int use_simd(void) {
-    int s = __atomic_load_n(&simd_state, __ATOMIC_RELAXED);
-    if (s >= 0) return s;
-#if SGEMM_X86
-    __builtin_cpu_init();
-    s = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    s = 0;
-#endif
-    __atomic_store_n(&simd_state, s, __ATOMIC_RELAXED);
-    return s;
-}
 
 // MARK: - Per-thread packing buffer
 
@@ -118,12 +101,10 @@ static void sgemm(int nt, int64_t m, int64_t n, int64_t k, float alpha, const fl
         return;
     }
 #if SGEMM_X86
-    if (use_simd()) {
+    if (lh_use_avx2()) {
         lh_sgemm_avx2(nt, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-#else
-    (void)use_simd();
 #endif
     if (nt) lh_sgemm_nt_scalar(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else lh_sgemm_nn_scalar(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -4,12 +4,15 @@
 // The micro-kernel broadcasts 6 k-contiguous rows of an operand read in place and multiplies them with a packed
 // 16-wide panel (p-major), keeping 12 ymm accumulators. Two drivers feed it:
 //   gemm_packed (NN, and NT with many rows): A in place, B packed into 16-column panels (copied for NN,
-//     transposed for NT), BLIS loop order; NN with few rows reads B in place.
+//     transposed for NT), BLIS loop order; NN with few rows reads B in place. On AVX-512 CPUs its tiles are
+//     12 x 16 from sgemm_avx512.c instead.
 //   nt_swapped (NT with few rows against the k-block): computes C^T = B * A^T, so B (the big weight or key
 //     matrix) is read in place and only A is transposed into panels; the tiles are transposed on the way to C.
 // NT with at most a few rows goes to the dot-product kernel in sgemm_small.c.
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+#include "lh_internal.h"
 
 #include <immintrin.h>
 #include <stddef.h>
@@ -31,6 +34,9 @@ enum { NN_DIRECT_MAX_M = 24 };
 float *lh_sgemm_scratch(size_t floats);  // sgemm.c
 void lh_sgemm_avx2_nt_dot(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                           const float *b, int64_t ldb, float beta, float *c, int64_t ldc);  // sgemm_small.c
+/// One mr x nr tile (mr <= 12) against a 16-column panel with AVX-512 (sgemm_avx512.c).
+void lh_sgemm_avx512_tile(int64_t mr, int64_t nr, int64_t kc, const float *a, int64_t lda, const float *b,
+                          int64_t ldbp, float *c, int64_t ldc, float alpha, float beta);
 
 void lh_sgemm_avx2(int nt, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                    const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
@@ -164,7 +170,11 @@ KERNELS(2, 0) KERNELS(2, 1) KERNELS(1, 1)
 /// plainly, i = 1 or 2: 8i columns stored transposed.
 static const kernel_fn kernels[3][MR + 1] = {KERNEL_ROW(2, 0), KERNEL_ROW(1, 1), KERNEL_ROW(2, 1)};
 
-/// One mr x nr tile of C (mr <= MR, nr <= NR); the B panel is always 16 columns wide (zero-padded if packed).
+/// One mr x nr tile of C against a 16-column B panel (zero-padded if packed): mr <= the tiler's row step.
+typedef void (*tile_fn)(int64_t mr, int64_t nr, int64_t kc, const float *a, int64_t lda, const float *b,
+                        int64_t ldbp, float *c, int64_t ldc, float alpha, float beta);
+
+/// The AVX2 tile (mr <= MR, nr <= NR).
 static AVX2 void tile(int64_t mr, int64_t nr, int64_t kc, const float *a, int64_t lda, const float *b,
                       int64_t ldbp, float *c, int64_t ldc, float alpha, float beta) {
     if (nr == NR) {
@@ -214,15 +224,15 @@ static AVX2 void pack_nn(const float *b, int64_t ldb, int64_t nr, int64_t kc, fl
 // MARK: - Blocked drivers
 
 /// The BLIS order: for each k-block and row block of A, each 16-column panel of B (packed, or read in place when
-/// `pack` is 0 and the panel is full) against every 6-row tile of A. buf: KC_MAX * NC_MAX floats (unused when
-/// pack == 0).
+/// `pack` is 0 and the panel is full) against every tile of `step` rows of A (step <= MC_MAX, a divisor of it).
+/// buf: KC_MAX * NC_MAX floats (unused when pack == 0).
 static AVX2 void gemm_packed(int nt, int pack, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                              int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
-                             float *buf) {
+                             float *buf, tile_fn tiler, int64_t step) {
     _Alignas(64) float edge[KC_MAX * NR];  // the last, narrow B panel when B is read in place
-    // Balanced block sizes: k = nkb blocks of at most kcb, m = blocks of at most mcb rows (a multiple of MR).
+    // Balanced block sizes: k = nkb blocks of at most kcb, m = blocks of at most mcb rows (a multiple of step).
     const int64_t kcb = k_block(k);
-    const int64_t nmb = (m + MC_MAX - 1) / MC_MAX, mcb = ((m + nmb - 1) / nmb + MR - 1) / MR * MR;
+    const int64_t nmb = (m + MC_MAX - 1) / MC_MAX, mcb = ((m + nmb - 1) / nmb + step - 1) / step * step;
     for (int64_t jc = 0; jc < n; jc += NC_MAX) {
         const int64_t nc = min64(NC_MAX, n - jc);
         for (int64_t pc = 0; pc < k; pc += kcb) {
@@ -249,9 +259,9 @@ static AVX2 void gemm_packed(int nt, int pack, int64_t m, int64_t n, int64_t k, 
                         pack_nn(b + pc * ldb + jc + jr, ldb, nr, kc, edge);
                         bp = edge;
                     }
-                    for (int64_t ir = 0; ir < mc; ir += MR)
-                        tile(min64(MR, mc - ir), nr, kc, ap + ir * lda, lda, bp, ldbp,
-                             c + (ic + ir) * ldc + jc + jr, ldc, alpha, beff);
+                    for (int64_t ir = 0; ir < mc; ir += step)
+                        tiler(min64(step, mc - ir), nr, kc, ap + ir * lda, lda, bp, ldbp,
+                              c + (ic + ir) * ldc + jc + jr, ldc, alpha, beff);
                 }
             }
         }
@@ -298,9 +308,12 @@ static AVX2 void nt_swapped(int64_t m, int64_t n, int64_t k, float alpha, const 
 
 AVX2 void lh_sgemm_avx2(int nt, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                         const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    const int wide = lh_use_avx512();
+    const tile_fn tiler = wide ? lh_sgemm_avx512_tile : tile;
+    const int64_t step = wide ? 12 : MR;
     if (!nt) {  // NN: packing B pays off once enough rows of A reuse each panel from L1
         float *buf = m > NN_DIRECT_MAX_M ? lh_sgemm_scratch(SCRATCH_FLOATS) : NULL;
-        gemm_packed(0, buf != NULL, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buf);
+        gemm_packed(0, buf != NULL, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buf, tiler, step);
         return;
     }
     // NT. Few rows: dot products along k beat transposing either operand, for long k up to a dozen rows.
@@ -319,7 +332,7 @@ AVX2 void lh_sgemm_avx2(int nt, int64_t m, int64_t n, int64_t k, float alpha, co
                                  ldc);
         return;
     }
-    gemm_packed(1, 1, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buf);
+    gemm_packed(1, 1, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buf, tiler, step);
 }
 
 #endif

@@ -396,7 +396,7 @@ public final class LongHeadsAttention: AttentionCache {
             let deltas = ChunkSelector.offsets(chunks: chunks, c: chunk, w: w, positioning: seg.reading.positioning,
                                                trainedContext: c.contextLength)
             WindowAttention.attend(store: store, layer: layer, kvHead: g, m: mq, offsets: offsets, c: chunk,
-                                   chunks: chunks, deltas: deltas, rope: rope, scratch: s)
+                                   chunks: chunks, deltas: deltas, rope: rope, scratch: s, keepWeights: tracePosition != nil)
             for (k, head) in hs.enumerated() {
                 for (j, i) in rows.enumerated() { (out + i * e + head * d).update(from: s.out.pointer + (k * nr + j) * d, count: d) }
             }

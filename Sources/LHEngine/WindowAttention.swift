@@ -24,6 +24,11 @@ enum WindowAttention {
     /// rows directly with fused kernels; larger groups convert each block to f32 once and use matrix products.
     static let fusedMaxQueries = 4
 
+    /// Queries per pass of the matrix-product path: 64 queries' logits over a 2,304-key window are 590 KB, which
+    /// stay in a 2 MB L2 beside the window's f32 keys and values (1.2 MB); all 256 queries of a chunk at once
+    /// wrote 2.4 MB of logits (7 MB for a question's KV group of three heads), read back twice from L3.
+    static let rowBlock = 64
+
     /// Attends `m` queries of one head, all in chunk `c`, to the selected chunks and the current chunk.
     /// - Parameters:
     ///   - offsets: in-chunk positions (p mod w) of the m queries; query i sees current-chunk keys 0...offsets[i].
@@ -32,66 +37,67 @@ enum WindowAttention {
     ///   - part: the slots to attend (slot r < chunks.count reads chunks[r], slot chunks.count the current chunk);
     ///     nil: all of them. The output is then the attention over these slots' keys alone, and `logSumExp` (m)
     ///     receives each query's log Σ exp(logit) over them, so parts can be merged (`mergeParts`).
+    ///   - keepWeights: leave all m rows of attention weights in `s.scores` (m, n) for the caller (tracing);
+    ///     otherwise only the last pass's rows are there.
     static func attend(store: ChunkStore, layer: Int, kvHead g: Int, m: Int, offsets: [Int], c: Int,
                        chunks: [Int], deltas: [Int], rope: RoPE, scratch s: WindowScratch,
-                       part: Range<Int>? = nil, logSumExp: UnsafeMutablePointer<Float>? = nil) {
+                       part: Range<Int>? = nil, logSumExp: UnsafeMutablePointer<Float>? = nil, keepWeights: Bool = false) {
         let lay = store.layout, w = lay.chunkSize, d = lay.headDimension
         let ns = chunks.count
         let part = part ?? 0..<(ns + 1)
         let cur = offsets.max()! + 1
         let hasCurrent = part.contains(ns)
         let n = (part.count - (hasCurrent ? 1 : 0)) * w + (hasCurrent ? cur : 0)   // keys in the part
-        s.rotated.ensure(count: m * d)
-        s.scores.ensure(count: m * n)
-        s.kv.ensure(count: part.count * 2 * w * d)
-        s.out.ensure(count: m * d)
-        let q = s.queries.pointer, rot = s.rotated.pointer, sc = s.scores.pointer
-        let scale = 1 / Float(d).squareRoot()
-        // Logits per slot: scores[:, j·w ..< (j+1)·w] = (R(δ_r + i)·q_i) · k̃ᵀ / √d, j = r − part.lowerBound.
-        var values: [UnsafePointer<Float>] = []
-        var stored: [StoredRows] = []
-        let fused = m <= fusedMaxQueries
         // Rows each slot may attend: all w, or a part of a chunk of a corpus (`ChunkStore.validRows`); rows are
         // read up to the part's end and the others masked.
         let valid = part.map { $0 == ns ? 0..<cur : store.validRows(chunk: chunks[$0]) }
         let slotRows = part.map { $0 == ns ? cur : valid[$0 - part.lowerBound].upperBound }
-        for (j, r) in part.enumerated() {
-            let current = r == ns
-            let rows = slotRows[j]
-            let chunk = current ? c : chunks[r]
-            let delta = current ? 0 : deltas[r]
-            rot.update(from: q, count: m * d)
-            for i in 0..<m { rope.rotate(rot + i * d, heads: 1, position: delta + offsets[i]) }
-            if fused {
-                let st = store.storedRows(layer: layer, kvHead: g, chunk: chunk, rows: rows)
-                stored.append(st)
-                lh_kv_scores_multi(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), Int64(m), rot, scale,
-                                   sc + j * w, Int64(n))
-            } else {
-                let blk = store.block(layer: layer, kvHead: g, chunk: chunk, rows: rows, scratch: s.kv.pointer + j * 2 * w * d)
-                values.append(blk.values)
-                Gemm.nt(m: m, n: rows, k: d, alpha: scale, a: rot, lda: d, b: blk.keys, ldb: d,
-                        beta: 0, c: sc + j * w, ldc: n)
+        let fused = m <= fusedMaxQueries
+        // Queries per pass: all of them for the fused kernels or when the caller reads the weights afterwards;
+        // otherwise blocks of `rowBlock`, so that a block's logits stay in L2 beside the window's keys and values.
+        let mb = fused || keepWeights ? m : min(m, rowBlock)
+        s.rotated.ensure(count: mb * d)
+        s.scores.ensure(count: mb * n)
+        s.out.ensure(count: m * d)
+        let q = s.queries.pointer, rot = s.rotated.pointer, sc = s.scores.pointer
+        let scale = 1 / Float(d).squareRoot()
+        /// rot (count, d) = queries i0 ..< i0 + count rotated for slot r: R(δ_r + offset_i)·q_i. Their logits against
+        /// the slot's keys go to scores[:, j·w ..< (j+1)·w] (j = r − part.lowerBound), scaled by 1/√d.
+        func rotateQueries(_ i0: Int, _ count: Int, slot r: Int) {
+            let delta = r == ns ? 0 : deltas[r]
+            rot.update(from: q + i0 * d, count: count * d)
+            for i in 0..<count { rope.rotate(rot + i * d, heads: 1, position: delta + offsets[i0 + i]) }
+        }
+        /// Masks the keys query i (of the pass starting at i0) may not see, then turns its logits into weights.
+        func softmaxRows(_ i0: Int, _ count: Int) {
+            // Rows of short chunks hold no token; causal mask inside the current chunk; one softmax over all keys.
+            for (j, r) in part.enumerated() where r < ns && valid[j] != 0..<w {
+                for i in 0..<count {
+                    (sc + i * n + j * w).update(repeating: -.infinity, count: valid[j].lowerBound)
+                    (sc + i * n + j * w + valid[j].upperBound).update(repeating: -.infinity, count: w - valid[j].upperBound)
+                }
+            }
+            let currentBase = (ns - part.lowerBound) * w
+            for i in 0..<count {
+                let row = sc + i * n
+                if hasCurrent {
+                    for t in (offsets[i0 + i] + 1)..<max(cur, offsets[i0 + i] + 1) { row[currentBase + t] = -.infinity }
+                }
+                let lse = lh_softmax_f32_lse(row, Int64(n))
+                logSumExp?[i0 + i] = lse
             }
         }
-        // Rows of short chunks hold no token; causal mask inside the current chunk; one softmax over all keys.
-        for (j, r) in part.enumerated() where r < ns && valid[j] != 0..<w {
-            for i in 0..<m {
-                (sc + i * n + j * w).update(repeating: -.infinity, count: valid[j].lowerBound)
-                (sc + i * n + j * w + valid[j].upperBound).update(repeating: -.infinity, count: w - valid[j].upperBound)
-            }
-        }
-        let currentBase = (ns - part.lowerBound) * w
-        for i in 0..<m {
-            let row = sc + i * n
-            if hasCurrent {
-                for t in (offsets[i] + 1)..<max(cur, offsets[i] + 1) { row[currentBase + t] = -.infinity }
-            }
-            let lse = lh_softmax_f32_lse(row, Int64(n))
-            logSumExp?[i] = lse
-        }
-        // out (m, d) = Σ_j weights[:, slot j] · v_j.
         if fused {
+            var stored: [StoredRows] = []
+            for (j, r) in part.enumerated() {
+                let st = store.storedRows(layer: layer, kvHead: g, chunk: r == ns ? c : chunks[r], rows: slotRows[j])
+                stored.append(st)
+                rotateQueries(0, m, slot: r)
+                lh_kv_scores_multi(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(slotRows[j]), Int64(d), Int64(m), rot, scale,
+                                   sc + j * w, Int64(n))
+            }
+            softmaxRows(0, m)
+            // out (m, d) = Σ_j weights[:, slot j] · v_j.
             let out = s.out.pointer
             out.update(repeating: 0, count: m * d)
             for (j, st) in stored.enumerated() {
@@ -102,9 +108,24 @@ enum WindowAttention {
             lay.unrotateValues(out, rows: m)   // the products were taken over rotated values (k8v4)
             return
         }
-        for j in 0..<part.count {
-            Gemm.nn(m: m, n: d, k: slotRows[j], alpha: 1, a: sc + j * w, lda: n, b: values[j], ldb: d,
-                    beta: j == 0 ? 0 : 1, c: s.out.pointer, ldc: d)
+        // The window's blocks in f32, converted once for every pass.
+        s.kv.ensure(count: part.count * 2 * w * d)
+        let blocks = part.enumerated().map { j, r in
+            store.block(layer: layer, kvHead: g, chunk: r == ns ? c : chunks[r], rows: slotRows[j], scratch: s.kv.pointer + j * 2 * w * d)
+        }
+        for i0 in stride(from: 0, to: m, by: mb) {
+            let rows = min(mb, m - i0)
+            for (j, r) in part.enumerated() {
+                rotateQueries(i0, rows, slot: r)
+                Gemm.nt(m: rows, n: slotRows[j], k: d, alpha: scale, a: rot, lda: d, b: blocks[j].keys, ldb: d,
+                        beta: 0, c: sc + j * w, ldc: n)
+            }
+            softmaxRows(i0, rows)
+            // out (rows, d) = Σ_j weights[:, slot j] · v_j.
+            for j in 0..<part.count {
+                Gemm.nn(m: rows, n: d, k: slotRows[j], alpha: 1, a: sc + j * w, lda: n, b: blocks[j].values, ldb: d,
+                        beta: j == 0 ? 0 : 1, c: s.out.pointer + i0 * d, ldc: d)
+            }
         }
     }
 

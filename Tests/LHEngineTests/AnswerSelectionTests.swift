@@ -166,6 +166,36 @@ final class WindowPartsTests: XCTestCase {
         }
     }
 
+    /// Many queries through the matrix-product path, taken in blocks of `WindowAttention.rowBlock` rows, give the
+    /// outputs of one pass over all of them (which `keepWeights` forces), for f32 and f16 stored keys and values.
+    func testRowBlocksEqualOnePass() throws {
+        let c = T.model.config, w = 64, d = c.headDimension, filled = 320
+        var rng = SplitMix64(seed: 37)
+        func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.next() % 2001) / 500 - 2 } }
+        for precision in [KVPrecision.f32, .f16] {
+            let lh = try LongHeadsAttention(model: T.model, settings: T.settings(w: w, a: 256, .block, precision: precision))
+            var out = [Float](repeating: 0, count: filled * c.queryWidth)
+            var q = random(filled * c.queryWidth), k = random(filled * c.kvWidth)
+            lh.attend(layer: 0, m: filled, q: &q, k: &k, v: random(filled * c.kvWidth), out: &out)
+            lh.commit(m: filled)
+            // 150 queries (more than two blocks, not a multiple of one) in chunk 4, reading chunks 0, 2 and 3.
+            let m = 150, offsets = (0..<m).map { $0 % w }, chunks = [0, 2, 3], deltas = [17, 80, 150]
+            let queries = random(m * d)
+            func attend(keepWeights: Bool) -> [Float] {
+                let s = WindowScratch()
+                s.queries.ensure(count: m * d)
+                s.queries.pointer.update(from: queries, count: m * d)
+                WindowAttention.attend(store: lh.store, layer: 0, kvHead: 0, m: m, offsets: offsets, c: 4, chunks: chunks,
+                                       deltas: deltas, rope: lh.rope, scratch: s, keepWeights: keepWeights)
+                return Array(UnsafeBufferPointer(start: s.out.pointer, count: m * d))
+            }
+            XCTAssertGreaterThan(m, WindowAttention.rowBlock)
+            let whole = attend(keepWeights: true), blocked = attend(keepWeights: false)
+            let err = zip(blocked, whole).map { abs($0 - $1) }.max()! / whole.map(abs).max()!
+            XCTAssertLessThan(err, 1e-5, "\(precision)")
+        }
+    }
+
     /// A softmax's log-sum-exp is log Σ exp over the row; a row with nothing to attend gives -inf and no weights.
     func testSoftmaxLogSumExp() {
         for simd in [true, false] {

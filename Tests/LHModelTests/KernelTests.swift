@@ -144,11 +144,9 @@ private func blockQuants(_ b: lh_block_q8) -> [Int8] {
 /// Arrivals at the two-task barrier of the pool-overhead benchmark.
 private let benchmarkArrivals = Atomic<Int>(0)
 
-/// Run body with the SIMD kernels on, then with the scalar fallbacks, restoring the previous setting afterwards.
+/// Run body at every SIMD level the CPU has (AVX-512, AVX2, scalar), restoring the previous level afterwards.
 private func forEachPath(_ body: (String) throws -> Void) rethrows {
-    for simd in [true, false] {
-        try withSIMD(simd) { try body(simd && lh_simd_enabled() != 0 ? "avx2" : "scalar") }
-    }
+    try forEachSIMDLevel { try body($0.name) }
 }
 
 final class KernelTests: XCTestCase {

@@ -1,9 +1,10 @@
-// SgemmTests: checks lh_sgemm_nt / lh_sgemm_nn (and their scalar fallbacks) against a naive Double triple loop
+// SgemmTests: checks lh_sgemm_nt / lh_sgemm_nn (at each SIMD level, and their scalar fallbacks) against a naive Double triple loop
 // written here, including odd sizes, strides, alpha/beta variants, NaN-filled C with beta = 0 and concurrent calls
 // from several threads; prints single-threaded GF/s for lhindex's real shapes without asserting on speed.
 
 import CKernels
 import LHModel
+import LHTestSupport
 import Dispatch
 import Foundation
 import XCTest
@@ -91,12 +92,19 @@ private func makeOperands(_ t: GemmCase, _ rng: inout SplitMix64) -> (a: [Float]
     return (a, b, c)
 }
 
+/// Checks one product on random operands: the dispatching entry points at every SIMD level the CPU has from AVX2
+/// up (AVX2, then AVX2 with AVX-512 tiles), or the scalar fallback.
 private func verify(_ t: GemmCase, _ rng: inout SplitMix64, scalar: Bool = false,
                     file: StaticString = #filePath, line: UInt = #line) {
     let (a, b, c0) = makeOperands(t, &rng)
-    var c = c0
-    runGemm(t, a, b, &c, scalar: scalar)
-    checkGemm(t, a, b, c0: c0, c: c, file: file, line: line)
+    let simdLevels = SIMDLevel.allCases.filter { $0 >= .avx2 && $0 <= SIMDLevel.supported }
+    for level in scalar || simdLevels.isEmpty ? [SIMDLevel.current] : simdLevels {
+        withSIMDLevel(level) {
+            var c = c0
+            runGemm(t, a, b, &c, scalar: scalar)
+            checkGemm(t, a, b, c0: c0, c: c, file: file, line: line)
+        }
+    }
 }
 
 final class SgemmTests: XCTestCase {
@@ -257,16 +265,20 @@ final class SgemmTests: XCTestCase {
             var c = [Float](repeating: 0, count: t.cCount)
             let flops = 2.0 * Double(t.m * t.n * t.k)
             let calls = max(1, Int(4e7 / flops))
-            var best = Double.infinity
-            let budget = clock.now.advanced(by: .milliseconds(150))
-            for batch in 0..<20 where batch < 3 || clock.now < budget {
-                let elapsed = clock.measure {
-                    for _ in 0..<calls { runGemm(t, a, b, &c) }
+            for level in SIMDLevel.allCases where level >= .avx2 && level <= SIMDLevel.supported {
+                var best = Double.infinity
+                withSIMDLevel(level) {
+                    let budget = clock.now.advanced(by: .milliseconds(150))
+                    for batch in 0..<20 where batch < 3 || clock.now < budget {
+                        let elapsed = clock.measure {
+                            for _ in 0..<calls { runGemm(t, a, b, &c) }
+                        }
+                        best = min(best, seconds(elapsed) / Double(calls))
+                    }
                 }
-                best = min(best, seconds(elapsed) / Double(calls))
+                print(String(format: "lh_sgemm %@ m=%d n=%d k=%d %@: %.1f GF/s (%.1f us per call)",
+                             name, t.m, t.n, t.k, level.name, flops / best / 1e9, best * 1e6))
             }
-            print(String(format: "lh_sgemm %@ m=%d n=%d k=%d: %.1f GF/s (%.1f us per call)",
-                         name, t.m, t.n, t.k, flops / best / 1e9, best * 1e6))
         }
     }
 }

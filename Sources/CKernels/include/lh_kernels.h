@@ -214,6 +214,17 @@ int lh_simd_enabled(void);
 /// Meant for tests and benchmarks comparing the two paths; call it while no kernel is running.
 void lh_set_simd_enabled(int enabled);
 
+/// The SIMD level in use: 0 scalar fallbacks, 1 AVX2/FMA/F16C kernels, 2 AVX-512 (F, BW, DQ, VL) kernels where a
+/// kernel has them and AVX2 elsewhere. Chosen once from the CPU at first use.
+int lh_simd_level(void);
+
+/// The highest SIMD level this CPU supports (as lh_simd_level counts).
+int lh_cpu_simd_level(void);
+
+/// Use SIMD level `level`, capped at lh_cpu_simd_level(); for tests and benchmarks comparing the paths on one
+/// machine. Call it while no kernel is running.
+void lh_set_simd_level(int level);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,7 +12,8 @@
 // computes C^T = B * A^T so that only A is transposed and the big B is read in place; NT with a handful of rows uses
 // dot products along k, and NN with few rows reads B in place. Packing uses a per-thread buffer of 1 MB, allocated
 // on a thread's first call and freed when the thread exits. The AVX2/FMA path is chosen once at run time from the
-// CPU features; otherwise a scalar fallback gives the same results up to float rounding.
+// CPU features; otherwise a scalar fallback gives the same results up to float rounding. On AVX-512 CPUs the packed
+// products use 12x16 AVX-512 tiles (sgemm_avx512.c) over the same panels, again equal up to rounding.
 //
 // All matrices are row-major (like cblas with CblasRowMajor); lda, ldb, ldc are row strides in elements and must
 // be at least the row width. Any m, n, k >= 1 works; calls with m <= 0 or n <= 0 do nothing, and k <= 0 or

@@ -8,14 +8,15 @@ import LHModel
 struct BenchCommand: Command {
     static let name = "bench"
     static let abstract = "Measure prompt processing and generation speed (like llama-bench)."
-    static let usage = "[-m MODEL] [--prompt 512,2048] [--gen 128] [--repeat R] [--mode dense|longheads|window] [--json]"
+    static let usage = "[-m MODEL] [--prompt 512,2048] [--gen 128] [--repeat R] [--mode dense|longheads|window] [--simd LEVEL] [--json]"
     static let discussion = """
     Feeds seeded random tokens (as llama-bench does) through the dense engine: one prompt of each
     length in --prompt from an empty cache, then --gen tokens generated one at a time after a
     short prompt. Each figure is the best of --repeat runs. Use it to compare builds and machines;
     'make bench' runs it beside llama.cpp. With --mode longheads or window the prompt runs through
     that attention (lengths like 8k or 128k; the LongHeads settings options apply), which shows
-    whether prefill cost stays linear in the length.
+    whether prefill cost stays linear in the length. --simd avx2 (or scalar) runs the kernels an
+    older CPU would, to compare paths on one machine.
     """
     static let options: [OptionSpec] = [
         ModelLocator.option,
@@ -23,6 +24,7 @@ struct BenchCommand: Command {
         OptionSpec("gen", value: "N", help: "Tokens to generate for the generation figure; 0 skips it (default 128)."),
         OptionSpec("repeat", short: "r", value: "R", help: "Runs per figure, best kept (default 2)."),
         OptionSpec("mode", value: "MODE", help: "Attention: dense, longheads or window (default dense)."),
+        OptionSpec("simd", value: "LEVEL", help: "Kernels: avx512, avx2 or scalar, at most what the CPU has (default: the best it has)."),
         OptionSpec("json", help: "Print one JSON object instead of a table."),
     ] + LongHeadsOptions.specs
 
@@ -33,6 +35,7 @@ struct BenchCommand: Command {
     let json: Bool
     let mode: AttentionMode
     let settings: LongHeadsSettings
+    let simd: SIMDLevel?
 
     init(arguments a: ParsedArguments) throws {
         guard a.positional.isEmpty else { throw UsageError("unexpected argument '\(a.positional[0])'") }
@@ -50,6 +53,15 @@ struct BenchCommand: Command {
         }
         mode = m
         settings = try LongHeadsOptions.parse(a)
+        if let name = a.string("simd") {
+            guard let level = SIMDLevel(name: name) else { throw UsageError("--simd must be avx512, avx2 or scalar") }
+            guard level <= SIMDLevel.supported else {
+                throw UsageError("--simd \(name): this CPU supports at most \(SIMDLevel.supported.name)")
+            }
+            simd = level
+        } else {
+            simd = nil
+        }
     }
 
     struct Result: Codable {
@@ -60,6 +72,7 @@ struct BenchCommand: Command {
 
     func run(_ io: TerminalIO) throws -> Int32 {
         let model = try LlamaModel(path: try ModelLocator.resolve(modelPath))
+        if let simd { SIMDLevel.use(simd) }
         // Dense attention ignores the LongHeads settings, so they are only checked for the other modes (as perplexity does).
         let settings = mode == .dense ? self.settings : try self.settings.fittedAndValidated(trainedContext: model.config.contextLength)
         func cache() throws -> AttentionCache { try mode.makeCache(model: model, settings: settings) }
@@ -95,9 +108,11 @@ struct BenchCommand: Command {
         }
         if json {
             let enc = CommandJSON.encoder()
-            io.out(String(decoding: try enc.encode(["threads": Parallel.threadCount]), as: UTF8.self).dropLast()
+            struct Header: Encodable { var threads: Int; var simd: String }
+            io.out(String(decoding: try enc.encode(Header(threads: Parallel.threadCount, simd: SIMDLevel.current.name)), as: UTF8.self).dropLast()
                    + ",\"results\":" + String(decoding: try enc.encode(results), as: UTF8.self) + "}\n")
         } else {
+            io.out("simd: \(SIMDLevel.current.name), threads: \(Parallel.threadCount)\n")
             io.out("test              tokens   tok/s\n")
             for r in results {
                 io.out(r.test.padding(toLength: 18, withPad: " ", startingAt: 0)
