@@ -253,6 +253,61 @@ LH_AVX2 static void kv_accumulate_multi_avx2(int kind, const void *v, const uint
     default: kv_accumulate_columns(kind, v, scales, rows, d, 3, 1, p, ldp, out); return;
     }
 }
+
+// AVX-512 (lh_use_avx512()): the weights-times-values products on 16 columns per register. Every column still adds
+// its rows in order with one FMA each, so the results equal the AVX2 kernels' bit for bit (int4 rows keep their own
+// AVX2 kernel). The decode step from a 128k f16 index spent a fifth of its time in these products.
+#define LH_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+
+// Sixteen stored elements starting at `off`, as floats (f32, f16 or int8; the int8 scale is applied by the caller).
+LH_AVX512 static inline __m512 load16(int kind, const void *rows, int64_t off) {
+    switch (kind) {
+    case LH_KV_F16: return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)rows + off)));
+    case LH_KV_I8: return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)((const int8_t *)rows + off))));
+    default: return _mm512_loadu_ps((const float *)rows + off);
+    }
+}
+
+// out (M, d) += p (M rows, leading dimension ldp) · V for d a multiple of 16 · C: C registers of 16 columns at a time
+// for all M queries.
+LH_AVX512 static inline __attribute__((always_inline)) void kv_accumulate_columns512(int kind, const void *v, const uint16_t *scales,
+                                                                                       int64_t rows, int64_t d, const int M, const int C,
+                                                                                       const float *p, int64_t ldp, float *out) {
+    for (int64_t c0 = 0; c0 + 16 * C <= d; c0 += 16 * C) {
+        __m512 acc[3][4];
+        for (int h = 0; h < M; h++) for (int i = 0; i < C; i++) acc[h][i] = _mm512_loadu_ps(out + h * d + c0 + 16 * i);
+        for (int64_t t = 0; t < rows; t++) {
+            const float s = scaled(kind) ? lh_half_to_float(scales[t]) : 1.0f;
+            __m512 wt[3];
+            for (int h = 0; h < M; h++) wt[h] = _mm512_set1_ps(p[h * ldp + t] * s);
+            for (int i = 0; i < C; i++) {
+                const __m512 x = load16(kind, v, t * d + c0 + 16 * i);
+                for (int h = 0; h < M; h++) acc[h][i] = _mm512_fmadd_ps(wt[h], x, acc[h][i]);
+            }
+        }
+        for (int h = 0; h < M; h++) for (int i = 0; i < C; i++) _mm512_storeu_ps(out + h * d + c0 + 16 * i, acc[h][i]);
+    }
+}
+
+/// M ≤ 3 queries; kind is not int4 and d is a multiple of 16.
+LH_AVX512 static void kv_accumulate_multi_avx512(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d, int M,
+                                                 const float *p, int64_t ldp, float *out) {
+    if (d % 64 == 0) {
+        switch (M) {
+        case 1: kv_accumulate_columns512(kind, v, scales, rows, d, 1, 4, p, ldp, out); return;
+        case 2: kv_accumulate_columns512(kind, v, scales, rows, d, 2, 4, p, ldp, out); return;
+        default: kv_accumulate_columns512(kind, v, scales, rows, d, 3, 4, p, ldp, out); return;
+        }
+    }
+    switch (M) {
+    case 1: kv_accumulate_columns512(kind, v, scales, rows, d, 1, 1, p, ldp, out); return;
+    case 2: kv_accumulate_columns512(kind, v, scales, rows, d, 2, 1, p, ldp, out); return;
+    default: kv_accumulate_columns512(kind, v, scales, rows, d, 3, 1, p, ldp, out); return;
+    }
+}
+
+/// Whether the AVX-512 products take rows of `kind` with d columns.
+static inline int accumulate512(int kind, int64_t d) { return lh_use_avx512() && kind != LH_KV_I4 && d % 16 == 0; }
 #endif
 
 
@@ -271,6 +326,7 @@ void lh_kv_scores(int kind, const void *k, const uint16_t *scales, int64_t rows,
 void lh_kv_accumulate(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d,
                       const float *p, float *out) {
 #if LH_X86
+    if (accumulate512(kind, d)) { kv_accumulate_multi_avx512(kind, v, scales, rows, d, 1, p, 0, out); return; }
     if (lh_use_avx2()) { kv_accumulate_avx2(kind, v, scales, rows, d, p, out); return; }
 #endif
     for (int64_t t = 0; t < rows; t++) {
@@ -297,9 +353,11 @@ void lh_kv_accumulate_multi(int kind, const void *v, const uint16_t *scales, int
                             const float *p, int64_t ldp, float *out) {
 #if LH_X86
     if (lh_use_avx2() && d % 8 == 0) {
+        const int wide = accumulate512(kind, d);
         for (int64_t h = 0; h < m; h += 3) {
             const int M = (int)(m - h < 3 ? m - h : 3);
-            kv_accumulate_multi_avx2(kind, v, scales, rows, d, M, p + h * ldp, ldp, out + h * d);
+            if (wide) kv_accumulate_multi_avx512(kind, v, scales, rows, d, M, p + h * ldp, ldp, out + h * d);
+            else kv_accumulate_multi_avx2(kind, v, scales, rows, d, M, p + h * ldp, ldp, out + h * d);
         }
         return;
     }

@@ -69,7 +69,8 @@ final class AnswerSelectionTests: XCTestCase {
     }
 
     /// The multi-query kernels equal one call per query bit for bit, for every stored precision, head dimensions
-    /// with and without the 8-column tiles, row counts off the 8-row tiles, and up to five queries, on both paths.
+    /// with and without the 8-column tiles, row counts off the 8-row tiles, and up to five queries, at every SIMD
+    /// level; the weights-times-values products also equal across the AVX2 and AVX-512 levels bit for bit.
     func testMultiQueryKernelsEqualOneCallPerQuery() {
         var rng = SplitMix64(seed: 9)
         func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.next() % 2001) / 1000 - 1 } }
@@ -84,10 +85,11 @@ final class AnswerSelectionTests: XCTestCase {
                 for rows in [1, 3, 4, 7, 13, 16] {
                     for m in 1...5 {
                         let q = random(m * d), p = random(m * (rows + 2))       // weights with leading dimension rows + 2
-                        for simd in [true, false] {
+                        var outByLevel: [SIMDLevel: [Float]] = [:]
+                        forEachSIMDLevel { level in
                             var expectScores = [Float](repeating: 0, count: m * rows), expectOut = [Float](repeating: 0.25, count: m * d)
                             var scores = expectScores, out = expectOut
-                            withSIMD(simd) {
+                            do {
                                 for h in 0..<m {
                                     expectScores.withUnsafeMutableBufferPointer { e in
                                         q.withUnsafeBufferPointer { lh_kv_scores(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d),
@@ -104,9 +106,13 @@ final class AnswerSelectionTests: XCTestCase {
                                                        p, Int64(rows + 2), &out)
                             }
                             // Bit for bit: the same additions in the same order, so answers do not move.
-                            let label = "\(precision) d \(d) rows \(rows) m \(m) simd \(simd)"
+                            let label = "\(precision) d \(d) rows \(rows) m \(m) \(level.name)"
                             XCTAssertEqual(scores, expectScores, label)
                             XCTAssertEqual(out, expectOut, label)
+                            outByLevel[level] = out
+                        }
+                        if let wide = outByLevel[.avx512], let narrow = outByLevel[.avx2] {
+                            XCTAssertEqual(wide, narrow, "\(precision) d \(d) rows \(rows) m \(m): AVX-512 against AVX2")
                         }
                     }
                 }

@@ -59,7 +59,7 @@ final class KVInt8Tests: XCTestCase {
     }
 
     /// The fused decode kernels (scores and weighted values read from stored rows) equal products over the
-    /// decoded f32 rows, for every precision, with and without SIMD.
+    /// decoded f32 rows, for every precision, at every SIMD level.
     func testFusedKernelsEqualProductsOfDecodedRows() {
         var rng = SplitMix64(seed: 5)
         let w = 16, d = 64, rows = 11
@@ -74,17 +74,17 @@ final class KVInt8Tests: XCTestCase {
             let expectScores = (0..<rows).map { t in 0.5 * (0..<d).reduce(Float(0)) { $0 + q[$1] * f[t * d + $1] } }
             let expectOut = (0..<d).map { i in (0..<rows).reduce(Float(0)) { $0 + p[$1] * f[w * d + $1 * d + i] } }
             let st = StoredRows(base: block, stride: w)
-            for simd in [true, false] {
+            forEachSIMDLevel { level in
                 var scores = [Float](repeating: 0, count: rows), out = [Float](repeating: 0, count: d)
-                withSIMD(simd) {
+                do {
                     lh_kv_scores(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), q, 0.5, &scores)
                     lh_kv_accumulate(lay.valueKernelKind, st.values(lay), st.valueScales(lay), Int64(rows), Int64(d), p, &out)
                 }
                 lay.unrotateValues(&out, rows: 1)
                 let e1 = zip(scores, expectScores).map { abs($0 - $1) }.max()! / expectScores.map(abs).max()!
                 let e2 = zip(out, expectOut).map { abs($0 - $1) }.max()! / expectOut.map(abs).max()!
-                XCTAssertLessThan(e1, 1e-5, "\(precision) simd \(simd) scores")
-                XCTAssertLessThan(e2, 1e-5, "\(precision) simd \(simd) values")
+                XCTAssertLessThan(e1, 1e-5, "\(precision) \(level.name) scores")
+                XCTAssertLessThan(e2, 1e-5, "\(precision) \(level.name) values")
             }
         }
     }
