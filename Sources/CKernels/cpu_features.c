@@ -44,3 +44,18 @@ void lh_set_simd_level(int level) {
     const int top = cpu_level();
     __atomic_store_n(&lh_avx2_state, level < 0 ? 0 : level > top ? top : level, __ATOMIC_RELAXED);
 }
+
+int lh_cpu_has_vnni(void) {
+    static int vnni = -1;   // written once with the same value by whichever threads race on the first call
+    int v = __atomic_load_n(&vnni, __ATOMIC_RELAXED);
+    if (v < 0) {
+#if LH_X86
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+#else
+        v = 0;
+#endif
+        __atomic_store_n(&vnni, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}

@@ -62,6 +62,11 @@ static inline int lh_use_avx512(void) {
     return (s >= 0 ? s : lh_detect_avx2()) >= 2;
 }
 
+/// 1 if the CPU has AVX-512 VNNI (checked once; see cpu_features.c).
+int lh_cpu_has_vnni(void);
+/// 1 if the AVX-512 VNNI integer dot products should be used: the AVX-512 level is in use and the CPU has VNNI.
+static inline int lh_use_vnni(void) { return lh_use_avx512() && lh_cpu_has_vnni(); }
+
 /// Bit-exact reinterpretations between float and uint32.
 static inline uint32_t lh_f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static inline float lh_bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }

@@ -72,11 +72,10 @@ private func dequantizeQ8(_ xq: [lh_block_q8]) -> [Float] {
     xq.flatMap { b in withUnsafeBytes(of: b.qs) { raw in raw.bindMemory(to: Int8.self).map { b.d * Float($0) } } }
 }
 
-/// Runs body on the AVX2 path (where the CPU has it) and on the scalar fallbacks, naming the path.
+/// Runs body at every SIMD level the CPU has (avx512: AVX-512 VNNI integer dot products where the CPU has VNNI;
+/// avx2; scalar), naming the level.
 private func onBothPaths(_ body: (String) throws -> Void) rethrows {
-    for simd in [true, false] {
-        try withSIMD(simd) { try body(simd && lh_simd_enabled() != 0 ? "avx2" : "scalar") }
-    }
+    try forEachSIMDLevel { try body($0.name) }
 }
 
 final class QuantTypeTests: XCTestCase {
@@ -186,6 +185,8 @@ final class QuantTypeTests: XCTestCase {
                     XCTAssertEqual(a[r], s[r], accuracy: 1e-5 * Float(magnitude[r]), "\(type.name) row \(r): avx2 vs scalar")
                 }
             }
+            // The VNNI dot products give the same exact integer sums as maddubs + madd, so the same floats.
+            if let wide = results["avx512"], let a = results["avx2"] { XCTAssertEqual(wide, a, "\(type.name): avx512 vs avx2") }
         }
     }
 
