@@ -45,6 +45,17 @@ LH_AVX2 static inline __m256 load8(int kind, const void *rows, int64_t off) {
     }
 }
 
+// Rows t ..< t + 8's scores from their eight-lane partial sums acc[r]: reduced together (three rounds of hadd and
+// one cross-lane add), times the int8 row scales and alpha.
+LH_AVX2 static inline __attribute__((always_inline)) void store8_scores(int kind, const __m256 acc[8], const uint16_t *scales,
+                                                                         int64_t t, float alpha, float *scores) {
+    const __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
+    const __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(acc[4], acc[5]), _mm256_hadd_ps(acc[6], acc[7]));
+    __m256 sums = _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20), _mm256_permute2f128_ps(t0, t1, 0x31));
+    if (scaled(kind)) sums = _mm256_mul_ps(sums, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(scales + t))));
+    _mm256_storeu_ps(scores + t, _mm256_mul_ps(sums, _mm256_set1_ps(alpha)));
+}
+
 // d = 64: eight rows at a time, their eight dot products reduced together into one vector (three rounds
 // of hadd and one cross-lane add) instead of one horizontal sum per row, with the query held in registers.
 // Returns the rows done (a multiple of 8). 128k k8v4 index, two questions, quiet: decode 27.3 -> 29.1 tok/s,
@@ -61,19 +72,15 @@ LH_AVX2 static int64_t kv_scores64x8_avx2(int kind, const void *k, const uint16_
             for (int j = 1; j < 8; j++) a = _mm256_fmadd_ps(load8(kind, k, (t + r) * 64 + 8 * j), qv[j], a);
             acc[r] = a;
         }
-        const __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
-        const __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(acc[4], acc[5]), _mm256_hadd_ps(acc[6], acc[7]));
-        __m256 sums = _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20), _mm256_permute2f128_ps(t0, t1, 0x31));
-        if (scaled(kind)) sums = _mm256_mul_ps(sums, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(scales + t))));
-        _mm256_storeu_ps(scores + t, _mm256_mul_ps(sums, _mm256_set1_ps(alpha)));
+        store8_scores(kind, acc, scales, t, alpha, scores);
     }
     return t;
 }
 
-LH_AVX2 static void kv_scores_avx2(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d,
-                                   const float *q, float alpha, float *scores) {
-    const int64_t done = d == 64 ? kv_scores64x8_avx2(kind, k, scales, rows, q, alpha, scores) : 0;
-    for (int64_t t = done; t < rows; t++) {
+// Rows t0 ..< rows one at a time.
+LH_AVX2 static void kv_scores_rows_avx2(int kind, const void *k, const uint16_t *scales, int64_t t0, int64_t rows, int64_t d,
+                                        const float *q, float alpha, float *scores) {
+    for (int64_t t = t0; t < rows; t++) {
         __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
         int64_t i = 0;
         for (; i + 16 <= d; i += 16) {
@@ -88,6 +95,12 @@ LH_AVX2 static void kv_scores_avx2(int kind, const void *k, const uint16_t *scal
         }
         scores[t] = alpha * (scaled(kind) ? sum * lh_half_to_float(scales[t]) : sum);
     }
+}
+
+LH_AVX2 static void kv_scores_avx2(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d,
+                                   const float *q, float alpha, float *scores) {
+    const int64_t done = d == 64 ? kv_scores64x8_avx2(kind, k, scales, rows, q, alpha, scores) : 0;
+    kv_scores_rows_avx2(kind, k, scales, done, rows, d, q, alpha, scores);
 }
 
 // d = 64 (the default model), int4 rows (32 bytes): the codes of a whole row are unpacked with two 16-byte
@@ -257,7 +270,7 @@ LH_AVX2 static void kv_accumulate_multi_avx2(int kind, const void *v, const uint
 // AVX-512 (lh_use_avx512()): the weights-times-values products on 16 columns per register. Every column still adds
 // its rows in order with one FMA each, so the results equal the AVX2 kernels' bit for bit (int4 rows keep their own
 // AVX2 kernel). The decode step from a 128k f16 index spent a fifth of its time in these products.
-#define LH_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+#define LH_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
 
 // Sixteen stored elements starting at `off`, as floats (f32, f16 or int8; the int8 scale is applied by the caller).
 LH_AVX512 static inline __m512 load16(int kind, const void *rows, int64_t off) {
@@ -306,6 +319,99 @@ LH_AVX512 static void kv_accumulate_multi_avx512(int kind, const void *v, const 
     }
 }
 
+// The queries-times-keys products on AVX-512 (f32, f16, int8 keys; d = 64 tiles): two rows per zmm register, one
+// in each 256-bit half, against the query's eight columns broadcast to both halves. Each half does exactly the AVX2
+// kernel's operations on its row, and the halves are reduced by the AVX2 code, so the scores equal the AVX2
+// kernels' bit for bit (tested), with half the conversions and FMAs.
+
+// Elements off_a ..< off_a + 8 (low half) and off_b ..< off_b + 8 (high half) as floats.
+LH_AVX512 static inline __m512 load8x2(int kind, const void *rows, int64_t off_a, int64_t off_b) {
+    switch (kind) {
+    case LH_KV_F16: {
+        const uint16_t *h = (const uint16_t *)rows;
+        const __m128i a = _mm_loadu_si128((const __m128i *)(h + off_a)), b = _mm_loadu_si128((const __m128i *)(h + off_b));
+        return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1));
+    }
+    case LH_KV_I8: {
+        const int8_t *c = (const int8_t *)rows;
+        const __m128i ab = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(c + off_a)), _mm_loadl_epi64((const __m128i *)(c + off_b)));
+        return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(ab));
+    }
+    default: {
+        const float *f = (const float *)rows;
+        return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(f + off_a)), _mm256_loadu_ps(f + off_b), 1);
+    }
+    }
+}
+
+/// kv_scores64x8_avx2 with rows in pairs.
+LH_AVX512 static int64_t kv_scores64x8_avx512(int kind, const void *k, const uint16_t *scales, int64_t rows,
+                                              const float *q, float alpha, float *scores) {
+    __m512 qv[8];
+    for (int j = 0; j < 8; j++) qv[j] = _mm512_broadcast_f32x8(_mm256_loadu_ps(q + 8 * j));
+    int64_t t = 0;
+    for (; t + 8 <= rows; t += 8) {
+        __m256 acc[8];
+        for (int r = 0; r < 8; r += 2) {
+            __m512 a = _mm512_mul_ps(load8x2(kind, k, (t + r) * 64, (t + r + 1) * 64), qv[0]);
+            for (int j = 1; j < 8; j++) a = _mm512_fmadd_ps(load8x2(kind, k, (t + r) * 64 + 8 * j, (t + r + 1) * 64 + 8 * j), qv[j], a);
+            acc[r] = _mm512_castps512_ps256(a);
+            acc[r + 1] = _mm512_extractf32x8_ps(a, 1);
+        }
+        store8_scores(kind, acc, scales, t, alpha, scores);
+    }
+    return t;
+}
+
+LH_AVX512 static void kv_scores_avx512(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d,
+                                       const float *q, float alpha, float *scores) {
+    const int64_t done = d == 64 ? kv_scores64x8_avx512(kind, k, scales, rows, q, alpha, scores) : 0;
+    kv_scores_rows_avx2(kind, k, scales, done, rows, d, q, alpha, scores);
+}
+
+/// kv_scores_tiles with rows in pairs: M queries against tiles of 4 rows.
+LH_AVX512 static inline __attribute__((always_inline)) int64_t kv_scores_tiles512(int kind, const void *k, const uint16_t *scales,
+                                                                                    int64_t rows, int64_t d, const int M, const float *q,
+                                                                                    float alpha, float *scores, int64_t lds) {
+    int64_t t = 0;
+    for (; t + 4 <= rows; t += 4) {
+        __m512 acc[3][2];
+        for (int h = 0; h < M; h++) acc[h][0] = acc[h][1] = _mm512_setzero_ps();
+        for (int64_t i = 0; i < d; i += 8) {
+            __m512 qv[3];
+            for (int h = 0; h < M; h++) qv[h] = _mm512_broadcast_f32x8(_mm256_loadu_ps(q + h * d + i));
+            for (int p = 0; p < 2; p++) {
+                const __m512 kv = load8x2(kind, k, (t + 2 * p) * d + i, (t + 2 * p + 1) * d + i);
+                for (int h = 0; h < M; h++) acc[h][p] = _mm512_fmadd_ps(kv, qv[h], acc[h][p]);
+            }
+        }
+        const __m128 sc = scaled(kind) ? _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(scales + t))) : _mm_set1_ps(1.0f);
+        for (int h = 0; h < M; h++) {
+            __m128 sums = hsum4_ps(_mm512_castps512_ps256(acc[h][0]), _mm512_extractf32x8_ps(acc[h][0], 1),
+                                   _mm512_castps512_ps256(acc[h][1]), _mm512_extractf32x8_ps(acc[h][1], 1));
+            if (scaled(kind)) sums = _mm_mul_ps(sums, sc);
+            _mm_storeu_ps(scores + h * lds + t, _mm_mul_ps(sums, _mm_set1_ps(alpha)));
+        }
+    }
+    return t;
+}
+
+/// kv_scores_multi_avx2 with the paired tiles; the same rows tiled, the rest one query at a time.
+LH_AVX512 static void kv_scores_multi_avx512(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d, int M,
+                                             const float *q, float alpha, float *scores, int64_t lds) {
+    const int64_t tiled = d == 64 ? rows - rows % 8 : 0;
+    int64_t done = 0;
+    switch (M) {
+    case 1: done = kv_scores_tiles512(kind, k, scales, tiled, d, 1, q, alpha, scores, lds); break;
+    case 2: done = kv_scores_tiles512(kind, k, scales, tiled, d, 2, q, alpha, scores, lds); break;
+    default: done = kv_scores_tiles512(kind, k, scales, tiled, d, 3, q, alpha, scores, lds); break;
+    }
+    if (done < rows) {
+        for (int h = 0; h < M; h++)
+            kv_scores_rows_avx2(kind, k, scales, done, rows, d, q + h * d, alpha, scores + h * lds);
+    }
+}
+
 /// Whether the AVX-512 products take rows of `kind` with d columns.
 static inline int accumulate512(int kind, int64_t d) { return lh_use_avx512() && kind != LH_KV_I4 && d % 16 == 0; }
 #endif
@@ -314,6 +420,7 @@ static inline int accumulate512(int kind, int64_t d) { return lh_use_avx512() &&
 void lh_kv_scores(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d,
                   const float *q, float alpha, float *scores) {
 #if LH_X86
+    if (lh_use_avx512() && kind != LH_KV_I4) { kv_scores_avx512(kind, k, scales, rows, d, q, alpha, scores); return; }
     if (lh_use_avx2()) { kv_scores_avx2(kind, k, scales, rows, d, q, alpha, scores); return; }
 #endif
     for (int64_t t = 0; t < rows; t++) {
@@ -339,9 +446,11 @@ void lh_kv_scores_multi(int kind, const void *k, const uint16_t *scales, int64_t
                         const float *q, float alpha, float *scores, int64_t lds) {
 #if LH_X86
     if (lh_use_avx2() && d % 8 == 0) {
+        const int wide = lh_use_avx512() && kind != LH_KV_I4;
         for (int64_t h = 0; h < m; h += 3) {
             const int M = (int)(m - h < 3 ? m - h : 3);
-            kv_scores_multi_avx2(kind, k, scales, rows, d, M, q + h * d, alpha, scores + h * lds, lds);
+            if (wide) kv_scores_multi_avx512(kind, k, scales, rows, d, M, q + h * d, alpha, scores + h * lds, lds);
+            else kv_scores_multi_avx2(kind, k, scales, rows, d, M, q + h * d, alpha, scores + h * lds, lds);
         }
         return;
     }

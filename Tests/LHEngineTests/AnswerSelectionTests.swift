@@ -70,7 +70,7 @@ final class AnswerSelectionTests: XCTestCase {
 
     /// The multi-query kernels equal one call per query bit for bit, for every stored precision, head dimensions
     /// with and without the 8-column tiles, row counts off the 8-row tiles, and up to five queries, at every SIMD
-    /// level; the weights-times-values products also equal across the AVX2 and AVX-512 levels bit for bit.
+    /// level; and the AVX-512 kernels equal the AVX2 ones bit for bit.
     func testMultiQueryKernelsEqualOneCallPerQuery() {
         var rng = SplitMix64(seed: 9)
         func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.next() % 2001) / 1000 - 1 } }
@@ -85,7 +85,7 @@ final class AnswerSelectionTests: XCTestCase {
                 for rows in [1, 3, 4, 7, 13, 16] {
                     for m in 1...5 {
                         let q = random(m * d), p = random(m * (rows + 2))       // weights with leading dimension rows + 2
-                        var outByLevel: [SIMDLevel: [Float]] = [:]
+                        var outByLevel: [SIMDLevel: [Float]] = [:], scoresByLevel: [SIMDLevel: [Float]] = [:]
                         forEachSIMDLevel { level in
                             var expectScores = [Float](repeating: 0, count: m * rows), expectOut = [Float](repeating: 0.25, count: m * d)
                             var scores = expectScores, out = expectOut
@@ -110,9 +110,11 @@ final class AnswerSelectionTests: XCTestCase {
                             XCTAssertEqual(scores, expectScores, label)
                             XCTAssertEqual(out, expectOut, label)
                             outByLevel[level] = out
+                            scoresByLevel[level] = scores
                         }
                         if let wide = outByLevel[.avx512], let narrow = outByLevel[.avx2] {
-                            XCTAssertEqual(wide, narrow, "\(precision) d \(d) rows \(rows) m \(m): AVX-512 against AVX2")
+                            XCTAssertEqual(wide, narrow, "\(precision) d \(d) rows \(rows) m \(m): AVX-512 values against AVX2")
+                            XCTAssertEqual(scoresByLevel[.avx512], scoresByLevel[.avx2], "\(precision) d \(d) rows \(rows) m \(m): AVX-512 scores against AVX2")
                         }
                     }
                 }
