@@ -4,7 +4,7 @@
 
 /// -1 until first use, then the SIMD level in use: 2 (AVX-512 where a kernel has it, AVX2 elsewhere), 1 (AVX2
 /// kernels) or 0 (scalar kernels).
-int lh_avx2_state = -1;
+int lh_simd_state = -1;
 
 /// The highest level the CPU supports: 1 needs AVX2, FMA, F16C and PCLMULQDQ (crc32.c; every AVX2 CPU has it);
 /// 2 also needs AVX-512 F, BW, DQ and VL (every AVX-512 Xeon since Skylake-SP has all four).
@@ -21,28 +21,28 @@ static int cpu_level(void) {
 #endif
 }
 
-int lh_detect_avx2(void) {
+int lh_detect_simd_level(void) {
     int s = cpu_level();
-    __atomic_store_n(&lh_avx2_state, s, __ATOMIC_RELAXED);
+    __atomic_store_n(&lh_simd_state, s, __ATOMIC_RELAXED);
     return s;
 }
 
 int lh_simd_enabled(void) { return lh_use_avx2(); }
 
 void lh_set_simd_enabled(int enabled) {
-    __atomic_store_n(&lh_avx2_state, enabled ? cpu_level() : 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&lh_simd_state, enabled ? cpu_level() : 0, __ATOMIC_RELAXED);
 }
 
 int lh_simd_level(void) {
-    int s = __atomic_load_n(&lh_avx2_state, __ATOMIC_RELAXED);
-    return s >= 0 ? s : lh_detect_avx2();
+    int s = __atomic_load_n(&lh_simd_state, __ATOMIC_RELAXED);
+    return s >= 0 ? s : lh_detect_simd_level();
 }
 
 int lh_cpu_simd_level(void) { return cpu_level(); }
 
 void lh_set_simd_level(int level) {
     const int top = cpu_level();
-    __atomic_store_n(&lh_avx2_state, level < 0 ? 0 : level > top ? top : level, __ATOMIC_RELAXED);
+    __atomic_store_n(&lh_simd_state, level < 0 ? 0 : level > top ? top : level, __ATOMIC_RELAXED);
 }
 
 int lh_cpu_has_vnni(void) {

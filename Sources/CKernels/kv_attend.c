@@ -270,7 +270,6 @@ LH_AVX2 static void kv_accumulate_multi_avx2(int kind, const void *v, const uint
 // AVX-512 (lh_use_avx512()): the weights-times-values products on 16 columns per register. Every column still adds
 // its rows in order with one FMA each, so the results equal the AVX2 kernels' bit for bit (int4 rows keep their own
 // AVX2 kernel). The decode step from a 128k f16 index spent a fifth of its time in these products.
-#define LH_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
 
 // Sixteen stored elements starting at `off`, as floats (f32, f16 or int8; the int8 scale is applied by the caller).
 LH_AVX512 static inline __m512 load16(int kind, const void *rows, int64_t off) {

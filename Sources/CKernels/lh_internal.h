@@ -14,6 +14,9 @@
 #include <immintrin.h>
 /// Attribute for functions compiled with AVX2/FMA/F16C code generation (called only when lh_use_avx2() is true).
 #define LH_AVX2 __attribute__((target("avx2,fma,f16c")))
+/// Attribute for functions compiled with AVX-512 F/BW/DQ/VL code generation besides AVX2 (called only when
+/// lh_use_avx512() is true).
+#define LH_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
 /// Horizontal sum of the 8 lanes of v.
 LH_AVX2 static inline float lh_hsum_ps(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -49,17 +52,17 @@ LH_AVX2 static inline __m256 lh_exp256_ps(__m256 x) {
 #endif
 
 /// Cached run-time SIMD level: 0 scalar, 1 AVX2/FMA/F16C, 2 AVX-512 where a kernel has it (see cpu_features.c).
-extern int lh_avx2_state;
-/// Detect the CPU features once, cache the level in lh_avx2_state and return it.
-int lh_detect_avx2(void);
+extern int lh_simd_state;
+/// Detect the CPU features once, cache the level in lh_simd_state and return it.
+int lh_detect_simd_level(void);
 static inline int lh_use_avx2(void) {
-    int s = __atomic_load_n(&lh_avx2_state, __ATOMIC_RELAXED);
-    return (s >= 0 ? s : lh_detect_avx2()) >= 1;
+    int s = __atomic_load_n(&lh_simd_state, __ATOMIC_RELAXED);
+    return (s >= 0 ? s : lh_detect_simd_level()) >= 1;
 }
 /// 1 if the AVX-512 kernels (F, BW, DQ, VL) should be used where a kernel has them (see cpu_features.c).
 static inline int lh_use_avx512(void) {
-    int s = __atomic_load_n(&lh_avx2_state, __ATOMIC_RELAXED);
-    return (s >= 0 ? s : lh_detect_avx2()) >= 2;
+    int s = __atomic_load_n(&lh_simd_state, __ATOMIC_RELAXED);
+    return (s >= 0 ? s : lh_detect_simd_level()) >= 2;
 }
 
 /// 1 if the CPU has AVX-512 VNNI (checked once; see cpu_features.c).

@@ -10,10 +10,11 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
+#include "lh_internal.h"
+
 #include <immintrin.h>
 #include <stdint.h>
 
-#define AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
 /// Rows of A per tile (the driver's row step with this kernel).
@@ -26,7 +27,7 @@ void lh_sgemm_avx512_tile(int64_t mr, int64_t nr, int64_t kc, const float *a, in
 
 /// The R-row tile. Tiles of at most 6 rows alternate two accumulator sets over k (p even, p odd) so that enough
 /// FMAs are in flight to hide their latency; the sets are added at the end, as in the AVX2 kernel.
-INLINE AVX512 void ukernel(const int R, int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldbp,
+INLINE LH_AVX512 void ukernel(const int R, int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldbp,
                            float *c, int64_t ldc, __mmask16 cols, float alpha, float beta) {
     const int dual = R <= 6;
     __m512 x[MR512], y[MR512];
@@ -62,7 +63,7 @@ INLINE AVX512 void ukernel(const int R, int64_t kc, const float *a, int64_t lda,
 typedef void (*kernel512_fn)(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldbp, float *c,
                              int64_t ldc, __mmask16 cols, float alpha, float beta);
 #define KERNEL512(R)                                                                                              \
-    static AVX512 void kernel512_##R(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldbp,     \
+    static LH_AVX512 void kernel512_##R(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldbp,     \
                                      float *c, int64_t ldc, __mmask16 cols, float alpha, float beta) {           \
         ukernel(R, kc, a, lda, b, ldbp, c, ldc, cols, alpha, beta);                                               \
     }

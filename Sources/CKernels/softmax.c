@@ -47,8 +47,6 @@ LH_AVX2 static float softmax_avx2(float *x, int64_t n) {
     for (; i < n; i++) x[i] = normal_or_zero(x[i] * (1.0f / sum));
     return mx + logf(sum);
 }
-/// AVX-512 F (lh_use_avx512()): AVX2 work per element; masked tails.
-#define LH_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,f16c")))
 
 /// lh_exp256_ps on 16 lanes: the same steps, so each lane's result equals lh_exp256_ps's bit for bit.
 LH_AVX512 static inline __m512 exp512(__m512 x) {
