@@ -64,7 +64,7 @@ final class CLITests: XCTestCase {
 
     func testUsageErrorsExit64WithOneLineReason() throws {
         for args in [["frobnicate"], ["generate"], ["generate", "-p", "x", "--temp", "hot"], ["perplexity"],
-                     ["generate", "-p", "x", "--no-such-option"], []] {
+                     ["generate", "-p", "x", "--no-such-option"], ["bench", "--simd", "sse4"], []] {
             let r = try run(args)
             XCTAssertEqual(r.status, 64, "\(args): \(r.err)")
             XCTAssertFalse(r.err.isEmpty)

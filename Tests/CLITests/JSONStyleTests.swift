@@ -44,6 +44,10 @@ final class JSONStyleTests: XCTestCase {
             XCTAssertEqual(r.status, 0, "\(name): \(r.err)")
             try assertSnakeCase(r.out, name)
         }
+        // The scalar kernels through the command line, named in the report.
+        let scalar = try BinaryRunner.run(["bench", "-m", tiny, "--prompt", "16", "--gen", "2", "--repeat", "1", "--simd", "scalar", "--json"])
+        XCTAssertEqual(scalar.status, 0, scalar.err)
+        XCTAssertTrue(scalar.out.contains("\"simd\":\"scalar\""), scalar.out)
         let ask = try BinaryRunner.run(runs.first { $0.0 == "ask" }!.1)
         XCTAssertTrue(ask.out.contains("\"first_line\""), ask.out)      // a citation's fields, not only the top level
     }
