@@ -119,8 +119,10 @@ public final class HaystackEvaluation {
     private func index(_ document: HaystackDocument, length: Int, seed: Int, settings: LongHeadsSettings) throws -> IndexReader {
         try Directory.create(workDirectory)
         let doc = settings.documentSettings
+        // Named by the document's text too, so that a changed generator never reuses an index of another text.
         let name = "\(document.kind.rawValue)-\(length)-seed\(seed)-"
-            + String(String(describing: doc).hashValueStable % 0xFFFF_FFFF, radix: 16)
+            + String(String(describing: doc).hashValueStable % 0xFFFF_FFFF, radix: 16) + "-"
+            + String(document.text.hashValueStable % 0xFFFF_FFFF, radix: 16)
         let bundle = workDirectory + "/" + name + ".lhx"
         let builder = try IndexBuilder(languageModel: languageModel, model: ModelFingerprint.identity(of: languageModel),
                                        settings: doc)

@@ -61,7 +61,7 @@ public enum HaystackTask {
     /// evenly spread, jittered depths at line or sentence boundaries of `filler`.
     public static func document(kind: HaystackKind, filler: HaystackFiller, length: Int, seed: Int,
                                 tokenizer: Tokenizer) -> HaystackDocument {
-        var rng = SplitMix64(seed: UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(length) &+ UInt64(kind.rawValue.hashValueStable))
+        var rng = SplitMix64(seed: streamSeed(seed: seed, length: length, kind: kind))
         let (sentences, questions) = facts(kind: kind, rng: &rng)
         let factTokens = sentences.reduce(0) { $0 + tokenizer.encode(" " + $1.text, parseSpecial: false).count }
         let budget = max(64, length - factTokens - 48)
@@ -134,6 +134,14 @@ public enum HaystackTask {
     }
 
     /// The sentences and the questions (with the indices of the sentences each needs) of one document.
+    /// The generator's starting state for (seed, length, kind), each part passed through SplitMix64's mixer so that
+    /// nearby seeds start unrelated streams. (Seeding with seed · 0x9E3779B97F4A7C15, SplitMix64's own step, made
+    /// seed s + 1's stream seed s's shifted by one draw: consecutive seeds' documents shared 15 of their 16 facts.)
+    static func streamSeed(seed: Int, length: Int, kind: HaystackKind) -> UInt64 {
+        func mixed(_ x: UInt64) -> UInt64 { var g = SplitMix64(seed: x); return g.next() }
+        return mixed(mixed(mixed(UInt64(bitPattern: Int64(seed))) ^ UInt64(length)) ^ kind.rawValue.hashValueStable)
+    }
+
     static func facts(kind: HaystackKind, rng: inout SplitMix64) -> ([Planted], [Asked]) {
         func number() -> String { String(10_000 + Int(rng.next() % 90_000)) }
         func distinct<T: Hashable>(_ count: Int, _ make: () -> T) -> [T] {

@@ -41,6 +41,22 @@ final class HaystackTaskTests: XCTestCase {
         }
     }
 
+    /// Documents of consecutive seeds ask about different facts: no expected answer of seed s is one of seed
+    /// s + 1's (the generator once seeded with SplitMix64's own step, and shared 15 of 16 facts between them).
+    func testConsecutiveSeedsPlantDifferentFacts() throws {
+        let lm = try LanguageModel(path: try TestPaths.requireModel())
+        for kind in [HaystackKind.keys, .values, .vars] {   // nolima's answers are names from a short list
+            let answers = (0..<3).map { seed in
+                Set(HaystackTask.document(kind: kind, filler: .passkey, length: 1024, seed: seed, tokenizer: lm.tokenizer)
+                    .questions.flatMap(\.expected))
+            }
+            for s in 0..<2 {
+                // Five-digit numbers drawn at random: a shared one by chance is rare (16 · 16 / 90,000 per pair).
+                XCTAssertLessThanOrEqual(answers[s].intersection(answers[s + 1]).count, 1, "\(kind) seeds \(s), \(s + 1)")
+            }
+        }
+    }
+
     func testNoLiMaQuestionsShareNoWordWithTheirSentence() throws {
         let lm = try LanguageModel(path: try TestPaths.requireModel())
         let d = HaystackTask.document(kind: .nolima, filler: .passkey, length: 1024, seed: 1, tokenizer: lm.tokenizer)
