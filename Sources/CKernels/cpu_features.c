@@ -27,12 +27,6 @@ int lh_detect_simd_level(void) {
     return s;
 }
 
-int lh_simd_enabled(void) { return lh_use_avx2(); }
-
-void lh_set_simd_enabled(int enabled) {
-    __atomic_store_n(&lh_simd_state, enabled ? cpu_level() : 0, __ATOMIC_RELAXED);
-}
-
 int lh_simd_level(void) {
     int s = __atomic_load_n(&lh_simd_state, __ATOMIC_RELAXED);
     return s >= 0 ? s : lh_detect_simd_level();

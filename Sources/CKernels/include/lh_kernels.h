@@ -11,7 +11,7 @@
 // which Dispatch cannot match for ~120 calls per token.
 //
 // Every SIMD kernel has a scalar fallback giving the same results up to float rounding; the choice is made once
-// at run time from the CPU features (see lh_simd_enabled).
+// at run time from the CPU features (see lh_simd_level).
 
 #ifndef LH_KERNELS_H
 #define LH_KERNELS_H
@@ -206,13 +206,6 @@ void lh_kv_scores_multi(int kind, const void *k, const uint16_t *scales, int64_t
 /// per row bit for bit: f32, f16 and int8 rows with d a multiple of 16 are read once for up to three of them.
 void lh_kv_accumulate_multi(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d, int64_t m,
                             const float *p, int64_t ldp, float *out);
-
-/// 1 if the AVX2/FMA/F16C kernels are in use, 0 if the scalar fallbacks are.
-int lh_simd_enabled(void);
-
-/// Enable (1) or disable (0) the AVX2 kernels; enabling has no effect on CPUs without AVX2, FMA and F16C.
-/// Meant for tests and benchmarks comparing the two paths; call it while no kernel is running.
-void lh_set_simd_enabled(int enabled);
 
 /// The SIMD level in use: 0 scalar fallbacks, 1 AVX2/FMA/F16C kernels, 2 AVX-512 (F, BW, DQ, VL) kernels where a
 /// kernel has them and AVX2 elsewhere. Chosen once from the CPU at first use.
