@@ -45,17 +45,6 @@ LH_AVX2 static inline __m256 load8(int kind, const void *rows, int64_t off) {
     }
 }
 
-// Rows t ..< t + 8's scores from their eight-lane partial sums acc[r]: reduced together (three rounds of hadd and
-// one cross-lane add), times the int8 row scales and alpha.
-LH_AVX2 static inline __attribute__((always_inline)) void store8_scores(int kind, const __m256 acc[8], const uint16_t *scales,
-                                                                         int64_t t, float alpha, float *scores) {
-    const __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
-    const __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(acc[4], acc[5]), _mm256_hadd_ps(acc[6], acc[7]));
-    __m256 sums = _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20), _mm256_permute2f128_ps(t0, t1, 0x31));
-    if (scaled(kind)) sums = _mm256_mul_ps(sums, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(scales + t))));
-    _mm256_storeu_ps(scores + t, _mm256_mul_ps(sums, _mm256_set1_ps(alpha)));
-}
-
 // d = 64: eight rows at a time, their eight dot products reduced together into one vector (three rounds
 // of hadd and one cross-lane add) instead of one horizontal sum per row, with the query held in registers.
 // Returns the rows done (a multiple of 8). 128k k8v4 index, two questions, quiet: decode 27.3 -> 29.1 tok/s,
@@ -72,7 +61,11 @@ LH_AVX2 static int64_t kv_scores64x8_avx2(int kind, const void *k, const uint16_
             for (int j = 1; j < 8; j++) a = _mm256_fmadd_ps(load8(kind, k, (t + r) * 64 + 8 * j), qv[j], a);
             acc[r] = a;
         }
-        store8_scores(kind, acc, scales, t, alpha, scores);
+        const __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
+        const __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(acc[4], acc[5]), _mm256_hadd_ps(acc[6], acc[7]));
+        __m256 sums = _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20), _mm256_permute2f128_ps(t0, t1, 0x31));
+        if (scaled(kind)) sums = _mm256_mul_ps(sums, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(scales + t))));
+        _mm256_storeu_ps(scores + t, _mm256_mul_ps(sums, _mm256_set1_ps(alpha)));
     }
     return t;
 }
@@ -226,21 +219,13 @@ LH_AVX2 static inline __attribute__((always_inline)) void kv_accumulate_columns(
     }
 }
 
-LH_AVX2 static void kv_scores_multi_avx2(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d, int M,
-                                         const float *q, float alpha, float *scores, int64_t lds) {
-    // The tiles add each row's products in the order of kv_scores64x8_avx2, so the scores equal one call per
-    // query bit for bit: d = 64 only, and only the rows that kernel takes (multiples of 8); the rest go row by row.
-    const int64_t tiled = d == 64 ? rows - rows % 8 : 0;
-    int64_t done = 0;
+/// The first `rows` rows (a multiple of 4) for M ≤ 3 queries in tiles; returns the rows done.
+LH_AVX2 static int64_t kv_scores_tiled_avx2(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d, int M,
+                                            const float *q, float alpha, float *scores, int64_t lds) {
     switch (M) {
-    case 1: done = kv_scores_tiles(kind, k, scales, tiled, d, 1, q, alpha, scores, lds); break;
-    case 2: done = kv_scores_tiles(kind, k, scales, tiled, d, 2, q, alpha, scores, lds); break;
-    default: done = kv_scores_tiles(kind, k, scales, tiled, d, 3, q, alpha, scores, lds); break;
-    }
-    if (done < rows) {
-        for (int h = 0; h < M; h++)
-            kv_scores_avx2(kind, (const uint8_t *)k + rows_bytes(kind, done, d),
-                           scales ? scales + done : NULL, rows - done, d, q + h * d, alpha, scores + h * lds + done);
+    case 1: return kv_scores_tiles(kind, k, scales, rows, d, 1, q, alpha, scores, lds);
+    case 2: return kv_scores_tiles(kind, k, scales, rows, d, 2, q, alpha, scores, lds);
+    default: return kv_scores_tiles(kind, k, scales, rows, d, 3, q, alpha, scores, lds);
     }
 }
 
@@ -343,31 +328,6 @@ LH_AVX512 static inline __m512 load8x2(int kind, const void *rows, int64_t off_a
     }
 }
 
-/// kv_scores64x8_avx2 with rows in pairs.
-LH_AVX512 static int64_t kv_scores64x8_avx512(int kind, const void *k, const uint16_t *scales, int64_t rows,
-                                              const float *q, float alpha, float *scores) {
-    __m512 qv[8];
-    for (int j = 0; j < 8; j++) qv[j] = _mm512_broadcast_f32x8(_mm256_loadu_ps(q + 8 * j));
-    int64_t t = 0;
-    for (; t + 8 <= rows; t += 8) {
-        __m256 acc[8];
-        for (int r = 0; r < 8; r += 2) {
-            __m512 a = _mm512_mul_ps(load8x2(kind, k, (t + r) * 64, (t + r + 1) * 64), qv[0]);
-            for (int j = 1; j < 8; j++) a = _mm512_fmadd_ps(load8x2(kind, k, (t + r) * 64 + 8 * j, (t + r + 1) * 64 + 8 * j), qv[j], a);
-            acc[r] = _mm512_castps512_ps256(a);
-            acc[r + 1] = _mm512_extractf32x8_ps(a, 1);
-        }
-        store8_scores(kind, acc, scales, t, alpha, scores);
-    }
-    return t;
-}
-
-LH_AVX512 static void kv_scores_avx512(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d,
-                                       const float *q, float alpha, float *scores) {
-    const int64_t done = d == 64 ? kv_scores64x8_avx512(kind, k, scales, rows, q, alpha, scores) : 0;
-    kv_scores_rows_avx2(kind, k, scales, done, rows, d, q, alpha, scores);
-}
-
 /// kv_scores_tiles with rows in pairs: M queries against tiles of 4 rows.
 LH_AVX512 static inline __attribute__((always_inline)) int64_t kv_scores_tiles512(int kind, const void *k, const uint16_t *scales,
                                                                                     int64_t rows, int64_t d, const int M, const float *q,
@@ -395,23 +355,18 @@ LH_AVX512 static inline __attribute__((always_inline)) int64_t kv_scores_tiles51
     return t;
 }
 
-/// kv_scores_multi_avx2 with the paired tiles; the same rows tiled, the rest one query at a time.
-LH_AVX512 static void kv_scores_multi_avx512(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d, int M,
-                                             const float *q, float alpha, float *scores, int64_t lds) {
-    const int64_t tiled = d == 64 ? rows - rows % 8 : 0;
-    int64_t done = 0;
+/// kv_scores_tiled_avx2 with the paired tiles.
+LH_AVX512 static int64_t kv_scores_tiled_avx512(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d, int M,
+                                                const float *q, float alpha, float *scores, int64_t lds) {
     switch (M) {
-    case 1: done = kv_scores_tiles512(kind, k, scales, tiled, d, 1, q, alpha, scores, lds); break;
-    case 2: done = kv_scores_tiles512(kind, k, scales, tiled, d, 2, q, alpha, scores, lds); break;
-    default: done = kv_scores_tiles512(kind, k, scales, tiled, d, 3, q, alpha, scores, lds); break;
-    }
-    if (done < rows) {
-        for (int h = 0; h < M; h++)
-            kv_scores_rows_avx2(kind, k, scales, done, rows, d, q + h * d, alpha, scores + h * lds);
+    case 1: return kv_scores_tiles512(kind, k, scales, rows, d, 1, q, alpha, scores, lds);
+    case 2: return kv_scores_tiles512(kind, k, scales, rows, d, 2, q, alpha, scores, lds);
+    default: return kv_scores_tiles512(kind, k, scales, rows, d, 3, q, alpha, scores, lds);
     }
 }
 
-/// Whether the AVX-512 products take rows of `kind` with d columns.
+/// Whether the AVX-512 scores (d a multiple of 8) and values (d a multiple of 16) take rows of `kind`.
+static inline int scores512(int kind, int64_t d) { return lh_use_avx512() && kind != LH_KV_I4 && d % 8 == 0; }
 static inline int accumulate512(int kind, int64_t d) { return lh_use_avx512() && kind != LH_KV_I4 && d % 16 == 0; }
 #endif
 
@@ -419,7 +374,8 @@ static inline int accumulate512(int kind, int64_t d) { return lh_use_avx512() &&
 void lh_kv_scores(int kind, const void *k, const uint16_t *scales, int64_t rows, int64_t d,
                   const float *q, float alpha, float *scores) {
 #if LH_X86
-    if (lh_use_avx512() && kind != LH_KV_I4) { kv_scores_avx512(kind, k, scales, rows, d, q, alpha, scores); return; }
+    // One query through the several-query tiles, as the values below: their results are the same bit for bit.
+    if (scores512(kind, d)) { lh_kv_scores_multi(kind, k, scales, rows, d, 1, q, alpha, scores, rows); return; }
     if (lh_use_avx2()) { kv_scores_avx2(kind, k, scales, rows, d, q, alpha, scores); return; }
 #endif
     for (int64_t t = 0; t < rows; t++) {
@@ -445,11 +401,16 @@ void lh_kv_scores_multi(int kind, const void *k, const uint16_t *scales, int64_t
                         const float *q, float alpha, float *scores, int64_t lds) {
 #if LH_X86
     if (lh_use_avx2() && d % 8 == 0) {
-        const int wide = lh_use_avx512() && kind != LH_KV_I4;
+        // The tiles add each row's products in the order of kv_scores64x8_avx2, so the scores equal one call per
+        // query bit for bit: d = 64 only, and only the rows that kernel takes (multiples of 8); the rest go row by row.
+        const int wide = scores512(kind, d);
+        const int64_t tiled = d == 64 ? rows - rows % 8 : 0;
         for (int64_t h = 0; h < m; h += 3) {
             const int M = (int)(m - h < 3 ? m - h : 3);
-            if (wide) kv_scores_multi_avx512(kind, k, scales, rows, d, M, q + h * d, alpha, scores + h * lds, lds);
-            else kv_scores_multi_avx2(kind, k, scales, rows, d, M, q + h * d, alpha, scores + h * lds, lds);
+            const int64_t done = wide ? kv_scores_tiled_avx512(kind, k, scales, tiled, d, M, q + h * d, alpha, scores + h * lds, lds)
+                                      : kv_scores_tiled_avx2(kind, k, scales, tiled, d, M, q + h * d, alpha, scores + h * lds, lds);
+            for (int i = 0; i < M; i++)
+                kv_scores_rows_avx2(kind, k, scales, done, rows, d, q + (h + i) * d, alpha, scores + (h + i) * lds);
         }
         return;
     }

@@ -65,10 +65,18 @@ static inline int lh_use_avx512(void) {
     return (s >= 0 ? s : lh_detect_simd_level()) >= 2;
 }
 
-/// 1 if the CPU has AVX-512 VNNI (checked once; see cpu_features.c).
-int lh_cpu_has_vnni(void);
-/// 1 if the AVX-512 VNNI integer dot products should be used: the AVX-512 level is in use and the CPU has VNNI.
-static inline int lh_use_vnni(void) { return lh_use_avx512() && lh_cpu_has_vnni(); }
+/// 1 if the CPU has AVX-512 VNNI, set with the CPU's level (cpu_features.c).
+extern int lh_cpu_vnni;
+/// 1 if the AVX-512 VNNI integer dot products should be used: the AVX-512 level is in use (which detects the CPU
+/// first) and the CPU has VNNI.
+static inline int lh_use_vnni(void) { return lh_use_avx512() && __atomic_load_n(&lh_cpu_vnni, __ATOMIC_RELAXED); }
+
+/// Rows of A per AVX-512 sgemm tile (sgemm_avx512.c), the packed driver's row step with it.
+#define LH_SGEMM_AVX512_ROWS 12
+/// One mr x nr tile (mr <= LH_SGEMM_AVX512_ROWS, nr <= 16) of C = alpha * A * Bp + beta * C against a 16-column
+/// packed B panel, with AVX-512 (sgemm_avx512.c; beta == 0 does not read C).
+void lh_sgemm_avx512_tile(int64_t mr, int64_t nr, int64_t kc, const float *a, int64_t lda, const float *b,
+                          int64_t ldbp, float *c, int64_t ldc, float alpha, float beta);
 
 /// Bit-exact reinterpretations between float and uint32.
 static inline uint32_t lh_f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }

@@ -34,9 +34,6 @@ enum { NN_DIRECT_MAX_M = 24 };
 float *lh_sgemm_scratch(size_t floats);  // sgemm.c
 void lh_sgemm_avx2_nt_dot(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                           const float *b, int64_t ldb, float beta, float *c, int64_t ldc);  // sgemm_small.c
-/// One mr x nr tile (mr <= 12) against a 16-column panel with AVX-512 (sgemm_avx512.c).
-void lh_sgemm_avx512_tile(int64_t mr, int64_t nr, int64_t kc, const float *a, int64_t lda, const float *b,
-                          int64_t ldbp, float *c, int64_t ldc, float alpha, float beta);
 
 void lh_sgemm_avx2(int nt, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                    const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
@@ -310,7 +307,7 @@ AVX2 void lh_sgemm_avx2(int nt, int64_t m, int64_t n, int64_t k, float alpha, co
                         const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
     const int wide = lh_use_avx512();
     const tile_fn tiler = wide ? lh_sgemm_avx512_tile : tile;
-    const int64_t step = wide ? 12 : MR;
+    const int64_t step = wide ? LH_SGEMM_AVX512_ROWS : MR;
     if (!nt) {  // NN: packing B pays off once enough rows of A reuse each panel from L1
         float *buf = m > NN_DIRECT_MAX_M ? lh_sgemm_scratch(SCRATCH_FLOATS) : NULL;
         gemm_packed(0, buf != NULL, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buf, tiler, step);

@@ -17,13 +17,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/// Rows of A per tile (the driver's row step with this kernel).
-enum { MR512 = 12, NR = 16 };
-
-/// One mr x nr tile of C (mr <= 12, nr <= 16): C = alpha * A[0:mr, 0:kc] * Bp[0:kc, 0:nr] + beta * C, with row r
-/// of A at a + r * lda (k-contiguous), row p of the 16-wide B panel at b + p * ldbp; beta == 0 does not read C.
-void lh_sgemm_avx512_tile(int64_t mr, int64_t nr, int64_t kc, const float *a, int64_t lda, const float *b,
-                          int64_t ldbp, float *c, int64_t ldc, float alpha, float beta);
+enum { MR512 = LH_SGEMM_AVX512_ROWS, NR = 16 };
 
 /// The R-row tile. Tiles of at most 6 rows alternate two accumulator sets over k (p even, p odd) so that enough
 /// FMAs are in flight to hide their latency; the sets are added at the end, as in the AVX2 kernel.
@@ -74,6 +68,7 @@ static const kernel512_fn kernels512[MR512 + 1] = {
     0, kernel512_1, kernel512_2, kernel512_3, kernel512_4, kernel512_5, kernel512_6,
     kernel512_7, kernel512_8, kernel512_9, kernel512_10, kernel512_11, kernel512_12};
 
+/// Row r of A at a + r * lda (k-contiguous), row p of the 16-wide B panel at b + p * ldbp (lh_internal.h).
 void lh_sgemm_avx512_tile(int64_t mr, int64_t nr, int64_t kc, const float *a, int64_t lda, const float *b,
                           int64_t ldbp, float *c, int64_t ldc, float alpha, float beta) {
     const __mmask16 cols = nr >= NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);

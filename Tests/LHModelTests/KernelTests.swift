@@ -144,10 +144,6 @@ private func blockQuants(_ b: lh_block_q8) -> [Int8] {
 /// Arrivals at the two-task barrier of the pool-overhead benchmark.
 private let benchmarkArrivals = Atomic<Int>(0)
 
-/// Run body at every SIMD level the CPU has (AVX-512, AVX2, scalar), restoring the previous level afterwards.
-private func forEachPath(_ body: (String) throws -> Void) rethrows {
-    try forEachSIMDLevel { try body($0.name) }
-}
 
 final class KernelTests: XCTestCase {
     func testTypeSizes() {
@@ -170,7 +166,7 @@ final class KernelTests: XCTestCase {
             let w = randomWeights(type, rows: 2, cols: cols, rowBytes: rowBytes, rng: &rng)
             for r in 0..<2 {
                 let expected = naiveDequantize(type, w, at: r * rowBytes, cols: cols)
-                forEachPath { path in
+                forEachSIMDPath { path in
                     var got = [Float](repeating: .nan, count: cols)
                     w.withUnsafeBytes { lh_dequantize_row(type, $0.baseAddress! + r * rowBytes, &got, Int64(cols)) }
                     for c in 0..<cols where abs(got[c] - expected[c]) > 1e-6 * max(1, abs(expected[c])) {
@@ -192,7 +188,7 @@ final class KernelTests: XCTestCase {
                             significand: Float.random(in: 1..<2, using: &rng)))
         }
         let allBits = (0...UInt16.max).map { $0 }
-        forEachPath { path in
+        forEachSIMDPath { path in
             var halves = [UInt16](repeating: 0, count: xs.count)
             lh_f32_to_f16(xs, &halves, Int64(xs.count))
             for (x, h) in zip(xs, halves) {
@@ -216,7 +212,7 @@ final class KernelTests: XCTestCase {
         for j in 32..<64 { x[j] = Float(j - 48) / 2 } // exact halves after scaling exercise tie rounding
         let expected = naiveQuantizeQ8(x)
         var reference: [lh_block_q8] = []
-        forEachPath { path in
+        forEachSIMDPath { path in
             var blocks = [lh_block_q8](repeating: lh_block_q8(), count: x.count / 32)
             lh_quantize_row_q8(x, &blocks, Int64(x.count))
             for (b, (got, want)) in zip(blocks, expected).enumerated() {
@@ -241,7 +237,7 @@ final class KernelTests: XCTestCase {
                     let xd = naiveQuantizeQ8(x).flatMap { b in b.qs.map { Float($0) * b.d } }  // what the kernel sees
                     var blocks = [lh_block_q8](repeating: lh_block_q8(), count: m * cols / 32)
                     lh_quantize_row_q8(x, &blocks, Int64(m * cols))
-                    forEachPath { path in
+                    forEachSIMDPath { path in
                         for threads: Int32 in [1, 2, 0] {
                             var y = [Float](repeating: .nan, count: m * rows)
                             w.withUnsafeBytes {
@@ -288,7 +284,7 @@ final class KernelTests: XCTestCase {
                 let wf = (0..<rows).map { naiveDequantize(type, w, at: $0 * rowBytes, cols: cols) }
                 for m in [1, 3, 9] {
                     let x = (0..<(m * cols)).map { _ in Float.random(in: -1...1, using: &rng) }
-                    forEachPath { path in
+                    forEachSIMDPath { path in
                         for threads: Int32 in [1, 2] {
                             var y = [Float](repeating: .nan, count: m * rows)
                             w.withUnsafeBytes {
@@ -324,7 +320,7 @@ final class KernelTests: XCTestCase {
             let b = (0..<n).map { _ in Float.random(in: -1...1, using: &rng) }
             let exact = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             let magnitude = zip(a, b).reduce(0.0) { $0 + abs(Double($1.0) * Double($1.1)) }
-            forEachPath { path in
+            forEachSIMDPath { path in
                 XCTAssertEqual(Double(lh_dot_f32(a, b, Int64(n))), exact, accuracy: 1e-5 * magnitude + 1e-7,
                                "\(path) dot n \(n)")
                 var y = b

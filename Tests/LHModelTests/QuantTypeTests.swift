@@ -72,11 +72,6 @@ private func dequantizeQ8(_ xq: [lh_block_q8]) -> [Float] {
     xq.flatMap { b in withUnsafeBytes(of: b.qs) { raw in raw.bindMemory(to: Int8.self).map { b.d * Float($0) } } }
 }
 
-/// Runs body at every SIMD level the CPU has (avx512: AVX-512 VNNI integer dot products where the CPU has VNNI;
-/// avx2; scalar), naming the level.
-private func onBothPaths(_ body: (String) throws -> Void) rethrows {
-    try forEachSIMDLevel { try body($0.name) }
-}
 
 final class QuantTypeTests: XCTestCase {
     func testTypeGeometryMatchesKernelsAndGGML() {
@@ -104,7 +99,7 @@ final class QuantTypeTests: XCTestCase {
             let g = try QuantGolden.load(type.name)
             XCTAssertEqual(g.row_bytes, g.cols / type.blockElements! * type.blockBytes!, type.name)
             let w = g.weights, expected = g.dequantized
-            onBothPaths { path in
+            forEachSIMDPath { path in
                 var out = [Float](repeating: .nan, count: g.rows * g.cols)
                 w.withUnsafeBytes { wp in
                     for r in 0..<g.rows {
@@ -131,7 +126,7 @@ final class QuantTypeTests: XCTestCase {
             let x = g.activation
             let ggml = g.quantizedActivation.flatMap { b in b.qs.map { b.d * Float($0) } }
             func rms(_ v: [Float]) -> Double { (zip(v, x).reduce(0.0) { $0 + pow(Double($1.0 - $1.1), 2) } / Double(x.count)).squareRoot() }
-            onBothPaths { path in
+            forEachSIMDPath { path in
                 let ours = rms(dequantizeQ8(quantizeQ8(x))), theirs = rms(ggml)
                 let bound = type.blockElements == 256 ? 0.8 * theirs : 1.01 * theirs
                 XCTAssertLessThanOrEqual(ours, bound, "\(type.name) \(path): RMS rounding error ours \(ours), ggml \(theirs)")
@@ -155,7 +150,7 @@ final class QuantTypeTests: XCTestCase {
             let w = g.weights, deq = g.dequantized, x = g.activation
             let magnitude = (0..<g.rows).map { r in (0..<g.cols).reduce(0.0) { $0 + Double(abs(deq[r * g.cols + $1] * x[$1])) } }
             var results: [String: [Float]] = [:]
-            onBothPaths { path in
+            forEachSIMDPath { path in
                 let xq = quantizeQ8(x), xv = dequantizeQ8(xq)
                 let reference = (0..<g.rows).map { r in (0..<g.cols).reduce(0.0) { $0 + Double(deq[r * g.cols + $1]) * Double(xv[$1]) } }
                 let tiles = 5   // one tile of 4 activation vectors and one of 1 in the tiled kernels
@@ -333,7 +328,7 @@ final class QuantTypeTests: XCTestCase {
             let rows = 2, m = 3
             let bytes = [UInt8](TestQuant.encode((0..<rows * cols).map { _ in uniform() }, type: GGMLType.q4_K.rawValue))
             let x = (0..<m * cols).map { _ in uniform() }
-            onBothPaths { path in
+            forEachSIMDPath { path in
                 var xq = [lh_block_q8](repeating: lh_block_q8(), count: m * cols / 32)
                 lh_quantize_row_q8(x, &xq, Int64(m * cols))
                 let xv = dequantizeQ8(xq)

@@ -16,6 +16,12 @@ public func withSIMDLevel<T>(_ level: SIMDLevel, _ body: () throws -> T) rethrow
     return try body()
 }
 
+/// Runs `body` at every level this CPU supports, widest first, passing the level's name (avx512, avx2, scalar) for
+/// messages.
+public func forEachSIMDPath(_ body: (String) throws -> Void) rethrows {
+    try forEachSIMDLevel { try body($0.name) }
+}
+
 /// Runs `body` once at every level this CPU supports, widest first, passing the level in use.
 public func forEachSIMDLevel(_ body: (SIMDLevel) throws -> Void) rethrows {
     for level in SIMDLevel.allCases.reversed() where level <= SIMDLevel.supported {
