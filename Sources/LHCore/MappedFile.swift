@@ -16,10 +16,19 @@ public final class MappedFile: @unchecked Sendable {
     /// The first mapped byte (a dangling but valid pointer when the file is empty).
     public let base: UnsafeRawPointer
 
-    /// Maps `path` read-only.
+    /// How the bytes are held in memory.
+    public enum Residency: Sendable {
+        /// The file's pages, mapped (shared with the page cache, 4 KB pages).
+        case mapped
+        /// A private copy read into anonymous memory advised for transparent huge pages (2 MB pages). For data
+        /// read in full over and over (model weights), where the TLB misses of 4 KB pages cost measurable time.
+        case hugePageCopy
+    }
+
+    /// Maps `path` read-only, or reads it into huge-page memory (`residency`).
     /// - Throws: `LHError.io` naming the path and the failing call; `LHError.badFile` when the path is not a
-    ///   regular file (a FIFO is refused, never waited on).
-    public init(path: String) throws {
+    ///   regular file (a FIFO is refused, never waited on) or shrank while it was read.
+    public init(path: String, residency: Residency = .mapped) throws {
         self.path = path
         let fd = try RegularFile.open(path, flags: O_RDONLY)
         defer { close(fd) }
@@ -30,9 +39,34 @@ public final class MappedFile: @unchecked Sendable {
             base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64))
             return
         }
-        let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
-        guard let p, p != MAP_FAILED else { throw LHError.io(path: path, call: "mmap", errno: errno) }
-        base = UnsafeRawPointer(p)
+        switch residency {
+        case .mapped:
+            let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
+            guard let p, p != MAP_FAILED else { throw LHError.io(path: path, call: "mmap", errno: errno) }
+            base = UnsafeRawPointer(p)
+        case .hugePageCopy:
+            base = UnsafeRawPointer(try Self.readIntoHugePages(fd: fd, count: count, path: path))
+        }
+    }
+
+    /// Anonymous memory of `count` bytes advised for huge pages, filled from `fd` and then made read-only.
+    private static func readIntoHugePages(fd: Int32, count: Int, path: String) throws -> UnsafeMutableRawPointer {
+        guard let p = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            throw LHError.io(path: path, call: "mmap", errno: errno)
+        }
+        _ = madvise(p, count, 14 /* MADV_HUGEPAGE; best effort, not exported by Glibc's module */)
+        var done = 0
+        while done < count {
+            let n = pread(fd, p + done, min(count - done, 1 << 30), off_t(done))
+            if n > 0 { done += n; continue }
+            let code = errno
+            if n < 0 && code == EINTR { continue }
+            munmap(p, count)
+            if n == 0 { throw LHError.badFile(path: path, reason: "shrank to \(done) bytes while being read (expected \(count))") }
+            throw LHError.io(path: path, call: "pread", errno: code)
+        }
+        _ = mprotect(p, count, PROT_READ)
+        return p
     }
 
     deinit {

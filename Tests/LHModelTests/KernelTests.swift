@@ -275,6 +275,63 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// A group job (a layer's q, k, v) gives each matrix exactly what its own lh_matmul_rows call gives: the same
+    /// row pairs and kernels, only split over the pool differently. Mixed types, odd row counts, a part of unknown
+    /// type (skipped, its output untouched).
+    func testGroupMatmulEqualsSeparateProducts() {
+        var rng = SplitMix64(seed: 12)
+        let cols = 576
+        let shapes: [(type: Int32, rows: Int)] = [(Int32(LH_TYPE_Q4_1), 203), (Int32(LH_TYPE_Q8_0), 37),
+                                                  (Int32(LH_TYPE_F16), 64), (Int32(LH_TYPE_Q4_0), 1)]
+        let weights = shapes.map { randomWeights($0.type, rows: $0.rows, cols: cols, rowBytes: packedRowBytes($0.type, cols), rng: &rng) }
+        for m in [1, 3] {
+            let x = (0..<(m * cols)).map { _ in Float.random(in: -1...1, using: &rng) }
+            var xq = [lh_block_q8](repeating: lh_block_q8(), count: m * cols / 32)
+            lh_quantize_row_q8(x, &xq, Int64(m * cols))
+            forEachSIMDPath { path in
+                for threads: Int32 in [1, 2] {
+                    for count in [2, 3, 4] {
+                        var separate = shapes.prefix(count).map { [Float](repeating: .nan, count: m * $0.rows) }
+                        for i in 0..<count {
+                            weights[i].withUnsafeBytes { w in
+                                lh_matmul_rows(shapes[i].type, w.baseAddress, packedRowBytes(shapes[i].type, cols),
+                                               Int64(shapes[i].rows), Int64(cols), x, xq, &separate[i], Int64(m), threads)
+                            }
+                        }
+                        // Stable pointers for the part descriptions: weights copied out, outputs allocated.
+                        let w = weights.prefix(count).map { bytes -> UnsafeMutableRawPointer in
+                            let p = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+                            bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                            return p
+                        }
+                        let y = shapes.prefix(count).map { shape -> UnsafeMutablePointer<Float> in
+                            let p = UnsafeMutablePointer<Float>.allocate(capacity: m * shape.rows)
+                            p.initialize(repeating: .nan, count: m * shape.rows)
+                            return p
+                        }
+                        let unknown = UnsafeMutablePointer<Float>.allocate(capacity: m)
+                        unknown.initialize(repeating: 7, count: m)
+                        defer { w.forEach { $0.deallocate() }; y.forEach { $0.deallocate() }; unknown.deallocate() }
+                        var parts = (0..<count).map {
+                            lh_matmul_part(type: shapes[$0].type, w: w[$0], row_bytes: packedRowBytes(shapes[$0].type, cols),
+                                           rows: Int64(shapes[$0].rows), y: y[$0])
+                        }
+                        // With four valid parts this makes five, more than one job takes: the part-by-part fallback.
+                        parts.insert(lh_matmul_part(type: 999, w: w[0], row_bytes: 1, rows: 1, y: unknown), at: 1)
+                        lh_matmul_rows_group(parts, Int32(parts.count), Int64(cols), x, xq, Int64(m), threads)
+                        for i in 0..<count {
+                            let grouped = Array(UnsafeBufferPointer(start: y[i], count: m * shapes[i].rows))
+                            XCTAssertEqual(grouped.map(\.bitPattern), separate[i].map(\.bitPattern),
+                                           "\(path) m \(m) threads \(threads) \(parts.count) parts: part \(i) (\(typeName(shapes[i].type)))")
+                        }
+                        XCTAssertEqual(Array(UnsafeBufferPointer(start: unknown, count: m)), [Float](repeating: 7, count: m),
+                                       "a part of unknown type is skipped")
+                    }
+                }
+            }
+        }
+    }
+
     func testFloatMatmulMatchesNaive() {
         var rng = SplitMix64(seed: 5)
         for type in floatTypes {

@@ -92,6 +92,23 @@ void lh_quantize_row_q8(const float *x, lh_block_q8 *y, int64_t n);
 void lh_matmul_rows(int type, const void *w, size_t row_bytes, int64_t rows, int64_t cols,
                     const float *x, const lh_block_q8 *xq, float *y, int64_t m, int n_threads);
 
+/// One weight matrix of a group product: `rows` rows of `row_bytes` bytes at `w` in ggml type `type`, results
+/// written to y[i * rows + r].
+typedef struct {
+    int type;
+    const void *w;
+    size_t row_bytes;
+    int64_t rows;
+    float *y;
+} lh_matmul_part;
+
+/// lh_matmul_rows for several weight matrices with the same column count and the same activations (a layer's q, k
+/// and v, or its gate and up), as one job on the thread pool: one hand-off instead of one per matrix, and the
+/// threads balance over all rows together. Results equal separate lh_matmul_rows calls bit for bit (each row's
+/// sums are the same). Parts of unknown type are skipped.
+void lh_matmul_rows_group(const lh_matmul_part *parts, int count, int64_t cols, const float *x, const lh_block_q8 *xq,
+                          int64_t m, int n_threads);
+
 /// Initialise the persistent thread pool with n_threads threads in total: n_threads - 1 workers plus the caller.
 /// n_threads <= 0 means the number of online CPUs; the size is capped at 64. Idempotent: only the first call
 /// (or the lazy default initialisation on first use) has an effect. Workers spin briefly (~50 us) on an atomic

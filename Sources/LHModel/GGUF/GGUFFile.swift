@@ -40,7 +40,7 @@ public struct GGUFTensorInfo: Sendable {
     public var elementCount: Int { dims.reduce(1, *) }
 }
 
-/// A parsed GGUF file. Tensor data stays in the memory map; nothing is copied.
+/// A parsed GGUF file. Tensor data stays in the memory map, or in a huge-page copy (see `WeightResidency`).
 public final class GGUFFile: @unchecked Sendable {
     /// The mapped file.
     public let file: MappedFile
@@ -58,11 +58,13 @@ public final class GGUFFile: @unchecked Sendable {
     /// Opens and validates a GGUF file.
     /// - Throws: `LHError.io` if the file cannot be read, `LHError.badFile` naming what is wrong
     ///   (magic, version, counts, offsets) with the value found and the value expected.
-    /// - Parameter metadataOnly: read the header and metadata only, leaving `tensors` empty (enough
-    ///   for a tokenizer; a model whose tensor types lhindex cannot run still opens).
-    public init(path: String, metadataOnly: Bool = false) throws {
+    /// - Parameters:
+    ///   - metadataOnly: read the header and metadata only, leaving `tensors` empty (enough
+    ///     for a tokenizer; a model whose tensor types lhindex cannot run still opens).
+    ///   - residency: how the tensor data is held once the file has been checked (default: `WeightResidency`'s
+    ///     choice for the file's size; always mapped with `metadataOnly`).
+    public init(path: String, metadataOnly: Bool = false, residency: MappedFile.Residency? = nil) throws {
         let file = try MappedFile(path: path)
-        self.file = file
         var r = GGUFCursor(file: file)
         let magic = try r.u32()
         guard magic == 0x4655_4747 else {
@@ -85,6 +87,7 @@ public final class GGUFFile: @unchecked Sendable {
         }
         self.metadata = metadata
         if metadataOnly {
+            self.file = file
             tensors = []
             tensorsByName = [:]
             return
@@ -149,6 +152,16 @@ public final class GGUFFile: @unchecked Sendable {
         }
         self.tensors = tensors
         self.tensorsByName = byName
+        // The checked offsets hold for the copy only if it has the same size (the file may change meanwhile).
+        if (residency ?? WeightResidency.preferred(fileBytes: file.count)) == .hugePageCopy {
+            let copy = try MappedFile(path: path, residency: .hugePageCopy)
+            guard copy.count == file.count else {
+                throw LHError.badFile(path: path, reason: "changed size while being loaded (\(file.count) then \(copy.count) bytes)")
+            }
+            self.file = copy
+        } else {
+            self.file = file
+        }
     }
 
     /// Pointer to a tensor's first byte inside the map.

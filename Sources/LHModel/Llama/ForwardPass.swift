@@ -81,9 +81,7 @@ public final class ForwardPass {
             // Attention sublayer: h = norm(x); q, k, v = h·Wqᵀ (+ b), h·Wkᵀ (+ b), h·Wvᵀ (+ b);
             // q, k per-head normed (qwen3, gemma3); x += [post-norm] (attend(q, k, v)·Woᵀ)
             TensorOps.rmsNorm(x.pointer, weight: layer.attnNorm, eps: c.rmsEpsilon, rows: m, n: e, out: h.pointer)
-            linear.apply(layer.wq, x: h.pointer, m: m, y: q.pointer)
-            linear.apply(layer.wk, x: h.pointer, m: m, y: k.pointer)
-            linear.apply(layer.wv, x: h.pointer, m: m, y: v.pointer)
+            linear.apply([(layer.wq, q.pointer), (layer.wk, k.pointer), (layer.wv, v.pointer)], x: h.pointer, m: m)
             if let b = layer.qBias { TensorOps.addToRows(q.pointer, b, rows: m) }
             if let b = layer.kBias { TensorOps.addToRows(k.pointer, b, rows: m) }
             if let b = layer.vBias { TensorOps.addToRows(v.pointer, b, rows: m) }
@@ -100,8 +98,7 @@ public final class ForwardPass {
             TensorOps.add(x.pointer, y.pointer, count: m * e)
             // Feed-forward sublayer: h = norm(x); x += [post-norm] ((act(h·Wgᵀ) ⊙ h·Wuᵀ)·Wdᵀ), act = SiLU or GELU
             TensorOps.rmsNorm(x.pointer, weight: layer.ffnNorm, eps: c.rmsEpsilon, rows: m, n: e, out: h.pointer)
-            linear.apply(layer.gate, x: h.pointer, m: m, y: gate.pointer)
-            linear.apply(layer.up, x: h.pointer, m: m, y: up.pointer)
+            linear.apply([(layer.gate, gate.pointer), (layer.up, up.pointer)], x: h.pointer, m: m)
             switch traits.activation {
             case .silu: TensorOps.swiGLU(gate: gate.pointer, up: up.pointer, count: m * f)
             case .gelu: TensorOps.geGLU(gate: gate.pointer, up: up.pointer, count: m * f)

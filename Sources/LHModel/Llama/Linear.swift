@@ -33,22 +33,40 @@ public final class LinearScratch {
         }
     }
 
-    private func applyQuantized(_ w: WeightMatrix, x: UnsafePointer<Float>, m: Int, y: UnsafeMutablePointer<Float>) {
-        var xq: UnsafeMutablePointer<lh_block_q8>? = nil
-        if w.type.usesQuantizedActivations {
-            let blocks = m * w.cols / 32
-            if blocks > quantizedCapacity {
-                quantized?.deallocate()
-                quantized = .allocate(capacity: blocks)
-                quantizedCapacity = blocks
-            }
-            for i in 0..<m {
-                lh_quantize_row_q8(x + i * w.cols, quantized! + i * (w.cols / 32), Int64(w.cols))
-            }
-            xq = quantized
+    /// `y_j (m, w_j.rows) = x (m, cols) · w_jᵀ` for several matrices with the same columns (a layer's q, k, v, or
+    /// its gate and up). Decode-sized batches run as one job on the thread pool (one hand-off for all of them,
+    /// the activations quantized once); larger ones matrix by matrix. Results equal separate `apply` calls.
+    public func apply(_ products: [(w: WeightMatrix, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>, m: Int) {
+        guard let cols = products.first?.w.cols else { return }
+        guard m <= Self.quantizedKernelMaxRows, products.allSatisfy({ $0.w.cols == cols }) else {
+            for p in products { apply(p.w, x: x, m: m, y: p.y) }
+            return
         }
+        let xq = products.contains(where: { $0.w.type.usesQuantizedActivations }) ? quantize(x, m: m, cols: cols) : nil
+        let parts = products.map {
+            lh_matmul_part(type: Int32($0.w.type.rawValue), w: $0.w.data, row_bytes: $0.w.rowBytes, rows: Int64($0.w.rows), y: $0.y)
+        }
+        lh_matmul_rows_group(parts, Int32(parts.count), Int64(cols), x, xq, Int64(m), 0)
+    }
+
+    private func applyQuantized(_ w: WeightMatrix, x: UnsafePointer<Float>, m: Int, y: UnsafeMutablePointer<Float>) {
+        let xq = w.type.usesQuantizedActivations ? quantize(x, m: m, cols: w.cols) : nil
         lh_matmul_rows(Int32(w.type.rawValue), w.data, w.rowBytes, Int64(w.rows), Int64(w.cols),
                        x, xq, y, Int64(m), 0)
+    }
+
+    /// x (m, cols) as q8 blocks (m, cols/32) in the scratch buffer.
+    private func quantize(_ x: UnsafePointer<Float>, m: Int, cols: Int) -> UnsafeMutablePointer<lh_block_q8> {
+        let blocks = m * cols / 32
+        if blocks > quantizedCapacity {
+            quantized?.deallocate()
+            quantized = .allocate(capacity: blocks)
+            quantizedCapacity = blocks
+        }
+        for i in 0..<m {
+            lh_quantize_row_q8(x + i * cols, quantized! + i * (cols / 32), Int64(cols))
+        }
+        return quantized!
     }
 
     private func applyBLAS(_ w: WeightMatrix, x: UnsafePointer<Float>, m: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
