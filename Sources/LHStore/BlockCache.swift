@@ -12,7 +12,9 @@ public final class CachedBlock: @unchecked Sendable {
     public let rows: Int
     fileprivate var key = 0
     fileprivate var older: CachedBlock?
-    fileprivate weak var newer: CachedBlock?
+    /// Not a counted reference: a block in the list is held by the cache's map, and unlinking clears this link
+    /// before the map lets go. (`weak` cost side-table atomics on every cache hit: 4–5% of a 128k answer token.)
+    fileprivate unowned(unsafe) var newer: CachedBlock?
 
     private let pool: BufferPool?
 
