@@ -15,6 +15,8 @@ public final class MappedFile: @unchecked Sendable {
     public let count: Int
     /// The first mapped byte (a dangling but valid pointer when the file is empty).
     public let base: UnsafeRawPointer
+    /// How the bytes are held.
+    public let residency: Residency
 
     /// How the bytes are held in memory.
     public enum Residency: Sendable {
@@ -23,6 +25,9 @@ public final class MappedFile: @unchecked Sendable {
         /// A private copy read into anonymous memory advised for transparent huge pages (2 MB pages). For data
         /// read in full over and over (model weights), where the TLB misses of 4 KB pages cost measurable time.
         case hugePageCopy
+
+        /// How `bench` and `-v` name it: `mapped` or `huge-pages`.
+        public var name: String { self == .mapped ? "mapped" : "huge-pages" }
     }
 
     /// Maps `path` read-only, or reads it into huge-page memory (`residency`).
@@ -30,6 +35,7 @@ public final class MappedFile: @unchecked Sendable {
     ///   regular file (a FIFO is refused, never waited on) or shrank while it was read.
     public init(path: String, residency: Residency = .mapped) throws {
         self.path = path
+        self.residency = residency
         let fd = try RegularFile.open(path, flags: O_RDONLY)
         defer { close(fd) }
         var st = stat()

@@ -10,6 +10,7 @@ final class WeightResidencyTests: XCTestCase {
         let mapped = try GGUFFile(path: path, residency: .mapped)
         let copied = try GGUFFile(path: path, residency: .hugePageCopy)
         XCTAssertNotEqual(mapped.file.base, copied.file.base)
+        XCTAssertEqual([mapped.file.residency.name, copied.file.residency.name], ["mapped", "huge-pages"])
         XCTAssertEqual(mapped.file.count, copied.file.count)
         XCTAssertEqual(mapped.tensors.count, copied.tensors.count)
         for t in mapped.tensors {

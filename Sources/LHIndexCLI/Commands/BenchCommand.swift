@@ -108,11 +108,12 @@ struct BenchCommand: Command {
         }
         if json {
             let enc = CommandJSON.encoder()
-            struct Header: Encodable { var threads: Int; var simd: String }
-            io.out(String(decoding: try enc.encode(Header(threads: Parallel.threadCount, simd: SIMDLevel.current.name)), as: UTF8.self).dropLast()
+            struct Header: Encodable { var threads: Int; var simd: String; var weights: String }
+            let header = Header(threads: Parallel.threadCount, simd: SIMDLevel.current.name, weights: model.gguf.file.residency.name)
+            io.out(String(decoding: try enc.encode(header), as: UTF8.self).dropLast()
                    + ",\"results\":" + String(decoding: try enc.encode(results), as: UTF8.self) + "}\n")
         } else {
-            io.out("simd: \(SIMDLevel.current.name), threads: \(Parallel.threadCount)\n")
+            io.out("simd: \(SIMDLevel.current.name), threads: \(Parallel.threadCount), weights: \(model.gguf.file.residency.name)\n")
             io.out("test              tokens   tok/s\n")
             for r in results {
                 io.out(r.test.padding(toLength: 18, withPad: " ", startingAt: 0)
