@@ -26,7 +26,7 @@ public final class MappedFile: @unchecked Sendable {
         /// read in full over and over (model weights), where the TLB misses of 4 KB pages cost measurable time.
         case hugePageCopy
 
-        /// How `bench` and `-v` name it: `mapped` or `huge-pages`.
+        /// How `bench` names it: `mapped` or `huge-pages`.
         public var name: String { self == .mapped ? "mapped" : "huge-pages" }
     }
 
