@@ -2,8 +2,8 @@
 """Merges `lhindex eval --trials-out` JSON lines into one markdown table: configuration × length.
 
 Usage: scripts/sweep-table.py FILE.jsonl... [--task passkey|needle]
-A cell is "correct/trials", with the mean selection recall in parentheses where recorded (the share of
-(layer, head) windows of the last prompt token holding the planted fact's chunk); a (configuration, length, seed) seen twice counts once (the last line wins).
+A cell is "correct/trials" (for the haystack tasks, correct/questions), with the mean selection recall in parentheses where recorded (the share of
+(layer, head) windows of the last prompt token holding the planted fact's chunk); a (configuration, length, seed, question) seen twice counts once (the last line wins).
 The last column is the mean question-time seconds per trial (shared prefill excluded) and the mean
 shared prefill seconds per trial.
 """
@@ -19,7 +19,8 @@ for path in files:
         t = json.loads(line)
         if task and t["task"] != task:
             continue
-        key = (t["configuration"], t["length"], t["seed"])
+        # Haystack tasks (keys, values, vars, nolima) write one line per question of a document.
+        key = (t["configuration"], t["length"], t["seed"], t.get("question"))
         trials[key] = t
         if t["configuration"] not in order:
             order.append(t["configuration"])
@@ -37,7 +38,7 @@ print("|---|" + "---|" * len(lengths) + "---|")
 for name in order:
     cells, secs, pre = [], [], []
     for n in lengths:
-        ts = [t for (c, l, _), t in trials.items() if c == name and l == n]
+        ts = [t for (c, l, _, _), t in trials.items() if c == name and l == n]
         if not ts:
             cells.append("–")
             continue
@@ -47,7 +48,8 @@ for name in order:
             cell += f" ({100 * sum(rec) / len(rec):.0f}%)"
         cells.append(cell)
         secs += [t["seconds"] for t in ts]
-        pre += [t.get("prefill_seconds", t.get("prefillSeconds")) for t in ts]
+        # The shared prefill (passkey, needle) or the document's build (haystack tasks, on its first question).
+        pre += [x for t in ts if (x := t.get("prefill_seconds", t.get("prefillSeconds")) or t.get("document_seconds"))]
     s = f"{sum(secs) / len(secs):.1f}" if secs else "–"
-    p = f" + {sum(pre) / len(pre):.0f}" if pre and sum(pre) > 0 else ""
+    p = f" + {sum(pre) / len(pre):.0f}" if pre else ""
     print(f"| {name} | " + " | ".join(cells) + f" | {s}{p} |")
