@@ -37,4 +37,11 @@ public enum Allocation {
         guard let p, p != MAP_FAILED else { throw LHError.outOfMemory(what: what(), bytes: bytes) }
         munmap(p, bytes)
     }
+
+    /// Advises the kernel to back `count` bytes at `p` with transparent huge pages (2 MB; best effort: a kernel
+    /// without them, or with them off, ignores it). For memory read in full over and over, where the TLB misses of
+    /// 4 KB pages cost measurable time (model weights, the block cache).
+    public static func adviseHugePages(_ p: UnsafeMutableRawPointer, count: Int) {
+        _ = madvise(p, count, 14 /* MADV_HUGEPAGE, which Glibc's Swift module does not export */)
+    }
 }

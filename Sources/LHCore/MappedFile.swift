@@ -60,7 +60,7 @@ public final class MappedFile: @unchecked Sendable {
         guard let p = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
             throw LHError.io(path: path, call: "mmap", errno: errno)
         }
-        _ = madvise(p, count, 14 /* MADV_HUGEPAGE; best effort, not exported by Glibc's module */)
+        Allocation.adviseHugePages(p, count: count)
         var done = 0
         while done < count {
             let n = pread(fd, p + done, min(count - done, 1 << 30), off_t(done))

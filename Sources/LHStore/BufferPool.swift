@@ -29,13 +29,14 @@ public final class BufferPool: @unchecked Sendable {
     private let perSlab: Int
     /// Bytes of one slab.
     static let slabBytes = 2 << 20
-    private var bufferStride: Int { (bytes + 63) & ~63 }
+    /// Bytes from one slab buffer to the next (64-byte aligned).
+    private let bufferStride: Int
 
     public init(bytes: Int, limit: Int) {
         self.bytes = max(bytes, 1)
         self.limit = limit
-        let stride = (self.bytes + 63) & ~63
-        perSlab = stride <= Self.slabBytes / 2 ? Self.slabBytes / stride : 0
+        bufferStride = (self.bytes + 63) & ~63
+        perSlab = bufferStride <= Self.slabBytes / 2 ? Self.slabBytes / bufferStride : 0
     }
 
     deinit {
@@ -65,7 +66,7 @@ public final class BufferPool: @unchecked Sendable {
         let head = (n - Int(bitPattern: raw) % n) % n
         if head > 0 { munmap(raw, head) }
         munmap(raw + head + n, n - head)
-        _ = madvise(raw + head, n, 14 /* MADV_HUGEPAGE; best effort, not exported by Glibc's module */)
+        Allocation.adviseHugePages(raw + head, count: n)
         return raw + head
     }
 
