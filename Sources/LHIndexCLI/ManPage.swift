@@ -43,6 +43,11 @@ enum ManPage {
         .TP
         .B LHINDEX_MODEL
         The model used when \\fB\\-m\\fR is not given: a .gguf path, or a name from \\fBlhindex models\\fR.
+        .TP
+        .B LHINDEX_WEIGHTS
+        \\fBmap\\fR keeps the model file mapped in 4 KB pages (shared through the page cache); \\fBcopy\\fR reads it into
+        2 MB pages. By default files up to a quarter of the memory are copied where the kernel offers transparent
+        huge pages: generation reads every weight per token, and 4 KB pages cost about a tenth of its speed.
         .SH FILES
         .TP
         .I $LHINDEX_HOME/models
