@@ -33,10 +33,7 @@ int lh_detect_simd_level(void) {
     return s;
 }
 
-int lh_simd_level(void) {
-    int s = __atomic_load_n(&lh_simd_state, __ATOMIC_RELAXED);
-    return s >= 0 ? s : lh_detect_simd_level();
-}
+int lh_simd_level(void) { return lh_current_simd_level(); }
 
 int lh_cpu_simd_level(void) { return cpu_level(); }
 

@@ -55,15 +55,15 @@ LH_AVX2 static inline __m256 lh_exp256_ps(__m256 x) {
 extern int lh_simd_state;
 /// Detect the CPU features once, cache the level in lh_simd_state and return it.
 int lh_detect_simd_level(void);
-static inline int lh_use_avx2(void) {
+/// The SIMD level in use, detected on first use (lh_simd_level's inline body).
+static inline int lh_current_simd_level(void) {
     int s = __atomic_load_n(&lh_simd_state, __ATOMIC_RELAXED);
-    return (s >= 0 ? s : lh_detect_simd_level()) >= 1;
+    return s >= 0 ? s : lh_detect_simd_level();
 }
+/// 1 if the AVX2/FMA/F16C kernels should be used.
+static inline int lh_use_avx2(void) { return lh_current_simd_level() >= 1; }
 /// 1 if the AVX-512 kernels (F, BW, DQ, VL) should be used where a kernel has them (see cpu_features.c).
-static inline int lh_use_avx512(void) {
-    int s = __atomic_load_n(&lh_simd_state, __ATOMIC_RELAXED);
-    return (s >= 0 ? s : lh_detect_simd_level()) >= 2;
-}
+static inline int lh_use_avx512(void) { return lh_current_simd_level() >= 2; }
 
 /// 1 if the CPU has AVX-512 VNNI, set with the CPU's level (cpu_features.c).
 extern int lh_cpu_vnni;

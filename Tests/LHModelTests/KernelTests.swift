@@ -488,7 +488,7 @@ final class KernelTests: XCTestCase {
     }
 }
 
-/// The vectorised softmax against a Double reference, on both the AVX2 and the scalar path.
+/// The vectorised softmax against a Double reference, at every SIMD level the CPU has (AVX-512, AVX2, scalar).
 final class SoftmaxKernelTests: XCTestCase {
     func testSoftmaxMatchesDoubleReference() {
         var rng = SystemRandomNumberGenerator()
@@ -497,9 +497,9 @@ final class SoftmaxKernelTests: XCTestCase {
             let mx = Double(x.max()!)
             let e = x.map { exp(Double($0) - mx) }
             let z = e.reduce(0, +)
-            for simd in [1, 0] {
+            forEachSIMDPath { simd in
                 var y = x
-                withSIMD(simd == 1) { y.withUnsafeMutableBufferPointer { lh_softmax_f32($0.baseAddress!, Int64(n)) } }
+                y.withUnsafeMutableBufferPointer { lh_softmax_f32($0.baseAddress!, Int64(n)) }
                 for i in 0..<n { XCTAssertEqual(Double(y[i]), e[i] / z, accuracy: 2e-5 * e[i] / z + 1e-9, "n \(n) i \(i) simd \(simd)") }
             }
         }
@@ -515,9 +515,9 @@ final class SoftmaxKernelTests: XCTestCase {
         // by the row's sum (about 20).
         for i in stride(from: 2, to: n, by: 9) { x[i] = 4 - 94 }
         for i in stride(from: 6, to: n, by: 11) { x[i] = 4 - 86.5 }
-        for simd in [1, 0] {
+        forEachSIMDPath { simd in
             var y = x
-            withSIMD(simd == 1) { y.withUnsafeMutableBufferPointer { lh_softmax_f32($0.baseAddress!, Int64(n)) } }
+            y.withUnsafeMutableBufferPointer { lh_softmax_f32($0.baseAddress!, Int64(n)) }
             for i in 0..<n {
                 XCTAssertFalse(y[i].isSubnormal, "weight \(i) is subnormal (\(y[i])), simd \(simd)")
                 if x[i] <= 4 - 86 { XCTAssertEqual(y[i], 0, "weight \(i) of logit \(x[i]), simd \(simd)") }

@@ -72,7 +72,6 @@ private func dequantizeQ8(_ xq: [lh_block_q8]) -> [Float] {
     xq.flatMap { b in withUnsafeBytes(of: b.qs) { raw in raw.bindMemory(to: Int8.self).map { b.d * Float($0) } } }
 }
 
-
 final class QuantTypeTests: XCTestCase {
     func testTypeGeometryMatchesKernelsAndGGML() {
         let expected: [(GGMLType, Int, Int)] = [(.q5_0, 32, 22), (.q5_1, 32, 24), (.q2_K, 256, 84), (.q3_K, 256, 110),
