@@ -41,21 +41,32 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
                   representatives: try c.decodeIfPresent(Int.self, forKey: .representatives) ?? 0)
     }
 
-    /// Bits of one stored key element: 32 (f32), 16 (f16), 8 (int8, k8v4).
+    /// Bits of one stored key element: 32 (f32), 16 (f16), 8 (int8, k8v4, and k5v4's byte per channel code).
     public var keyBits: Int {
         switch precision {
         case .f32: return 32
         case .f16: return 16
-        case .int8, .k8v4: return 8
+        case .int8, .k8v4, .k5v4: return 8
         }
     }
-    /// Bits of one stored value element: as `keyBits`, except 4 for k8v4.
-    public var valueBits: Int { precision == .k8v4 ? 4 : keyBits }
-    /// Whether each stored row carries an f16 scale (int8 and k8v4).
-    public var hasRowScales: Bool { precision == .int8 || precision == .k8v4 }
-    /// Whether value rows are stored rotated (`lh_rotate_row`, k8v4): products over stored values must be
+    /// Bits of one stored value element: as `keyBits`, except 4 for k8v4 and k5v4.
+    public var valueBits: Int { hasFourBitValues ? 4 : keyBits }
+    /// Whether values are stored as rotated 4-bit rows (k8v4, k5v4).
+    var hasFourBitValues: Bool { precision == .k8v4 || precision == .k5v4 }
+    /// Whether each stored row carries an f16 scale (int8, k8v4, k5v4).
+    public var hasRowScales: Bool { precision == .int8 || hasFourBitValues }
+    /// Whether value rows are stored rotated (`lh_rotate_row`, k8v4 and k5v4): products over stored values must be
     /// rotated back with `unrotateValues`.
-    public var rotatesValues: Bool { precision == .k8v4 }
+    public var rotatesValues: Bool { hasFourBitValues }
+    /// Whether a complete chunk's keys are sealed into channel codes of 40 levels (k5v4, `sealKeys`).
+    public var sealsKeys: Bool { precision == .k5v4 }
+    /// The key scale (f16 −1) every row of a sealed block carries: no int8 row has a negative scale.
+    public static let sealedKeyScale: UInt16 = 0xBC00
+    /// Whether stored rows hold sealed channel codes (read with the chunk's key bounds) rather than int8 rows.
+    public func isSealed(_ st: StoredRows) -> Bool {
+        guard sealsKeys, let scales = st.keyScales(self) else { return false }
+        return scales[0] == Self.sealedKeyScale
+    }
     /// Bytes of the d elements of one stored key row.
     public var keyRowBytes: Int { headDimension * keyBits / 8 }
     /// Bytes of the d elements of one stored value row (d is even).
@@ -111,7 +122,7 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
             let p = block.assumingMemoryBound(to: UInt16.self)
             lh_f32_to_f16(key, p + row * d, Int64(d))
             lh_f32_to_f16(value, p + (w + row) * d, Int64(d))
-        case .int8, .k8v4:
+        case .int8, .k8v4, .k5v4:
             let scales = (block + scalesOffset(stride: w)).assumingMemoryBound(to: UInt16.self)   // (2, w) f16
             scales[row] = lh_quantize_i8(key, (block + row * keyRowBytes).assumingMemoryBound(to: Int8.self), Int64(d))
             let v = block + valuesOffset(stride: w) + row * valueRowBytes
@@ -119,7 +130,7 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
                 scales[w + row] = lh_quantize_i8(value, v.assumingMemoryBound(to: Int8.self), Int64(d))
                 return
             }
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: d) { r in   // k8v4: rotated 4-bit values
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: d) { r in   // k8v4, k5v4: rotated 4-bit values
                 r.baseAddress!.update(from: value, count: d)
                 lh_rotate_row(r.baseAddress!, Int64(d))
                 scales[w + row] = lh_quantize_i4(r.baseAddress!, v.assumingMemoryBound(to: UInt8.self), Int64(d))
@@ -129,8 +140,9 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
 
     /// Converts the first `rows` keys and values of stored data at `src`, whose sections hold `stride` rows
     /// each (w for a block, r for a file payload), to f32: keys (rows, d) at `scratch`, values (rows, d) at
-    /// `scratch + w·d`.
-    public func decode(_ src: UnsafeRawPointer, stride: Int, rows: Int, into scratch: UnsafeMutablePointer<Float>) {
+    /// `scratch + w·d`. Sealed k5v4 keys need the chunk's key bounds, `keyRanges` (minima d, then maxima d).
+    public func decode(_ src: UnsafeRawPointer, stride: Int, rows: Int, into scratch: UnsafeMutablePointer<Float>,
+                       keyRanges: UnsafePointer<Float>? = nil) {
         let w = chunkSize, d = headDimension
         switch precision {
         case .f32:
@@ -141,10 +153,16 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
             let p = src.assumingMemoryBound(to: UInt16.self)
             lh_f16_to_f32(p, scratch, Int64(rows * d))
             lh_f16_to_f32(p + stride * d, scratch + w * d, Int64(rows * d))
-        case .int8, .k8v4:
+        case .int8, .k8v4, .k5v4:
             let st = StoredRows(base: src, stride: stride)
             let values = st.values(self), valueScales = st.valueScales(self)!
-            lh_dequantize_i8_rows(st.keys(self).assumingMemoryBound(to: Int8.self), st.keyScales(self)!, scratch, Int64(rows), Int64(d))
+            let keys = st.keys(self).assumingMemoryBound(to: Int8.self)
+            if isSealed(st) {
+                guard let keyRanges else { preconditionFailure("sealed k5v4 keys decoded without their chunk's key bounds") }
+                lh_dequantize_channels5(keys, Int64(rows), Int64(d), keyRanges, keyRanges + d, scratch)
+            } else {
+                lh_dequantize_i8_rows(keys, st.keyScales(self)!, scratch, Int64(rows), Int64(d))
+            }
             if precision == .int8 {
                 lh_dequantize_i8_rows(values.assumingMemoryBound(to: Int8.self), valueScales, scratch + w * d, Int64(rows), Int64(d))
             } else {
@@ -154,8 +172,27 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
         }
     }
 
+    /// Seals the keys of a complete chunk's block (w rows per section, int8 key rows as `storeRow` wrote them):
+    /// writes the per-channel minimum then maximum of the decoded keys (2·d floats) to `bounds`, then replaces
+    /// each key row by its channel codes over those bounds (`lh_quantize_channels5`) and its scale by
+    /// `sealedKeyScale`. Values are unchanged. Only for layouts that `sealsKeys`.
+    public func sealKeys(block: UnsafeMutableRawPointer, bounds: UnsafeMutablePointer<Float>) {
+        precondition(sealsKeys, "only k5v4 seals its keys")
+        let w = chunkSize, d = headDimension
+        let st = StoredRows(base: block, stride: w)
+        precondition(!isSealed(st), "a chunk's keys are sealed once")
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: w * d) { keys in   // (w, d)
+            let codes = block.assumingMemoryBound(to: Int8.self)
+            lh_dequantize_i8_rows(codes, st.keyScales(self)!, keys.baseAddress!, Int64(w), Int64(d))
+            KeyBounds.compute(keys: keys.baseAddress!, rows: w, d: d, out: bounds)
+            lh_quantize_channels5(keys.baseAddress!, Int64(w), Int64(d), bounds, bounds + d, codes)
+        }
+        let scales = (block + scalesOffset(stride: w)).assumingMemoryBound(to: UInt16.self)
+        scales.update(repeating: Self.sealedKeyScale, count: w)
+    }
+
     /// Rotates `rows` rows (rows, d) of values, or of products over stored values, back from the stored
-    /// rotation (k8v4); nothing for the other precisions.
+    /// rotation (k8v4, k5v4); nothing for the other precisions.
     public func unrotateValues(_ x: UnsafeMutablePointer<Float>, rows: Int) {
         guard rotatesValues else { return }
         for r in 0..<rows { lh_unrotate_row(x + r * headDimension, Int64(headDimension)) }
@@ -166,11 +203,11 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
         switch precision {
         case .f32: return Int32(LH_KV_F32)
         case .f16: return Int32(LH_KV_F16)
-        case .int8, .k8v4: return Int32(LH_KV_I8)
+        case .int8, .k8v4, .k5v4: return Int32(LH_KV_I8)   // sealed k5v4 rows too (`lh_channel_scaled_query5`)
         }
     }
-    /// The kernel element kind of the stored values: as `keyKernelKind`, `LH_KV_I4` for k8v4.
-    public var valueKernelKind: Int32 { precision == .k8v4 ? Int32(LH_KV_I4) : keyKernelKind }
+    /// The kernel element kind of the stored values: as `keyKernelKind`, `LH_KV_I4` for k8v4 and k5v4.
+    public var valueKernelKind: Int32 { hasFourBitValues ? Int32(LH_KV_I4) : keyKernelKind }
 
     /// Copies the first `rows` rows of every section from `src` (sections of `srcStride` rows) to `dst`
     /// (sections of `dstStride` rows): packs a block into a file payload or spreads a payload into a block.
@@ -193,22 +230,25 @@ public struct StoredRows {
     public var stride: Int
     /// Keeps `base` alive (a cached block), nil when the store owns the memory.
     public var owner: AnyObject?
+    /// The chunk's key bounds (minima d, then maxima d) when the store has them: the ranges of sealed k5v4 keys.
+    public var keyRanges: UnsafePointer<Float>?
 
-    public init(base: UnsafeRawPointer, stride: Int, owner: AnyObject? = nil) {
+    public init(base: UnsafeRawPointer, stride: Int, owner: AnyObject? = nil, keyRanges: UnsafePointer<Float>? = nil) {
         self.base = base
         self.stride = stride
         self.owner = owner
+        self.keyRanges = keyRanges
     }
 
     /// Keys (stride, d) in the element type of `layout`.
     public func keys(_ layout: ChunkLayout) -> UnsafeRawPointer { base }
     /// Values (stride, d) in the element type of `layout`.
     public func values(_ layout: ChunkLayout) -> UnsafeRawPointer { base + layout.valuesOffset(stride: stride) }
-    /// Key row scales (stride) as f16 for int8 and k8v4, nil otherwise.
+    /// Key row scales (stride) as f16 for int8, k8v4 and k5v4, nil otherwise.
     public func keyScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? {
         layout.hasRowScales ? (base + layout.scalesOffset(stride: stride)).assumingMemoryBound(to: UInt16.self) : nil
     }
-    /// Value row scales (stride) as f16 for int8 and k8v4, nil otherwise.
+    /// Value row scales (stride) as f16 for int8, k8v4 and k5v4, nil otherwise.
     public func valueScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? { keyScales(layout).map { $0 + stride } }
 }
 
@@ -237,6 +277,12 @@ public protocol ChunkStore: AnyObject {
     func storedRows(layer: Int, kvHead: Int, chunk: Int, rows: Int) -> StoredRows
     /// The raw bytes of a block (`layout.blockBytes`), for writing it to a file.
     func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer
+    /// Seals the keys of complete chunk `chunk` for (layer, KV head) when `layout.sealsKeys` (k5v4): the block's
+    /// keys become channel codes over its key bounds (`ChunkLayout.sealKeys`), which it stores as the
+    /// chunk's key bounds (the same values Quest's bounds take), and `storedRows` then passes them as
+    /// `keyRanges`. Called once per complete chunk, after its summaries and before anything else reads it.
+    /// Safe to call concurrently for different (layer, KV head) pairs.
+    func sealKeys(layer: Int, kvHead: Int, chunk: Int)
     /// Stores the summary (d floats) of a complete chunk for (layer, query head). Safe to call
     /// concurrently for different (layer, head) pairs.
     func setSummary(layer: Int, head: Int, chunk: Int, _ s: UnsafePointer<Float>)
@@ -337,12 +383,21 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
             let p = base.assumingMemoryBound(to: Float.self)
             return (UnsafePointer(p), UnsafePointer(p + w * d))
         }
-        layout.decode(base, stride: w, rows: rows, into: scratch)
+        layout.decode(base, stride: w, rows: rows, into: scratch, keyRanges: boundRow(layer, kvHead, chunk))
         return (UnsafePointer(scratch), UnsafePointer(scratch + w * d))
     }
 
     public func storedRows(layer: Int, kvHead: Int, chunk: Int, rows: Int) -> StoredRows {
-        StoredRows(base: blockBase(layer, kvHead, chunk), stride: layout.chunkSize)
+        StoredRows(base: blockBase(layer, kvHead, chunk), stride: layout.chunkSize, keyRanges: boundRow(layer, kvHead, chunk))
+    }
+
+    private func boundRow(_ layer: Int, _ kvHead: Int, _ chunk: Int) -> UnsafeMutablePointer<Float> {
+        boundRows[layer * layout.kvHeads + kvHead] + chunk * 2 * layout.headDimension
+    }
+
+    public func sealKeys(layer: Int, kvHead: Int, chunk: Int) {
+        guard layout.sealsKeys else { return }
+        layout.sealKeys(block: blockBase(layer, kvHead, chunk), bounds: boundRow(layer, kvHead, chunk))
     }
 
     public func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer {

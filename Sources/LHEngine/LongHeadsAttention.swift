@@ -222,6 +222,10 @@ public final class LongHeadsAttention: AttentionCache {
                 unfoldedRows[layer].append(first..<(end - openStart))
             }
         }
+        // 4. k5v4: once this batch has attended, the keys of the chunks it completed become channel codes. A
+        // token reads its own chunk's keys as int8 rows and earlier chunks' as codes (with chunk-aligned batches and
+        // in single steps alike; a token after a chunk boundary inside a batch still reads the int8 rows).
+        defer { if store.layout.sealsKeys { sealCompletedChunks(layer: layer, n0: n0, end: end) } }
         // Keep the open chunk's queries (representative keys vote with them once a later batch completes it).
         let pending = pendingQueries[layer].pointer
         for i in 0..<m where (n0 + i) / w == (end - 1) / w {
@@ -474,6 +478,15 @@ public final class LongHeadsAttention: AttentionCache {
                     self.store.setRepresentatives(layer: layer, kvHead: h / gs, chunk: chunk, out.baseAddress!)
                 }
             }
+        }
+    }
+
+    /// Seals (`ChunkStore.sealKeys`) every KV head's block of the chunks tokens `n0 ..< end` completed.
+    private func sealCompletedChunks(layer: Int, n0: Int, end: Int) {
+        let w = settings.chunkSize, groups = config.kvHeadCount
+        let completed = Array((n0 / w)..<(end / w)).filter { ($0 + 1) * w > n0 }
+        Parallel.forEach(completed.count * groups) { task, _ in
+            self.store.sealKeys(layer: layer, kvHead: task % groups, chunk: completed[task / groups])
         }
     }
 

@@ -66,6 +66,10 @@ public enum KVPrecision: String, Sendable, Codable, CaseIterable {
     /// Keys as int8 rows; values rotated (`lh_rotate_row`) then as 4-bit rows (ggml's Q4_0 scale over the
     /// row), two codes per byte; one f16 scale per row. About 9 KB per token for the default model.
     case k8v4
+    /// Values as k8v4's; keys as int8 rows while their chunk is open, then, once it is complete, as codes of 40
+    /// levels per channel over the chunk's key bounds (`ChunkLayout.sealKeys`), one byte each, which zstd's entropy
+    /// coding stores in about 5 bits. About 6.7 KB per token for the default model once compressed.
+    case k5v4
 }
 
 /// The choices that differ between the document's tokens and the question's: window slots, local

@@ -87,12 +87,31 @@ enum WindowAttention {
                 logSumExp?[i0 + i] = lse
             }
         }
+        /// Logits of the m queries `queries` (m, d) against sealed k5v4 keys (channel codes over the chunk's
+        /// key bounds): the int8 row kernel on the queries scaled by each channel's step, plus each query's offset.
+        func sealedScores(_ st: StoredRows, rows: Int, queries: UnsafePointer<Float>, scale: Float, into out: UnsafeMutablePointer<Float>) {
+            guard let ranges = st.keyRanges else { preconditionFailure("sealed k5v4 keys read without their chunk's key bounds") }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: m * (d + 1)) { buf in
+                let scaled = buf.baseAddress!, offsets = scaled + m * d   // (m, d), (m)
+                for i in 0..<m { lh_channel_scaled_query5(queries + i * d, Int64(d), ranges, ranges + d, scaled + i * d, offsets + i) }
+                lh_kv_scores_multi(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), Int64(m), scaled, scale,
+                                   out, Int64(n))
+                for i in 0..<m {
+                    let shift = scale * offsets[i], row = out + i * n
+                    for t in 0..<rows { row[t] += shift }
+                }
+            }
+        }
         if fused {
             var stored: [StoredRows] = []
             for (j, r) in part.enumerated() {
                 let st = store.storedRows(layer: layer, kvHead: g, chunk: r == ns ? c : chunks[r], rows: slotRows[j])
                 stored.append(st)
                 rotateQueries(0, m, slot: r)
+                if lay.isSealed(st) {
+                    sealedScores(st, rows: slotRows[j], queries: rot, scale: scale, into: sc + j * w)
+                    continue
+                }
                 lh_kv_scores_multi(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(slotRows[j]), Int64(d), Int64(m), rot, scale,
                                    sc + j * w, Int64(n))
             }

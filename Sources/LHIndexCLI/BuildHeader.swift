@@ -40,6 +40,7 @@ enum BuildHeader {
         case .f32: return "keys/values f32"
         case .int8: return "keys/values 8-bit"
         case .k8v4: return "keys 8-bit, values 4-bit"
+        case .k5v4: return "keys in 40 levels per channel, values 4-bit"
         }
     }
 

@@ -201,6 +201,11 @@ public final class CorpusChunkStore: ChunkStore, @unchecked Sendable {
         return doc.rawBlock(layer: layer, kvHead: kvHead, chunk: j)
     }
 
+    public func sealKeys(layer: Int, kvHead: Int, chunk: Int) {
+        let (doc, j) = locate(chunk)
+        doc.sealKeys(layer: layer, kvHead: kvHead, chunk: j)
+    }
+
     public func validRows(chunk: Int) -> Range<Int> {
         let end = chunk < lastStart ? Int(rows[chunk]) : layout.chunkSize
         let (i, j) = document(of: chunk)

@@ -310,14 +310,15 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         let w = layout.chunkSize, d = layout.headDimension
         let s = storedRows(layer: layer, kvHead: kvHead, chunk: chunk, rows: rows)
         withExtendedLifetime(s.owner) {
-            layout.decode(s.base, stride: s.stride, rows: min(rows, s.stride), into: scratch)
+            layout.decode(s.base, stride: s.stride, rows: min(rows, s.stride), into: scratch, keyRanges: s.keyRanges)
         }
         return (UnsafePointer(scratch), UnsafePointer(scratch + w * d))
     }
 
     public func storedRows(layer: Int, kvHead: Int, chunk: Int, rows: Int) -> StoredRows {
+        let ranges = keyRanges(layer: layer, kvHead: kvHead, chunk: chunk)
         if chunk >= diskChunks {
-            return StoredRows(base: tail.base(layer, kvHead, chunk), stride: layout.chunkSize)
+            return StoredRows(base: tail.base(layer, kvHead, chunk), stride: layout.chunkSize, keyRanges: ranges)
         }
         let key = cacheKeyBase + seekHeader.entry(layer: layer, kvHead: kvHead, chunk: chunk)
         do {
@@ -326,11 +327,23 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
                 let b = try loadFrame(layer: layer, kvHead: kvHead, chunk: chunk, checkCRC: false)
                 return (b, entry(layer: layer, kvHead: kvHead, chunk: chunk).compressedSize)
             }
-            return StoredRows(base: b.bytes, stride: b.rows, owner: b)
+            return StoredRows(base: b.bytes, stride: b.rows, owner: b, keyRanges: ranges)
         } catch {
             record(error)
             return StoredRows(base: zeroBlock.bytes, stride: layout.chunkSize, owner: zeroBlock)
         }
+    }
+
+    /// The key bounds row of a chunk, the ranges of its keys once sealed (k5v4); nil for other precisions.
+    private func keyRanges(layer: Int, kvHead: Int, chunk: Int) -> UnsafePointer<Float>? {
+        guard layout.sealsKeys, chunk < boundRows.capacity else { return nil }
+        return UnsafePointer(boundRows.row(layer * layout.kvHeads + kvHead, chunk))
+    }
+
+    public func sealKeys(layer: Int, kvHead: Int, chunk: Int) {
+        guard layout.sealsKeys else { return }
+        precondition(chunk >= diskChunks, "chunk \(chunk) is already in kv.zst")
+        layout.sealKeys(block: tail.base(layer, kvHead, chunk), bounds: boundRows.row(layer * layout.kvHeads + kvHead, chunk))
     }
 
     public func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer {

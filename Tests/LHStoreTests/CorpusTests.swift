@@ -240,6 +240,7 @@ final class HidingStore: ChunkStore {
     }
     func storedRows(layer: Int, kvHead: Int, chunk: Int, rows: Int) -> StoredRows { base.storedRows(layer: layer, kvHead: kvHead, chunk: chunk, rows: rows) }
     func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer { base.rawBlock(layer: layer, kvHead: kvHead, chunk: chunk) }
+    func sealKeys(layer: Int, kvHead: Int, chunk: Int) { base.sealKeys(layer: layer, kvHead: kvHead, chunk: chunk) }
     func setSummary(layer: Int, head: Int, chunk: Int, _ s: UnsafePointer<Float>) { base.setSummary(layer: layer, head: head, chunk: chunk, s) }
     func summaries(layer: Int, head: Int) -> UnsafePointer<Float> { base.summaries(layer: layer, head: head) }
     func setKeyBounds(layer: Int, kvHead: Int, chunk: Int, _ b: UnsafePointer<Float>) { base.setKeyBounds(layer: layer, kvHead: kvHead, chunk: chunk, b) }

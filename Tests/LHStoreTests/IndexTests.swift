@@ -55,7 +55,7 @@ final class IndexTests: XCTestCase {
     }
 
     func testAskEqualsInMemoryEngineAndReusesCache() throws {
-        for (bytes, precision) in [(698, KVPrecision.f16), (413, .f32), (835, .f16), (835, .int8), (835, .k8v4)] {   // 704, 419, 841 tokens: aligned and not
+        for (bytes, precision) in [(698, KVPrecision.f16), (413, .f32), (835, .f16), (835, .int8), (835, .k8v4), (835, .k5v4)] {   // 704, 419, 841 tokens: aligned and not
             let settings = StoreFixture.settings(precision: precision)
             let text = StoreFixture.text(bytes: bytes, seed: UInt64(bytes))
             let (bundle, outcome) = try build(text, settings: settings)

@@ -194,6 +194,19 @@ uint16_t lh_quantize_i4(const float *x, uint8_t *q, int64_t n);
 /// y (rows x n) = (codes - 8) of q (rows x n/2 bytes) scaled per row by the f16 scales[r].
 void lh_dequantize_i4_rows(const uint8_t *q, const uint16_t *scales, float *y, int64_t rows, int64_t n);
 
+/// Quantize rows (rows x d) of a complete chunk's keys to channel codes (the keys of `--kv k5v4`): channel x spans
+/// [lo[x], hi[x]] (the chunk's key bounds) in 40 levels of step (hi[x] - lo[x]) / 39; the level
+/// c = clamp(round-to-nearest-even((k - lo[x]) / step), 0, 39) (0 when the step is 0) is stored as e = c - 20.
+void lh_quantize_channels5(const float *k, int64_t rows, int64_t d, const float *lo, const float *hi, int8_t *e);
+
+/// y (rows x d) = lo[x] + (e + 20) * (hi[x] - lo[x]) / 39: the keys lh_quantize_channels5 stored.
+void lh_dequantize_channels5(const int8_t *e, int64_t rows, int64_t d, const float *lo, const float *hi, float *y);
+
+/// Prepares query q (d) for scoring channel-code rows with the int8 row kernels (LH_KV_I8, every row's scale -1):
+/// scaled[x] = -q[x] * step_x and offset = sum over x of q[x] * (lo[x] + 20 * step_x), so that
+/// dot(q, key_t) = offset + (-1) * dot(scaled, e_t).
+void lh_channel_scaled_query5(const float *q, int64_t d, const float *lo, const float *hi, float *scaled, float *offset);
+
 /// x (n, a power of two) <- H · D · x / sqrt(n): D the fixed signs D_i = -1 when bit 15 of the u32 product
 /// i * 2654435761 is set, +1 otherwise; H the Walsh-Hadamard matrix (Sylvester order). Orthonormal.
 void lh_rotate_row(float *x, int64_t n);

@@ -11,7 +11,8 @@ struct InfoCommand: Command {
     static let discussion = """
     Reads index.sqlite and the file sizes of the bundle. The compression ratio compares kv.zst with
     the raw keys and values (layers · KV heads · (key row + value row + scales) bytes per token;
-    int8 and k8v4 rows carry a 2-byte scale, k8v4 values take half a byte per element).
+    int8, k8v4 and k5v4 rows carry a 2-byte scale, their 4-bit values take half a byte per element, and
+    k5v4's 40-level key codes a byte each, which zstd then stores in about 5 bits).
     """
     static let options: [OptionSpec] = [OptionSpec("json", help: "Print one JSON object.")]
 
