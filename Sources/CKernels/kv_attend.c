@@ -253,8 +253,8 @@ LH_AVX2 static void kv_accumulate_multi_avx2(int kind, const void *v, const uint
 }
 
 // AVX-512 (lh_use_avx512()): the weights-times-values products on 16 columns per register. Every column still adds
-// its rows in order with one FMA each, so the results equal the AVX2 kernels' bit for bit (int4 rows keep their own
-// AVX2 kernel). The decode step from a 128k f16 index spent a fifth of its time in these products.
+// its rows in order with one FMA each, so the results equal the AVX2 kernels' bit for bit (int4 rows, d = 64, have
+// their own below). The decode step from a 128k f16 index spent a fifth of its time in these products.
 
 // Sixteen stored elements starting at `off`, as floats (f32, f16 or int8; the int8 scale is applied by the caller).
 LH_AVX512 static inline __m512 load16(int kind, const void *rows, int64_t off) {
@@ -286,9 +286,55 @@ LH_AVX512 static inline __attribute__((always_inline)) void kv_accumulate_column
     }
 }
 
-/// M ≤ 3 queries; kind is not int4 and d is a multiple of 16.
+// d = 64, int4 rows (32 bytes), M ≤ 3 queries: each row's codes are unpacked once, into four registers of 16, for all M
+// queries (the AVX2 kernel above unpacks them once per query). Every column adds w·c over the rows in order and
+// takes 8·Σw off at the end, as kv_accumulate64_i4_avx2 does, so the results equal it bit for bit. Decode steps
+// from k5v4 and k8v4 indexes spent a fifth of their time in the AVX2 kernel, three query heads per KV head.
+LH_AVX512 static inline __attribute__((always_inline)) void kv_accumulate64_i4_rows512(const uint8_t *v, const uint16_t *scales,
+                                                                                       int64_t rows, const int M, const float *p,
+                                                                                       int64_t ldp, float *out) {
+    __m512 acc[3][4];
+    float wsum[3] = { 0.0f, 0.0f, 0.0f };
+    for (int h = 0; h < M; h++) for (int i = 0; i < 4; i++) acc[h][i] = _mm512_setzero_ps();
+    const __m128i m = _mm_set1_epi8(15);
+    for (int64_t t = 0; t < rows; t++) {
+        const float s = lh_half_to_float(scales[t]);
+        __m512 wt[3];
+        for (int h = 0; h < M; h++) {
+            const float w = p[h * ldp + t] * s;
+            wsum[h] += w;
+            wt[h] = _mm512_set1_ps(w);
+        }
+        for (int half = 0; half < 2; half++) {
+            const __m128i b = _mm_loadu_si128((const __m128i *)(v + t * 32 + 16 * half));
+            const __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+            const __m512 c0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi)));   // codes 32·half + 0..15
+            const __m512 c1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_unpackhi_epi8(lo, hi)));   // codes 32·half + 16..31
+            for (int h = 0; h < M; h++) {
+                acc[h][2 * half] = _mm512_fmadd_ps(wt[h], c0, acc[h][2 * half]);
+                acc[h][2 * half + 1] = _mm512_fmadd_ps(wt[h], c1, acc[h][2 * half + 1]);
+            }
+        }
+    }
+    for (int h = 0; h < M; h++) {
+        const __m512 off = _mm512_set1_ps(8.0f * wsum[h]);
+        for (int i = 0; i < 4; i++) {
+            float *o = out + h * 64 + 16 * i;
+            _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), _mm512_sub_ps(acc[h][i], off)));
+        }
+    }
+}
+
+/// M ≤ 3 queries; int4 rows need d = 64, other kinds d a multiple of 16.
 LH_AVX512 static void kv_accumulate_multi_avx512(int kind, const void *v, const uint16_t *scales, int64_t rows, int64_t d, int M,
                                                  const float *p, int64_t ldp, float *out) {
+    if (kind == LH_KV_I4) {
+        switch (M) {
+        case 1: kv_accumulate64_i4_rows512((const uint8_t *)v, scales, rows, 1, p, ldp, out); return;
+        case 2: kv_accumulate64_i4_rows512((const uint8_t *)v, scales, rows, 2, p, ldp, out); return;
+        default: kv_accumulate64_i4_rows512((const uint8_t *)v, scales, rows, 3, p, ldp, out); return;
+        }
+    }
     if (d % 64 == 0) {
         switch (M) {
         case 1: kv_accumulate_columns512(kind, v, scales, rows, d, 1, 4, p, ldp, out); return;
@@ -365,9 +411,9 @@ LH_AVX512 static int64_t kv_scores_tiled_avx512(int kind, const void *k, const u
     }
 }
 
-/// Whether the AVX-512 scores (d a multiple of 8) and values (d a multiple of 16) take rows of `kind`.
+/// Whether the AVX-512 scores (d a multiple of 8) and values (d a multiple of 16; int4 rows d = 64) take rows of `kind`.
 static inline int scores512(int kind, int64_t d) { return lh_use_avx512() && kind != LH_KV_I4 && d % 8 == 0; }
-static inline int accumulate512(int kind, int64_t d) { return lh_use_avx512() && kind != LH_KV_I4 && d % 16 == 0; }
+static inline int accumulate512(int kind, int64_t d) { return lh_use_avx512() && (kind == LH_KV_I4 ? d == 64 : d % 16 == 0); }
 #endif
 
 
