@@ -49,7 +49,7 @@ enum BuildHeader {
         "model \(model) · " + settingsWords(s)
     }
 
-    /// Chunk size, window sizes and key/value precision: "chunks of 256 tokens · window 2,048 (questions 8,192) · keys/values f16".
+    /// Chunk size, window sizes and key/value precision: "chunks of 256 tokens · window 2,048 (questions 8,192) · keys in 40 levels per channel, values 4-bit" (k5v4).
     static func settingsWords(_ s: LongHeadsSettings) -> String {
         var window = "window \(number(s.attentionLength))"
         if s.questionAttentionLength != s.attentionLength { window += " (questions \(number(s.questionAttentionLength)))" }
