@@ -68,7 +68,8 @@ public enum KVPrecision: String, Sendable, Codable, CaseIterable {
     case k8v4
     /// Values as k8v4's; keys as int8 rows while their chunk is open, then, once it is complete, as codes of 40
     /// levels per channel over the chunk's key bounds (`ChunkLayout.sealKeys`), one byte each, which zstd's entropy
-    /// coding stores in about 5 bits. Keys and values take about 6.4 KB per token for the default model once compressed (FORMAT.md §8).
+    /// coding stores in about 5 bits. Keys and values take about 6.4 KB per token for the default model once
+    /// compressed (FORMAT.md §8).
     case k5v4
 }
 
