@@ -280,7 +280,7 @@ public protocol ChunkStore: AnyObject {
     /// Seals the keys of complete chunk `chunk` for (layer, KV head) when `layout.sealsKeys` (k5v4): the block's
     /// keys become channel codes over its key bounds (`ChunkLayout.sealKeys`), which it stores as the
     /// chunk's key bounds (the same values Quest's bounds take), and `storedRows` then passes them as
-    /// `keyRanges`. Called once per complete chunk, after its summaries and before anything else reads it.
+    /// `keyRanges`. Called once per complete chunk, after the batch that completed it has been attended.
     /// Safe to call concurrently for different (layer, KV head) pairs.
     func sealKeys(layer: Int, kvHead: Int, chunk: Int)
     /// Stores the summary (d floats) of a complete chunk for (layer, query head). Safe to call

@@ -209,8 +209,7 @@ public final class LongHeadsAttention: AttentionCache {
         }
         // 2. Summaries of the chunks this batch completes.
         if settings.selection == .summaries {
-            let completed = Array((n0 / w)..<(end / w)).filter { ($0 + 1) * w > n0 }
-            summarize(layer: layer, chunks: completed, n0: n0, q: q)
+            summarize(layer: layer, chunks: Array(completedChunks(n0: n0, end: end)), n0: n0, q: q)
             // The open chunk's new rows: their outputs join its running sum (the summary's only need of them).
             let open = end / w, openStart = open * w
             let first = max(n0, openStart) - openStart
@@ -481,12 +480,16 @@ public final class LongHeadsAttention: AttentionCache {
         }
     }
 
+    /// The chunks whose last token lies in `n0 ..< end`: those a batch of these tokens completes.
+    private func completedChunks(n0: Int, end: Int) -> Range<Int> {
+        (n0 / settings.chunkSize)..<(end / settings.chunkSize)
+    }
+
     /// Seals (`ChunkStore.sealKeys`) every KV head's block of the chunks tokens `n0 ..< end` completed.
     private func sealCompletedChunks(layer: Int, n0: Int, end: Int) {
-        let w = settings.chunkSize, groups = config.kvHeadCount
-        let completed = Array((n0 / w)..<(end / w)).filter { ($0 + 1) * w > n0 }
+        let groups = config.kvHeadCount, completed = completedChunks(n0: n0, end: end)
         Parallel.forEach(completed.count * groups) { task, _ in
-            self.store.sealKeys(layer: layer, kvHead: task % groups, chunk: completed[task / groups])
+            self.store.sealKeys(layer: layer, kvHead: task % groups, chunk: completed.lowerBound + task / groups)
         }
     }
 
