@@ -17,8 +17,8 @@ final class SelectionMemory {
 /// (3) every query attends, per head, to a window of selected chunks. While a query's chunk index is below
 /// the slot count every past chunk is selected and the result equals dense attention.
 /// Document tokens select per block of a chunk's queries or per token (`settings.granularity`); question
-/// tokens (positions ≥ `questionStart`) and single-token decode steps select per token with
-/// `settings.questionAttentionLength`.
+/// tokens (positions ≥ `questionStart`) select per token with `settings.questionAttentionLength`, and
+/// single-token decode steps (answer tokens after the first) with `settings.answerSlots`.
 ///
 /// In a model whose layers differ (Gemma 3), only the layers that attend everything select chunks and are
 /// stored (`storedLayers`, the store's layer index); the sliding-window layers attend their window as trained.
@@ -279,7 +279,7 @@ public final class LongHeadsAttention: AttentionCache {
             var j = min(m, (chunk + 1) * w - n0)
             if !question, questionStart < n0 + j { j = questionStart - n0 }
             out.append(Segment(chunk: chunk, rows: i..<j, perToken: question ? decode || settings.questionGranularity == .token : settings.granularity == .token,
-                               question: question, reading: settings.reading(question: question), decode: decode))
+                               question: question, reading: settings.reading(question: question, answer: decode), decode: decode))
             i = j
         }
         return out

@@ -129,6 +129,10 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     /// blocks already decompressed are read again (128k-token f16 index: 601 block misses per answer token →
     /// 141 with 16; docs/answer-decoding-2026-12-04.md).
     public var answerFreshChunks: Int?
+    /// Attention length for answer tokens after the first (nil: `questionAttentionLength`; never more than it).
+    /// The question's tokens, whose last one gives the first answer token, read the whole question window;
+    /// the tokens that follow continue from what they found and read fewer chunks, so each costs less.
+    public var answerAttentionLength: Int?
     /// Representative keys kept per (layer, KV head, complete chunk) for `ChunkScoring.representatives`
     /// (a document setting: they are chosen while prefilling and stored in the index); 0 keeps none.
     public var representatives: Int
@@ -140,7 +144,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
                 questionLocalChunks: Int? = nil,
                 precision: KVPrecision = .f16, scoring: ChunkScoring = .summaries, questionScoring: ChunkScoring = .summaries,
                 questionSelectionPerKVHead: Bool = false, questionGranularity: SelectionGranularity = .token,
-                representatives: Int = 0, answerFreshChunks: Int? = nil) {
+                representatives: Int = 0, answerFreshChunks: Int? = nil, answerAttentionLength: Int? = nil) {
         self.chunkSize = chunkSize
         self.attentionLength = attentionLength
         self.questionAttentionLength = questionAttentionLength ?? attentionLength
@@ -158,6 +162,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         self.questionGranularity = questionGranularity
         self.representatives = representatives
         self.answerFreshChunks = answerFreshChunks
+        self.answerAttentionLength = answerAttentionLength
     }
 
     /// These settings with every question-time choice reset: two settings with the same document
@@ -171,6 +176,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         s.questionSelectionPerKVHead = false
         s.questionGranularity = .token
         s.answerFreshChunks = nil
+        s.answerAttentionLength = nil
         return s
     }
 
@@ -221,17 +227,20 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
 
     /// Slots per window while prefilling: K = A / w.
     public var slots: Int { attentionLength / chunkSize }
-    /// Slots per window for question and generated tokens.
+    /// Slots per window for question tokens.
     public var questionSlots: Int { questionAttentionLength / chunkSize }
+    /// Slots per window for answer tokens after the first.
+    public var answerSlots: Int { min(answerAttentionLength ?? questionAttentionLength, questionAttentionLength) / chunkSize }
     /// The most local chunks that leave at least one freely chosen chunk in a prefill window beside the
     /// sink chunks and the current one, but at least 1: what a preset's local count is lowered to when a
     /// smaller attention length is asked for without a local count.
     public var localChunksLeavingAChoice: Int { max(1, slots - sinkChunks - 2) }
 
     /// How the tokens of one phase read the past: the document's own tokens while prefilling
-    /// (`question` false), or question and generated tokens.
-    public func reading(question: Bool) -> WindowReading {
-        question ? WindowReading(slots: questionSlots, locals: questionLocalChunks ?? localChunks,
+    /// (`question` false), or question and generated tokens; `answer` narrows the window to `answerSlots`
+    /// for answer tokens after the first.
+    public func reading(question: Bool, answer: Bool = false) -> WindowReading {
+        question ? WindowReading(slots: answer ? answerSlots : questionSlots, locals: questionLocalChunks ?? localChunks,
                                  positioning: questionPositioning ?? positioning, scoring: questionScoring)
                  : WindowReading(slots: slots, locals: localChunks, positioning: positioning, scoring: scoring)
     }
@@ -242,6 +251,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         var s = self
         let w = max(chunkSize, 1)
         if s.questionAttentionLength > t { s.questionAttentionLength = max(w, t / w * w) }
+        if let a = s.answerAttentionLength, a > s.questionAttentionLength { s.answerAttentionLength = s.questionAttentionLength }
         func fit(_ p: ChunkPositioning) -> ChunkPositioning {
             if case let .selfExtend(n) = p, n + 2 * w > t { return .selfExtend(neighborTokens: max(0, (t - 2 * w) / 2 / w * w)) }
             if case let .clipped(n) = p, n + w > t { return .clipped(distance: max(w, (t - w) / w * w)) }
@@ -257,7 +267,8 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     public func validate(trainedContext: Int) throws {
         func fail(_ s: String) -> LHError { .invalidInput("LongHeads settings: " + s) }
         guard chunkSize >= 1 else { throw fail("chunk size must be positive, got \(chunkSize)") }
-        for (name, a) in [("attention length", attentionLength), ("question attention length", questionAttentionLength)] {
+        for (name, a) in [("attention length", attentionLength), ("question attention length", questionAttentionLength),
+                          ("answer attention length", answerAttentionLength ?? questionAttentionLength)] {
             guard a > 0, a % chunkSize == 0 else {
                 throw fail("\(name) \(a) must be a positive multiple of the chunk size \(chunkSize)")
             }
@@ -275,7 +286,8 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
         if questionScoring.usesRepresentatives, representatives == 0 {
             throw fail("question scoring '\(questionScoring.rawValue)' needs representative keys, but the document keeps none (representatives 0; an index built before they existed has none: rebuild it)")
         }
-        let readings = [("attention length", reading(question: false)), ("question attention length", reading(question: true))]
+        let readings = [("attention length", reading(question: false)), ("question attention length", reading(question: true)),
+                        ("answer attention length", reading(question: true, answer: true))]
         guard sinkChunks >= 0, readings.allSatisfy({ $0.1.locals >= 0 }) else { throw fail("sink and local chunk counts must not be negative") }
         for (name, r) in readings {
             guard r.slots >= sinkChunks + r.locals + 1 else {
@@ -330,7 +342,7 @@ extension LongHeadsSettings {
     private enum CodingKeys: String, CodingKey {
         case chunkSize, attentionLength, questionAttentionLength, granularity, selection, positioning,
              questionPositioning, sinkChunks, localChunks, questionLocalChunks, precision, scoring, questionScoring, questionSelectionPerKVHead,
-             questionGranularity, representatives, answerFreshChunks
+             questionGranularity, representatives, answerFreshChunks, answerAttentionLength
     }
 
     /// Decodes settings; the question-time scoring fields, added after the first indexes were written,
@@ -370,6 +382,7 @@ extension LongHeadsSettings {
                   questionSelectionPerKVHead: try optional(Bool.self, .questionSelectionPerKVHead) ?? false,
                   questionGranularity: try optional(SelectionGranularity.self, .questionGranularity) ?? .token,
                   representatives: try optional(Int.self, .representatives) ?? 0,
-                  answerFreshChunks: try optional(Int.self, .answerFreshChunks))
+                  answerFreshChunks: try optional(Int.self, .answerFreshChunks),
+                  answerAttentionLength: try optional(Int.self, .answerAttentionLength))
     }
 }

@@ -114,6 +114,12 @@ public final class HaystackEvaluation {
         return results
     }
 
+    /// The document settings as index names spell them: their description without the question-time settings
+    /// added after the first indexes were kept (nil in document settings), so adding one does not orphan them.
+    static func nameDescription(_ doc: LongHeadsSettings) -> String {
+        String(describing: doc).replacingOccurrences(of: ", answerAttentionLength: nil", with: "")
+    }
+
     /// The index of `document` under the work directory, built now unless a current one is there (an
     /// interrupted build resumes).
     private func index(_ document: HaystackDocument, length: Int, seed: Int, settings: LongHeadsSettings) throws -> IndexReader {
@@ -121,7 +127,7 @@ public final class HaystackEvaluation {
         let doc = settings.documentSettings
         // Named by the document's text too, so that a changed generator never reuses an index of another text.
         let name = "\(document.kind.rawValue)-\(length)-seed\(seed)-"
-            + String(String(describing: doc).hashValueStable % 0xFFFF_FFFF, radix: 16) + "-"
+            + String(Self.nameDescription(doc).hashValueStable % 0xFFFF_FFFF, radix: 16) + "-"
             + String(document.text.hashValueStable % 0xFFFF_FFFF, radix: 16)
         let bundle = workDirectory + "/" + name + ".lhx"
         let builder = try IndexBuilder(languageModel: languageModel, model: ModelFingerprint.identity(of: languageModel),

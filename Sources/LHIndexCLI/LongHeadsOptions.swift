@@ -28,6 +28,7 @@ enum LongHeadsOptions {
         OptionSpec("question-scoring", value: "S", help: "How chunks are ranked for question and answer tokens: summaries, max-key (the best single key: reads every stored key for each token: over two minutes per question at 128k), quest, reps (the best of the chunk's representative keys; the document must be built with --representatives) or reps-mean (their mean) (default quest).", group: .advanced),
         OptionSpec("question-per-kv-head", value: "yes|no", help: "Whether the query heads that share keys and values choose their chunks together (default yes).", group: .advanced),
         OptionSpec("question-select", value: "token|block", help: "Whether the question's tokens choose their chunks one by one or once per block of them (block gives a faster first token; default token, block when several documents are asked).", group: .advanced),
+        OptionSpec("answer-length", value: "A", help: "How many tokens each head reads for answer tokens after the first, at most the question length (the question's last token, which gives the first answer token, reads the question length; default: the question length).", group: .question),
         OptionSpec("answer-fresh", value: "N|all", help: "How many of its best-scored chunks each answer token after the first takes; it keeps the previous token's other chunks, so the blocks already read serve it again (all: every chunk chosen anew, as the paper does; default 16).", group: .advanced),
     ]
 
@@ -83,6 +84,7 @@ enum LongHeadsOptions {
             s.questionSelectionPerKVHead = v == "yes"
         }
         if let g = a.string("question-select") { s.questionGranularity = try granularity(g, option: "question-select") }
+        if a.string("answer-length") != nil { s.answerAttentionLength = try a.int("answer-length", default: 0, in: 1...1 << 20) }
         if let f = a.string("answer-fresh") {
             if f == "all" { s.answerFreshChunks = nil } else {
                 guard let n = Int(f), n >= 0 else { throw UsageError("--answer-fresh must be a count of chunks (0 or more) or 'all', got '\(f)'") }
@@ -117,6 +119,7 @@ enum LongHeadsOptions {
             + "scoring=\(s.questionScoring.rawValue)\(s.questionSelectionPerKVHead ? "/kv-head" : "")"
             + (s.representatives > 0 ? " reps=\(s.representatives)" : "")
             + (s.questionGranularity == .block ? " question-select=block" : "")
+            + (s.answerSlots != s.questionSlots ? " Aa=\(s.answerSlots * s.chunkSize)" : "")
             + " answer-fresh=\(s.answerFreshChunks.map(String.init) ?? "all")"
     }
 }

@@ -68,6 +68,58 @@ final class AnswerSelectionTests: XCTestCase {
         XCTAssertNotEqual(renewed.selections, try run(nil, trace: 304).selections, "the test needs selections that move")
     }
 
+    /// Answer tokens after the first read `answerAttentionLength`: a window as long as the question's changes
+    /// nothing; a shorter one leaves the question's last token (the first answer token's logits) as it was and
+    /// gives every later token's heads that many slots.
+    func testAnswerTokensReadTheAnswerWindow() throws {
+        let tokens = T.tokens(330, seed: 21), start = 300
+        var base = T.settings(.block)
+        base.questionAttentionLength = 96               // 6 slots: 5 past chunks
+        base.questionSelectionPerKVHead = true
+        func run(_ answer: Int?, trace: Int) throws -> (logits: [[Float]], selections: [[[Int]?]]) {
+            var s = base
+            s.answerAttentionLength = answer
+            let lh = try LongHeadsAttention(model: T.model, settings: s)
+            lh.questionStart = start
+            lh.tracePosition = trace
+            let forward = ForwardPass(model: T.model)
+            var rows = [forward.runLast(Array(tokens.prefix(start + 4)), cache: lh)]
+            for i in (start + 4)..<tokens.count { rows.append(forward.runLast([tokens[i]], cache: lh)) }
+            return (rows, lh.tracedSelections)
+        }
+        let whole = try run(nil, trace: 310)
+        XCTAssertEqual(try run(96, trace: 310).logits, whole.logits)
+        XCTAssertEqual(try run(512, trace: 310).logits, whole.logits, "never more than the question window")
+        let narrow = try run(64, trace: 310)            // 4 slots: 3 past chunks
+        XCTAssertEqual(narrow.logits[0], whole.logits[0], "the question's last token reads the question window")
+        XCTAssertNotEqual(narrow.logits.last, whole.logits.last)
+        let counts = { (r: (logits: [[Float]], selections: [[[Int]?]])) in Set(r.selections.joined().compactMap { $0?.count }) }
+        XCTAssertEqual(counts(whole), [5])
+        XCTAssertEqual(counts(narrow), [3])
+        XCTAssertEqual(counts(try run(64, trace: 303)), [5], "the question's tokens keep their window")
+    }
+
+    func testAnswerWindowSettings() throws {
+        var s = LongHeadsSettings.standard
+        XCTAssertEqual(s.answerSlots, s.questionSlots, "nil reads the question window")
+        s.answerAttentionLength = 4096
+        XCTAssertEqual(s.reading(question: true, answer: true).slots, 16)
+        XCTAssertEqual(s.reading(question: true).slots, 32)
+        XCTAssertNoThrow(try s.validate(trainedContext: 8192))
+        XCTAssertEqual(s.documentSettings, LongHeadsSettings.standard.documentSettings, "a question-time setting")
+        XCTAssertEqual(try JSONDecoder().decode(LongHeadsSettings.self, from: JSONEncoder().encode(s)), s)
+        // Settings written before it existed have no such key, and nil writes none.
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(LongHeadsSettings.standard)) as! [String: Any]
+        XCTAssertNil(json["answerAttentionLength"])
+        s.answerAttentionLength = 4000
+        XCTAssertThrowsError(try s.validate(trainedContext: 8192), "not a multiple of the chunk size")
+        s.answerAttentionLength = 256                   // 1 slot: no room for the sink and local chunks
+        XCTAssertThrowsError(try s.validate(trainedContext: 8192))
+        s.answerAttentionLength = 16384
+        XCTAssertEqual(s.fitted(trainedContext: 8192).answerAttentionLength, 8192)
+        XCTAssertEqual(s.fitted(trainedContext: 8192).answerSlots, 32)
+    }
+
     /// The multi-query kernels equal one call per query bit for bit, for every stored precision, head dimensions
     /// with and without the 8-column tiles, row counts off the 8-row tiles, and up to five queries, at every SIMD
     /// level; and the AVX-512 kernels equal the AVX2 ones bit for bit.

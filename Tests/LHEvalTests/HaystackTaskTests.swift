@@ -43,6 +43,20 @@ final class HaystackTaskTests: XCTestCase {
 
     /// Documents of consecutive seeds ask about different facts: no expected answer of seed s is one of seed
     /// s + 1's (the generator once seeded with SplitMix64's own step, and shared 15 of 16 facts between them).
+    /// Kept indexes are found by a hash of their document settings in the name: settings that gain a question-time
+    /// field must keep the names earlier versions gave (e1db148a: the standard settings with f16, 3433d4cb: with
+    /// k5v4, as in the work directories of the many-fact runs of 2026-12-03 and 2026-12-04).
+    func testIndexNamesOutliveNewQuestionSettings() {
+        func name(_ p: KVPrecision) -> String {
+            var s = LongHeadsSettings.standard
+            s.precision = p
+            s.answerAttentionLength = 4096
+            return String(HaystackEvaluation.nameDescription(s.documentSettings).hashValueStable % 0xFFFF_FFFF, radix: 16)
+        }
+        XCTAssertEqual(name(.f16), "e1db148a")
+        XCTAssertEqual(name(.k5v4), "3433d4cb")
+    }
+
     func testConsecutiveSeedsPlantDifferentFacts() throws {
         let lm = try LanguageModel(path: try TestPaths.requireModel())
         for kind in [HaystackKind.keys, .values, .vars] {   // nolima's answers are names from a short list

@@ -40,7 +40,7 @@ struct EvalCommand: Command {
     chunk of the planted fact into every question token's window); '#' starts a comment.
     LongHeads configurations that differ only in question-time options (--question-length,
     --question-positioning, --question-scoring, --question-per-kv-head, --question-select,
-    --answer-fresh) share one prefill of each
+    --answer-length, --answer-fresh) share one prefill of each
     document: only the question and answer run per configuration. --trials-out FILE appends one JSON
     line per (configuration, trial). Progress goes to standard error.
     """
