@@ -52,7 +52,10 @@ enum BuildHeader {
     /// Chunk size, window sizes and key/value precision: "chunks of 256 tokens · window 2,048 (questions 8,192) · keys in 40 levels per channel, values 4-bit" (k5v4).
     static func settingsWords(_ s: LongHeadsSettings) -> String {
         var window = "window \(number(s.attentionLength))"
-        if s.questionAttentionLength != s.attentionLength { window += " (questions \(number(s.questionAttentionLength)))" }
+        let answers = s.answerSlots * s.chunkSize
+        if s.questionAttentionLength != s.attentionLength || answers != s.questionAttentionLength {
+            window += " (questions \(number(s.questionAttentionLength))" + (answers != s.questionAttentionLength ? ", answers \(number(answers)))" : ")")
+        }
         return "chunks of \(number(s.chunkSize)) tokens · \(window) · \(precision(s.precision))"
     }
 
