@@ -10,6 +10,9 @@ public final class CachedBlock: @unchecked Sendable {
     public let count: Int
     /// Tokens in the block.
     public let rows: Int
+    /// The chunk's key bounds (2·d floats: minima then maxima) when its keys are sealed (k5v4), kept with the
+    /// block so that a reader needs no other file for it (`setKeyRanges`).
+    public private(set) var keyRanges: UnsafeMutablePointer<Float>?
     fileprivate var key = 0
     fileprivate var older: CachedBlock?
     /// Not a counted reference: a block in the list is held by the cache's map, and unlinking clears this link
@@ -28,7 +31,17 @@ public final class CachedBlock: @unchecked Sendable {
         self.rows = rows
     }
 
-    deinit { if let pool { pool.give(bytes) } else { bytes.deallocate() } }
+    /// Gives the block room for its key ranges (`count` floats) and fills them with `fill`.
+    func setKeyRanges(count: Int, _ fill: (UnsafeMutablePointer<Float>) throws -> Void) rethrows {
+        let r = keyRanges ?? UnsafeMutablePointer<Float>.allocate(capacity: count)
+        keyRanges = r
+        try fill(r)
+    }
+
+    deinit {
+        if let pool { pool.give(bytes) } else { bytes.deallocate() }
+        keyRanges?.deallocate()
+    }
 }
 
 /// Counters of a block cache (cumulative; subtract two snapshots for one question).

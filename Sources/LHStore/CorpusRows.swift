@@ -1,4 +1,5 @@
-// One kind of per-chunk rows of a corpus (summaries, key bounds or representative keys), copied from the documents when first read.
+// One kind of per-chunk rows of a corpus (summaries, key bounds or representative keys), copied from the documents when
+// first read; also one document's key bounds as halves for scoring (`FileChunkStore`).
 import CKernels
 import Foundation
 import LHCore
@@ -91,6 +92,14 @@ final class CorpusRows {
         } else {
             encode(rows: 1, from: row, to: tables[group] + chunk * rowBytes)
         }
+    }
+
+    /// Sets row `chunk` of `group` when the tables are filled; before that nothing is kept, for the fill reads
+    /// the row from where the caller wrote it (a document's own bounds file, `FileChunkStore`).
+    func setIfFilled(group: Int, chunk: Int, _ row: UnsafePointer<Float>) {
+        lock.lock()
+        defer { lock.unlock() }
+        if !tables.isEmpty { encode(rows: 1, from: row, to: tables[group] + chunk * rowBytes) }
     }
 
     /// Writes `rows` rows (rows, width) of floats at `dst` in the table's encoding.

@@ -30,6 +30,13 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     private let summaryRows: MappedRows                   // (L·H, capacity, d)
     private let boundRows: MappedRows                     // (L·G, capacity, 2·d)
     private let repRows: MappedRows?                      // (L·G, capacity, r·d); nil when r = 0
+    /// The key bounds as halves rounded outward, what Quest scoring reads while asking (`keyBounds`), copied from
+    /// bounds.f32 when first scored: an answer token scores every chunk of the document, and reads half the bytes
+    /// (96 MB rather than 192 MB at a million tokens), from memory that replaces the mapped file's pages (the
+    /// document's rows are released once copied, and read again only for the chosen chunks' sealed keys). Each score stays an upper bound of its chunk's
+    /// keys' scores; a corpus keeps its bounds the same way (`CorpusChunkStore`). Nil while building: a build that
+    /// scores by bounds reads the rows it writes.
+    private let halfBounds: CorpusRows?
     /// Every rows file of the bundle, for what is done to all of them alike (sync, clear, reserve).
     private var rowFiles: [MappedRows] { [summaryRows, boundRows] + (repRows.map { [$0] } ?? []) }
     private let tail: TailBlocks
@@ -72,6 +79,16 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         self.kvFile = kvFile
         summaryRows = summaries
         boundRows = bounds
+        let documentChunks = seekHeader.tokens / layout.chunkSize   // rows never written while asking
+        halfBounds = building ? nil : CorpusRows(groups: bounds.groups, width: bounds.width, capacity: bounds.capacity,
+                                                 encoding: .outwardBounds) { write in
+            for g in 0..<bounds.groups where bounds.capacity > 0 {
+                write(g, 0, bounds.row(g, 0), bounds.capacity)
+                // The document's f32 pages go as soon as copied, so the copy never doubles them; they come back
+                // page by page for the chosen chunks' sealed keys.
+                bounds.release(group: g, rows: documentChunks)
+            }
+        }
         repRows = representatives
         tail = TailBlocks(layout: layout)
         zeroBlock = memory.zeroBlock
@@ -269,6 +286,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         guard !sealed else { return }
         try resetTail()
         for rows in rowFiles { rows.clear(from: diskChunks) }
+        halfBounds?.clear(from: diskChunks)
     }
 
     private func resetTail() throws {
@@ -299,6 +317,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         let w = layout.chunkSize, chunks = (tokens + w - 1) / w
         tail.reserve(endChunk: max(chunks, diskChunks + 1))
         for rows in rowFiles { rows.reserve(chunks: chunks) }
+        do { try halfBounds?.grow(to: boundRows.capacity) } catch { record(error) }
     }
 
     public func write(layer: Int, kvHead: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
@@ -325,9 +344,16 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
             let b = try cache.block(key) {
                 // The ask path relies on zstd's content checksum; `verify` also checks each frame's CRC-32.
                 let b = try loadFrame(layer: layer, kvHead: kvHead, chunk: chunk, checkCRC: false)
+                if ranges != nil, halfBounds != nil {
+                    // Asking: the sealed keys' ranges travel with the block, read from bounds.f32 rather than its
+                    // mapping, whose pages were released once scoring copied them (`halfBounds`).
+                    try b.setKeyRanges(count: 2 * layout.headDimension) {
+                        try boundRows.copyRow(layer * layout.kvHeads + kvHead, chunk, into: $0)
+                    }
+                }
                 return (b, entry(layer: layer, kvHead: kvHead, chunk: chunk).compressedSize)
             }
-            return StoredRows(base: b.bytes, stride: b.rows, owner: b, keyRanges: ranges)
+            return StoredRows(base: b.bytes, stride: b.rows, owner: b, keyRanges: b.keyRanges.map { UnsafePointer($0) } ?? ranges)
         } catch {
             record(error)
             return StoredRows(base: zeroBlock.bytes, stride: layout.chunkSize, owner: zeroBlock)
@@ -343,7 +369,9 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     public func sealKeys(layer: Int, kvHead: Int, chunk: Int) {
         guard layout.sealsKeys else { return }
         precondition(chunk >= diskChunks, "chunk \(chunk) is already in kv.zst")
-        layout.sealKeys(block: tail.base(layer, kvHead, chunk), bounds: boundRows.row(layer * layout.kvHeads + kvHead, chunk))
+        let bounds = boundRows.row(layer * layout.kvHeads + kvHead, chunk)
+        layout.sealKeys(block: tail.base(layer, kvHead, chunk), bounds: bounds)
+        halfBounds?.setIfFilled(group: layer * layout.kvHeads + kvHead, chunk: chunk, bounds)   // the seal stores the bounds
     }
 
     public func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer {
@@ -382,9 +410,13 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
 
     public func setKeyBounds(layer: Int, kvHead: Int, chunk: Int, _ b: UnsafePointer<Float>) {
         boundRows.row(layer * layout.kvHeads + kvHead, chunk).update(from: b, count: 2 * layout.headDimension)
+        halfBounds?.setIfFilled(group: layer * layout.kvHeads + kvHead, chunk: chunk, b)
     }
 
-    public func keyBounds(layer: Int, kvHead: Int) -> KeyBoundRows { .f32(boundFloats(layer: layer, kvHead: kvHead)) }
+    public func keyBounds(layer: Int, kvHead: Int) -> KeyBoundRows {
+        guard let halfBounds else { return .f32(boundFloats(layer: layer, kvHead: kvHead)) }
+        return .f16(UnsafePointer(halfBounds.halves(layer * layout.kvHeads + kvHead)))
+    }
 
     /// The key bounds as the document's file holds them, f32.
     func boundFloats(layer: Int, kvHead: Int) -> UnsafePointer<Float> {

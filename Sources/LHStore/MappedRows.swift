@@ -11,13 +11,15 @@ final class MappedRows: @unchecked Sendable {
     let groups: Int          // L · (H or G)
     let width: Int
     private let map: MemoryMap
+    private let file: PosixFile
     private(set) var rows: UnsafeMutablePointer<Float>      // (groups, capacity, width)
     private var owned: UnsafeMutablePointer<Float>?
     private(set) var capacity: Int
 
-    private init(kind: RowsHeader.Kind, path: String, header: RowsHeader, map: MemoryMap) {
+    private init(kind: RowsHeader.Kind, path: String, header: RowsHeader, map: MemoryMap, file: PosixFile) {
         self.kind = kind
         self.path = path
+        self.file = file
         groups = header.layers * header.groups
         width = header.width
         self.map = map
@@ -33,7 +35,7 @@ final class MappedRows: @unchecked Sendable {
         let file = try PosixFile(path: path, writable: true, create: true, truncate: true)
         try file.truncate(to: header.fileBytes)
         try header.encoded().withUnsafeBytes { try file.write($0, at: 0) }
-        return MappedRows(kind: kind, path: path, header: header, map: try MemoryMap(file: file, mode: .shared))
+        return MappedRows(kind: kind, path: path, header: header, map: try MemoryMap(file: file, mode: .shared), file: file)
     }
 
     /// Opens an existing file and checks its header against `expected` (capacity aside).
@@ -46,7 +48,7 @@ final class MappedRows: @unchecked Sendable {
               h.documentChunks == expected.documentChunks else {
             throw LHError.badFile(path: path, reason: "header dimensions do not match kv.seek and the index metadata")
         }
-        return MappedRows(kind: kind, path: path, header: h, map: map)
+        return MappedRows(kind: kind, path: path, header: h, map: map, file: file)
     }
 
     /// Row `chunk` of group `g` (= layer · groups per layer + head).
@@ -54,6 +56,18 @@ final class MappedRows: @unchecked Sendable {
     func row(_ g: Int, _ chunk: Int) -> UnsafeMutablePointer<Float> {
         precondition(chunk < capacity, "\(kind.fileName) row \(chunk) beyond the capacity \(capacity)")
         return rows + (g * capacity + chunk) * width
+    }
+
+    /// Copies row `chunk` of group `g` into `out` (`width` floats) through a read of the file rather than the
+    /// mapping, so that the page is not brought into this process: for rows nothing writes while asking (a
+    /// document's own chunks) whose pages were released (`release(group:rows:)`). From memory once owned.
+    /// - Throws: `LHError.badFile` when the file is shorter than its header says.
+    func copyRow(_ g: Int, _ chunk: Int, into out: UnsafeMutablePointer<Float>) throws {
+        guard owned == nil else { out.update(from: row(g, chunk), count: width); return }
+        precondition(chunk < capacity, "\(kind.fileName) row \(chunk) beyond the capacity \(capacity)")
+        let bytes = width * MemoryLayout<Float>.stride
+        try file.read(into: UnsafeMutableRawBufferPointer(start: out, count: bytes),
+                      at: BundleFormat.headerBytes + (g * capacity + chunk) * bytes)
     }
 
     /// Makes room for `chunks` rows per group (an owned copy; the file is not changed).
@@ -82,5 +96,16 @@ final class MappedRows: @unchecked Sendable {
     func release() {
         guard owned == nil, map.count > 0 else { return }
         _ = madvise(map.base, map.count, MADV_DONTNEED)
+    }
+
+    /// `release` for rows `0 ..< count` of group `g` alone (the whole pages inside them), rows nothing writes
+    /// while asking: a document's own chunks.
+    func release(group g: Int, rows count: Int) {
+        guard owned == nil, count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = UnsafeMutableRawPointer(row(g, 0)), end = start + min(count, capacity) * width * MemoryLayout<Float>.stride
+        let first = (Int(bitPattern: start) + page - 1) / page * page, last = Int(bitPattern: end) / page * page
+        guard last > first, let p = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(p, last - first, MADV_DONTNEED)
     }
 }

@@ -66,12 +66,54 @@ final class FileChunkStoreTests: XCTestCase {
             let r = settings.representatives
             XCTAssertGreaterThan(r, 0)
             for l in 0..<2 { for g in 0..<2 {
-                XCTAssertEqual(reader.keyBounds(layer: l, kvHead: g).floats(chunks: 0..<21, d: 16),
-                               memory.keyBounds(layer: l, kvHead: g).floats(chunks: 0..<21, d: 16), "bounds \(l) \(g)")
+                let stored = Array(UnsafeBufferPointer(start: reader.boundFloats(layer: l, kvHead: g), count: 21 * 32))
+                XCTAssertEqual(stored, memory.keyBounds(layer: l, kvHead: g).floats(chunks: 0..<21, d: 16), "bounds \(l) \(g)")
+                // Scored from halves rounded outward: each minimum at or below the stored one, each maximum at or
+                // above, by less than one half step.
+                let halves = reader.keyBounds(layer: l, kvHead: g).floats(chunks: 0..<21, d: 16)
+                for i in 0..<(21 * 32) {
+                    let lower = i % 32 < 16, step = max(abs(stored[i]) / 1024, 1.0 / 16384)
+                    XCTAssertTrue(lower ? halves[i] <= stored[i] : halves[i] >= stored[i], "bounds \(l) \(g) [\(i)]: \(halves[i]) against \(stored[i])")
+                    XCTAssertLessThanOrEqual(abs(halves[i] - stored[i]), step, "bounds \(l) \(g) [\(i)]")
+                }
                 XCTAssertEqual(Array(UnsafeBufferPointer(start: reader.representatives(layer: l, kvHead: g), count: 21 * r * 16)),
                                Array(UnsafeBufferPointer(start: memory.representatives(layer: l, kvHead: g), count: 21 * r * 16)), "representatives \(l) \(g)")
             } }
             XCTAssertNil(reader.takeError())
+        }
+    }
+
+    /// While asking, bounds written after scoring has copied them as halves (question-time chunks, and the seal of
+    /// a k5v4 chunk) reach the halves too, and clearing the question's rows clears theirs; sealed blocks read from
+    /// kv.zst carry their own key ranges, the file's f32 rows.
+    func testScoredHalvesFollowQuestionTimeBounds() throws {
+        let model = StoreFixture.languageModel.model
+        let settings = StoreFixture.settings(precision: .k5v4)
+        let n = 16 * 21 + 5, dir = StoreFixture.tempDir()
+        let layout = ChunkLayout(layers: 2, heads: 4, kvHeads: 2, headDimension: 16, chunkSize: 16, precision: .k5v4,
+                                 representatives: settings.representatives)
+        let file = try FileChunkStore.create(directory: dir, layout: layout, tokens: n, codec: .standard, cacheBytes: 1 << 16)
+        let lh = try LongHeadsAttention(model: model, settings: settings, store: file)
+        _ = ForwardPass(model: model, batchSize: 64).run(tokens(n), cache: lh, logitRows: [])
+        try file.flush(upTo: n, final: true)
+        let reader = try FileChunkStore.openForReading(directory: dir, layout: layout, codec: .standard)
+        reader.reserve(tokens: n + 40)
+        let before = reader.keyBounds(layer: 1, kvHead: 1).floats(chunks: 22..<23, d: 16)   // copies the halves
+        XCTAssertEqual(before, [Float](repeating: 0, count: 32))
+        let row: [Float] = (0..<32).map { i in i < 16 ? Float(-1 - i) / 3 : Float(1 + i) / 3 }
+        reader.setKeyBounds(layer: 1, kvHead: 1, chunk: 22, row)
+        let halves = reader.keyBounds(layer: 1, kvHead: 1).floats(chunks: 22..<23, d: 16)
+        for i in 0..<32 {
+            XCTAssertTrue(i < 16 ? halves[i] <= row[i] : halves[i] >= row[i], "[\(i)]: \(halves[i]) against \(row[i])")
+            XCTAssertLessThan(abs(halves[i] - row[i]), 0.01)
+        }
+        try reader.truncateToDocument()
+        XCTAssertEqual(reader.keyBounds(layer: 1, kvHead: 1).floats(chunks: 22..<23, d: 16), [Float](repeating: 0, count: 32))
+        for c in [0, 7, 20] {
+            let st = reader.storedRows(layer: 1, kvHead: 0, chunk: c, rows: 16)
+            XCTAssertTrue(layout.isSealed(st))
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: st.keyRanges!, count: 32)),
+                           Array(UnsafeBufferPointer(start: reader.boundFloats(layer: 1, kvHead: 0) + c * 32, count: 32)), "chunk \(c)")
         }
     }
 
