@@ -298,7 +298,13 @@ public final class LongHeadsAttention: AttentionCache {
             let rows = seg.perToken ? seg.rows.count : 1
             s.candidateScores.ensure(count: rows * n)
             let scores = s.candidateScores.pointer
-            for (j, head) in hs.enumerated() {
+            if seg.perToken, rows == 1 {
+                // One token: the group's heads are scored together (their queries lie one after another).
+                ChunkScorer.scoreGroup(seg.reading.scoring, store: store, layer: layer, heads: hs, groupSize: c.groupSize,
+                                       queries: q + seg.rows.lowerBound * e + hs.lowerBound * d, candidates: candidates,
+                                       out: scores, scratch: s)
+            }
+            for (j, head) in hs.enumerated() where !(seg.perToken && rows == 1) {
                 var queries = q + seg.rows.lowerBound * e + head * d, ld = e
                 if !seg.perToken {
                     // One selection for the block, scored by the sum of its queries.

@@ -14,6 +14,7 @@ final class WindowScratch {
     let candidateScores = FloatBuffer(count: 0) // (m, candidates) selection scores
     let keyScores = FloatBuffer(count: 0)   // (m, w) q·k̃ of one chunk while scoring (or (m, 2·d) queries split by sign for Quest)
     let scoringQueries = FloatBuffer(count: 0) // (heads of a group, d) summed block queries
+    let groupScores = FloatBuffer(count: 0)    // (heads of a group, candidates) one token's scores per head
     let summary = SummaryScratch()
     let representatives = RepresentativeScratch()
 }
