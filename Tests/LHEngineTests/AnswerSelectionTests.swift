@@ -42,24 +42,32 @@ final class AnswerSelectionTests: XCTestCase {
         }
     }
 
+    /// What a decode run gives: the logits of the question's last token, then of each answer token, and the
+    /// chunks each head read at `trace`.
+    typealias Decoded = (logits: [[Float]], selections: [[[Int]?]])
+
+    /// A 300-token document, a 4-token question and 26 answer tokens (fed, not sampled), with question windows
+    /// of 96 tokens (6 slots: the sink, one local chunk, the current one and 3 chosen freely among 15 or more
+    /// candidates) chosen per KV head, and `change` applied to the settings.
+    func decode(trace: Int, _ change: (inout LongHeadsSettings) -> Void) throws -> Decoded {
+        let tokens = T.tokens(330, seed: 21), start = 300
+        var s = T.settings(.block)
+        s.questionAttentionLength = 96
+        s.questionSelectionPerKVHead = true
+        change(&s)
+        let lh = try LongHeadsAttention(model: T.model, settings: s)
+        lh.questionStart = start
+        lh.tracePosition = trace
+        let forward = ForwardPass(model: T.model)
+        var rows = [forward.runLast(Array(tokens.prefix(start + 4)), cache: lh)]
+        for i in (start + 4)..<tokens.count { rows.append(forward.runLast([tokens[i]], cache: lh)) }
+        return (rows, lh.tracedSelections)
+    }
+
     /// Decoding with as many fresh chunks as free slots equals selecting anew for every token; with none, every
     /// answer token of a chunk attends the first one's chunks; the question's own tokens are never affected.
     func testDecodeKeepsOrRenewsTheWindow() throws {
-        let tokens = T.tokens(330, seed: 21), start = 300
-        var base = T.settings(.block)
-        base.questionAttentionLength = 96               // 6 slots: 3 chosen freely among 15 or more candidates
-        base.questionSelectionPerKVHead = true
-        func run(_ fresh: Int?, trace: Int) throws -> (logits: [[Float]], selections: [[[Int]?]]) {
-            var s = base
-            s.answerFreshChunks = fresh
-            let lh = try LongHeadsAttention(model: T.model, settings: s)
-            lh.questionStart = start
-            lh.tracePosition = trace
-            let forward = ForwardPass(model: T.model)
-            var rows = [forward.runLast(Array(tokens.prefix(start + 4)), cache: lh)]
-            for i in (start + 4)..<tokens.count { rows.append(forward.runLast([tokens[i]], cache: lh)) }
-            return (rows, lh.tracedSelections)
-        }
+        func run(_ fresh: Int?, trace: Int) throws -> Decoded { try decode(trace: trace) { $0.answerFreshChunks = fresh } }
         let renewed = try run(nil, trace: 310), all = try run(3, trace: 310)
         XCTAssertEqual(all.logits, renewed.logits)
         let first = try run(0, trace: 304), later = try run(0, trace: 310)
@@ -72,28 +80,14 @@ final class AnswerSelectionTests: XCTestCase {
     /// nothing; a shorter one leaves the question's last token (the first answer token's logits) as it was and
     /// gives every later token's heads that many slots.
     func testAnswerTokensReadTheAnswerWindow() throws {
-        let tokens = T.tokens(330, seed: 21), start = 300
-        var base = T.settings(.block)
-        base.questionAttentionLength = 96               // 6 slots: 5 past chunks
-        base.questionSelectionPerKVHead = true
-        func run(_ answer: Int?, trace: Int) throws -> (logits: [[Float]], selections: [[[Int]?]]) {
-            var s = base
-            s.answerAttentionLength = answer
-            let lh = try LongHeadsAttention(model: T.model, settings: s)
-            lh.questionStart = start
-            lh.tracePosition = trace
-            let forward = ForwardPass(model: T.model)
-            var rows = [forward.runLast(Array(tokens.prefix(start + 4)), cache: lh)]
-            for i in (start + 4)..<tokens.count { rows.append(forward.runLast([tokens[i]], cache: lh)) }
-            return (rows, lh.tracedSelections)
-        }
+        func run(_ answer: Int?, trace: Int) throws -> Decoded { try decode(trace: trace) { $0.answerAttentionLength = answer } }
         let whole = try run(nil, trace: 310)
         XCTAssertEqual(try run(96, trace: 310).logits, whole.logits)
         XCTAssertEqual(try run(512, trace: 310).logits, whole.logits, "never more than the question window")
         let narrow = try run(64, trace: 310)            // 4 slots: 3 past chunks
         XCTAssertEqual(narrow.logits[0], whole.logits[0], "the question's last token reads the question window")
         XCTAssertNotEqual(narrow.logits.last, whole.logits.last)
-        let counts = { (r: (logits: [[Float]], selections: [[[Int]?]])) in Set(r.selections.joined().compactMap { $0?.count }) }
+        let counts = { (r: Decoded) in Set(r.selections.joined().compactMap { $0?.count }) }
         XCTAssertEqual(counts(whole), [5])
         XCTAssertEqual(counts(narrow), [3])
         XCTAssertEqual(counts(try run(64, trace: 303)), [5], "the question's tokens keep their window")
