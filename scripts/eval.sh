@@ -2,7 +2,7 @@
 # `make eval`: the long evaluations behind docs/longheads-on-small-models.md and the README tables.
 # Hours on 2 cores. Every trial is appended as a JSON line under $LHINDEX_HOME/eval/; rerunning skips
 # nothing (delete the files to start over). Tables: scripts/sweep-table.py FILE...
-# Usage: scripts/eval.sh [passkey|needle|perplexity|prefill|long|kv|quants|answer-fresh]...   (default: all eight)
+# Usage: scripts/eval.sh [passkey|needle|perplexity|prefill|long|kv|quants|answer-fresh|answer-length]...   (default: all nine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 home=${LHINDEX_HOME:-$HOME/.cache/lhindex}
@@ -10,7 +10,7 @@ text=$home/texts/debian-policy-4.6.2.0.txt
 out=$home/eval
 mkdir -p "$out"
 bin=.build/release/lhindex
-steps=${*:-passkey needle perplexity prefill long kv quants answer-fresh}
+steps=${*:-passkey needle perplexity prefill long kv quants answer-fresh answer-length}
 
 for step in $steps; do
   case $step in
@@ -40,6 +40,12 @@ for step in $steps; do
     $bin eval passkey --sweep scripts/sweeps/answer-fresh.txt --lengths 16k,32k --trials 10 --trials-out "$out/answer-fresh-passkey.jsonl"
     $bin eval needle --text "$text" --sweep scripts/sweeps/answer-fresh.txt --lengths 8k,16k --trials 5 --trials-out "$out/answer-fresh-needle.jsonl"
     scripts/sweep-table.py "$out/answer-fresh-passkey.jsonl" "$out/answer-fresh-needle.jsonl" ;;
+  answer-length) # answer tokens reading half the question window (docs/answer-decoding-2026-12-04.md): needles, pass keys,
+                 # and the many-key documents (built once under $out/keys, then asked per configuration)
+    $bin eval needle --text "$text" --sweep scripts/sweeps/answer-length.txt --lengths 8k,16k --trials 5 --trials-out "$out/answer-length-needle.jsonl"
+    $bin eval passkey --sweep scripts/sweeps/answer-length.txt --lengths 16k,32k --trials 10 --trials-out "$out/answer-length-passkey.jsonl"
+    $bin eval keys --sweep scripts/sweeps/answer-length.txt --lengths 8k,32k,128k --trials 2 --work "$out/keys" --trials-out "$out/answer-length-keys.jsonl"
+    scripts/sweep-table.py "$out/answer-length-needle.jsonl" "$out/answer-length-passkey.jsonl" ;;
   long)      # the standard settings beside the paper's reading at 64k and 128k
     $bin eval passkey --sweep scripts/sweeps/long64.txt --lengths 64k,128k --trials 5 --trials-out "$out/passkey-long.jsonl"
     scripts/sweep-table.py "$out/passkey-long.jsonl" ;;
