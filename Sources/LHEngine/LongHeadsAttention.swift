@@ -22,9 +22,8 @@ final class SelectionMemory {
 /// (3) every query attends, per head, to a window of selected chunks. While a query's chunk index is below
 /// the slot count every past chunk is selected and the result equals dense attention.
 /// Document tokens select per block of a chunk's queries or per token (`settings.granularity`); question
-/// tokens (positions ≥ `questionStart`) and single-token decode steps select per token with
-/// `settings.questionAttentionLength`; with a shorter `settings.answerAttentionLength`, decode steps after an
-/// answer's first read that many, keeping the chunks the first one attended to most (`SelectionMemory.pinned`).
+/// tokens (positions ≥ `questionStart`) select per token with `settings.questionAttentionLength`, and
+/// single-token decode steps (answer tokens after the first) with `settings.answerSlots`.
 ///
 /// In a model whose layers differ (Gemma 3), only the layers that attend everything select chunks and are
 /// stored (`storedLayers`, the store's layer index); the sliding-window layers attend their window as trained.

@@ -129,10 +129,9 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     /// blocks already decompressed are read again (128k-token f16 index: 601 block misses per answer token →
     /// 141 with 16; docs/answer-decoding-2026-12-04.md).
     public var answerFreshChunks: Int?
-    /// Attention length of the decode steps of an answer after its first (nil: `questionAttentionLength`; never
-    /// more than it). The question's tokens and the first decode step read the whole question window; the chunks
-    /// that step attends to most (half the shorter window's free slots) stay in every later step's window, and
-    /// the rest is chosen by score, so each later answer token reads fewer chunks and costs less.
+    /// Attention length for answer tokens after the first (nil: `questionAttentionLength`; never more than it).
+    /// The question's tokens, whose last one gives the first answer token, read the whole question window;
+    /// the tokens that follow continue from what they found and read fewer chunks, so each costs less.
     public var answerAttentionLength: Int?
     /// Representative keys kept per (layer, KV head, complete chunk) for `ChunkScoring.representatives`
     /// (a document setting: they are chosen while prefilling and stored in the index); 0 keeps none.
@@ -230,7 +229,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
     public var slots: Int { attentionLength / chunkSize }
     /// Slots per window for question tokens.
     public var questionSlots: Int { questionAttentionLength / chunkSize }
-    /// Slots per window for the decode steps of an answer after its first.
+    /// Slots per window for answer tokens after the first.
     public var answerSlots: Int { min(answerAttentionLength ?? questionAttentionLength, questionAttentionLength) / chunkSize }
     /// The most local chunks that leave at least one freely chosen chunk in a prefill window beside the
     /// sink chunks and the current one, but at least 1: what a preset's local count is lowered to when a
@@ -239,7 +238,7 @@ public struct LongHeadsSettings: Sendable, Codable, Equatable {
 
     /// How the tokens of one phase read the past: the document's own tokens while prefilling
     /// (`question` false), or question and generated tokens; `answer` narrows the window to `answerSlots`
-    /// (the decode steps of an answer after its first).
+    /// for answer tokens after the first.
     public func reading(question: Bool, answer: Bool = false) -> WindowReading {
         question ? WindowReading(slots: answer ? answerSlots : questionSlots, locals: questionLocalChunks ?? localChunks,
                                  positioning: questionPositioning ?? positioning, scoring: questionScoring)
