@@ -55,23 +55,6 @@ enum ChunkSelector {
         return (Array(0..<sinks) + chosen.map { $0 + lo } + Array(hi..<c)).sorted()
     }
 
-    /// The selection of an answer token reading the shorter answer window (`reading`): the `pinned` chunks that are
-    /// still candidates, then the best-scored others until the free slots are full.
-    static func select(c: Int, reading: WindowReading, settings: LongHeadsSettings, scores: UnsafePointer<Float>,
-                       pinned: [Int]) -> [Int] {
-        let past = reading.slots - 1, sinks = settings.sinkChunks, locals = reading.locals
-        let k = past - sinks - locals                   // chunks chosen freely
-        guard c > past, settings.selection == .summaries else { return select(c: c, reading: reading, settings: settings, scores: scores) }
-        let lo = sinks, hi = c - locals                 // candidates lo ..< hi (hi − lo > k)
-        var chosen = Array(pinned.map { $0 - lo }.filter { (0..<(hi - lo)).contains($0) }.prefix(k))
-        var taken = Set(chosen)
-        for x in topK(scores, count: hi - lo, k: k) where chosen.count < k && !taken.contains(x) {
-            chosen.append(x)
-            taken.insert(x)
-        }
-        return (Array(0..<sinks) + chosen.map { $0 + lo } + Array(hi..<c)).sorted()
-    }
-
     /// Whether candidate i ranks above candidate j: the higher score, and on a tie the lower index.
     static func ranksAbove(_ i: Int, _ j: Int, _ s: UnsafePointer<Float>) -> Bool { s[i] > s[j] || (s[i] == s[j] && i < j) }
 

@@ -1,5 +1,4 @@
 // The LongHeads attention cache: chunked in-chunk-RoPE keys, chunk summaries, per-head selection, window attention.
-import Foundation
 import LHCore
 import LHModel
 
@@ -9,10 +8,6 @@ final class SelectionMemory {
     /// The token's position; -2 before any (never the position before a token).
     var position = -2
     var chunks: [Int] = []
-    /// With a shorter answer window (`LongHeadsSettings.answerAttentionLength`), the chunks every later answer token
-    /// keeps reading: those that took the most attention at the first decode step of the answer, which read the
-    /// whole question window. Empty until then, and again when another answer starts.
-    var pinned: [Int] = []
 }
 
 /// LongHeads (Lu et al. 2024) as an `AttentionCache` for the forward pass (DESIGN §2).
@@ -64,7 +59,6 @@ public final class LongHeadsAttention: AttentionCache {
     private var unfoldedRows: [[Range<Int>]]
     private let scratch: [WindowScratch]                       // per pool thread
     private let partResults = FloatBuffer(count: 0)            // outputs and log-sum-exps of windows read in parts
-    private let partMasses = FloatBuffer(count: 0)             // per (group, part): (heads, slots) attention weight per slot
     /// Slices each decode step's windows are read in (nil: 2). For tests.
     var windowParts: Int?
     private let decodeSelections: [SelectionMemory]            // per (store layer, query head): the last decode step's selection
@@ -285,7 +279,7 @@ public final class LongHeadsAttention: AttentionCache {
             var j = min(m, (chunk + 1) * w - n0)
             if !question, questionStart < n0 + j { j = questionStart - n0 }
             out.append(Segment(chunk: chunk, rows: i..<j, perToken: question ? decode || settings.questionGranularity == .token : settings.granularity == .token,
-                               question: question, reading: settings.reading(question: question), decode: decode))
+                               question: question, reading: settings.reading(question: question, answer: decode), decode: decode))
             i = j
         }
         return out
@@ -336,19 +330,11 @@ public final class LongHeadsAttention: AttentionCache {
                 var index: [[Int]: Int] = [:]
                 for (r, i) in seg.rows.enumerated() {
                     var sel: [Int]
-                    if seg.decode {
+                    if seg.decode, let fresh = settings.answerFreshChunks {
                         let memory = decodeSelections[layer * c.headCount + hs.lowerBound]
-                        let chained = memory.position == n0 + i - 1
-                        if !chained { memory.pinned = [] }
-                        if !memory.pinned.isEmpty {
-                            sel = ChunkSelector.select(c: chunk, reading: settings.reading(question: true, answer: true), settings: settings,
-                                                       scores: scores + r * n, pinned: memory.pinned)
-                        } else if let fresh = settings.answerFreshChunks {
-                            sel = ChunkSelector.select(c: chunk, reading: seg.reading, settings: settings, scores: scores + r * n,
-                                                       keeping: chained ? memory.chunks : [], fresh: fresh)
-                        } else {
-                            sel = ChunkSelector.select(c: chunk, reading: seg.reading, settings: settings, scores: scores + r * n)
-                        }
+                        let previous = memory.position == n0 + i - 1 ? memory.chunks : []
+                        sel = ChunkSelector.select(c: chunk, reading: seg.reading, settings: settings, scores: scores + r * n,
+                                                   keeping: previous, fresh: fresh)
                         memory.position = n0 + i
                         memory.chunks = sel
                     } else {
@@ -377,14 +363,9 @@ public final class LongHeadsAttention: AttentionCache {
                 sel[t] = self.windows(seg, heads: heads[t], layer: layer, n0: n0, q: q, s: self.scratch[thread])[0].chunks
             }
         }
-        // Groups whose answer window narrows from the next token on: this step read the whole window, and the chunks
-        // that take the most attention now are kept (`SelectionMemory.pinned`).
-        let pinning = heads.indices.filter { narrowAnswers && decodeSelections[layer * c.headCount + heads[$0].lowerBound].pinned.isEmpty }
         let mq = heads.map(\.count).max()!, stride = mq * (d + 1)     // per part: (mq, d) output, then (mq) log-sum-exp
-        let maxSlots = selected.map(\.count).max()! + 1
         partResults.ensure(count: heads.count * parts * stride)
-        if !pinning.isEmpty { partMasses.ensure(count: heads.count * parts * mq * maxSlots) }
-        let results = partResults.pointer, masses = partMasses.pointer, offset = n0 % w
+        let results = partResults.pointer, offset = n0 % w
         Parallel.forEach(heads.count * parts) { item, thread in
             let t = item / parts, p = item % parts, hs = heads[t], chunks = selected[t], s = self.scratch[thread]
             let slots = chunks.count + 1, g = hs.lowerBound / c.groupSize
@@ -397,55 +378,12 @@ public final class LongHeadsAttention: AttentionCache {
                                    c: seg.chunk, chunks: chunks, deltas: deltas, rope: self.rope, scratch: s,
                                    part: (slots * p / parts)..<(slots * (p + 1) / parts), logSumExp: result + mq * d)
             result.update(from: s.out.pointer, count: hs.count * d)
-            if pinning.contains(t) {
-                // masses (mq, maxSlots) of this part: each head's weight on each of its slots, within the part.
-                let part = (slots * p / parts)..<(slots * (p + 1) / parts), n = s.scores.count, mass = masses + item * mq * maxSlots
-                let keys = (part.count - (part.contains(chunks.count) ? 1 : 0)) * w + (part.contains(chunks.count) ? offset + 1 : 0)
-                precondition(keys * hs.count <= n, "attention weights of the part")
-                for k in 0..<hs.count {
-                    for (j, r) in part.enumerated() {
-                        let row = s.scores.pointer + k * keys + j * w
-                        mass[k * maxSlots + r] = r == chunks.count ? 0 : (0..<w).reduce(0) { $0 + row[$1] }
-                    }
-                }
-            }
-        }
-        for t in pinning {
-            pinned(from: masses + t * parts * mq * maxSlots, logSumExp: (0..<parts).map { UnsafePointer(results + (t * parts + $0) * stride + mq * d) },
-                   heads: heads[t].count, mq: mq, maxSlots: maxSlots, parts: parts, slots: selected[t].count + 1,
-                   chunks: selected[t], chunk: seg.chunk, memory: decodeSelections[layer * c.headCount + heads[t].lowerBound])
         }
         for (t, hs) in heads.enumerated() {
             let base = (0..<parts).map { UnsafePointer(results + (t * parts + $0) * stride) }
             WindowAttention.mergeParts(base, logSumExp: base.map { $0 + mq * d }, m: hs.count, d: d, into: out,
                                        rowOffsets: hs.map { $0 * d })
         }
-    }
-
-    /// Whether answer tokens read a shorter window than the question's (`LongHeadsSettings.answerAttentionLength`).
-    private var narrowAnswers: Bool { settings.answerSlots < settings.questionSlots }
-
-    /// Keeps in `memory.pinned` the freely chosen chunks of `chunks` that took the most attention of the group's
-    /// heads, summed: as many as half the answer window's free slots. `masses` holds per part (mq, maxSlots) each
-    /// head's weight per slot within that part, and `logSumExp[p]` (mq) each head's log-sum-exp over the part,
-    /// which weighs the parts as `WindowAttention.mergeParts` does.
-    private func pinned(from masses: UnsafePointer<Float>, logSumExp: [UnsafePointer<Float>], heads: Int, mq: Int, maxSlots: Int,
-                        parts: Int, slots: Int, chunks: [Int], chunk: Int, memory: SelectionMemory) {
-        var total = [Float](repeating: 0, count: slots)
-        for k in 0..<heads {
-            let top = logSumExp.map { $0[k] }.max()!
-            guard top > -.infinity else { continue }
-            let weights = logSumExp.map { exp($0[k] - top) }, sum = weights.reduce(0, +)
-            for p in 0..<parts {
-                let part = (slots * p / parts)..<(slots * (p + 1) / parts), mass = masses + (p * mq + k) * maxSlots
-                for r in part { total[r] += weights[p] / sum * mass[r] }
-            }
-        }
-        let reading = settings.reading(question: true, answer: true)
-        let free = reading.slots - 1 - settings.sinkChunks - reading.locals
-        let candidates = settings.sinkChunks..<(chunk - reading.locals)
-        let ranked = chunks.indices.filter { candidates.contains(chunks[$0]) }.sorted { total[$0] > total[$1] || (total[$0] == total[$1] && $0 < $1) }
-        memory.pinned = ranked.prefix(max(free / 2, 1)).map { chunks[$0] }
     }
 
     /// Selects and attends for the query heads `hs` (one head, or the heads of one KV group sharing a

@@ -76,43 +76,21 @@ final class AnswerSelectionTests: XCTestCase {
         XCTAssertNotEqual(renewed.selections, try run(nil, trace: 304).selections, "the test needs selections that move")
     }
 
-    /// Answer tokens read `answerAttentionLength` from the second decode step on: a window as long as the
-    /// question's changes nothing; a shorter one leaves the question's tokens and the first decode step as they
-    /// were, and gives every later token's heads that many slots, one of them (half the free ones) the chunk the
-    /// first decode step attended most, kept for the rest of the answer.
+    /// Answer tokens after the first read `answerAttentionLength`: a window as long as the question's changes
+    /// nothing; a shorter one leaves the question's last token (the first answer token's logits) as it was and
+    /// gives every later token's heads that many slots.
     func testAnswerTokensReadTheAnswerWindow() throws {
         func run(_ answer: Int?, trace: Int) throws -> Decoded { try decode(trace: trace) { $0.answerAttentionLength = answer } }
         let whole = try run(nil, trace: 310)
         XCTAssertEqual(try run(96, trace: 310).logits, whole.logits)
         XCTAssertEqual(try run(512, trace: 310).logits, whole.logits, "never more than the question window")
-        let narrow = try run(64, trace: 310)            // 4 slots: the sink, the local chunk and 1 chosen
+        let narrow = try run(64, trace: 310)            // 4 slots: 3 past chunks
         XCTAssertEqual(narrow.logits[0], whole.logits[0], "the question's last token reads the question window")
-        XCTAssertEqual(narrow.logits[1], whole.logits[1], "so does the first decode step")
         XCTAssertNotEqual(narrow.logits.last, whole.logits.last)
         let counts = { (r: Decoded) in Set(r.selections.joined().compactMap { $0?.count }) }
         XCTAssertEqual(counts(whole), [5])
         XCTAssertEqual(counts(narrow), [3])
         XCTAssertEqual(counts(try run(64, trace: 303)), [5], "the question's tokens keep their window")
-        XCTAssertEqual(counts(try run(64, trace: 304)), [5], "the first decode step reads the whole window")
-        // The one chosen chunk is pinned: every later step of the chunk reads the same window, where choosing anew
-        // moves it.
-        XCTAssertEqual(try run(64, trace: 306).selections, narrow.selections)
-        XCTAssertNotEqual(try run(nil, trace: 306).selections, whole.selections, "the test needs selections that move")
-    }
-
-    /// Pinned chunks first, while they are candidates, then the best-scored others.
-    func testPinnedChunksThenRanked() {
-        let (s, r) = Self.reading                       // 5 free slots; candidates 1 ..< 19 from chunk 20
-        let scores = (0..<18).map { Float($0) }
-        scores.withUnsafeBufferPointer { p in
-            let sc = p.baseAddress!
-            XCTAssertEqual(ChunkSelector.select(c: 20, reading: r, settings: s, scores: sc, pinned: [3, 7]), [0, 3, 7, 16, 17, 18, 19])
-            // A sink or local chunk is no candidate; pinned chunks beyond the free slots are cut.
-            XCTAssertEqual(ChunkSelector.select(c: 20, reading: r, settings: s, scores: sc, pinned: [0, 19, 2]), [0, 2, 15, 16, 17, 18, 19])
-            XCTAssertEqual(ChunkSelector.select(c: 20, reading: r, settings: s, scores: sc, pinned: [1, 2, 3, 4, 5, 6]), [0, 1, 2, 3, 4, 5, 19])
-            XCTAssertEqual(ChunkSelector.select(c: 20, reading: r, settings: s, scores: sc, pinned: []),
-                           ChunkSelector.select(c: 20, reading: r, settings: s, scores: sc))
-        }
     }
 
     func testAnswerWindowSettings() throws {
