@@ -31,11 +31,11 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
     private let boundRows: MappedRows                     // (L·G, capacity, 2·d)
     private let repRows: MappedRows?                      // (L·G, capacity, r·d); nil when r = 0
     /// The key bounds as halves rounded outward, what Quest scoring reads while asking (`keyBounds`), copied from
-    /// bounds.f32 when first scored: an answer token scores every chunk of the document, and reads half the bytes
+    /// bounds.f32 when first scored: an answer token scores every chunk of the document and reads half the bytes
     /// (96 MB rather than 192 MB at a million tokens), from memory that replaces the mapped file's pages (the
-    /// document's rows are released once copied, and read again only for the chosen chunks' sealed keys). Each score stays an upper bound of its chunk's
-    /// keys' scores; a corpus keeps its bounds the same way (`CorpusChunkStore`). Nil while building: a build that
-    /// scores by bounds reads the rows it writes.
+    /// document's rows are released once copied; sealed blocks read their key ranges from the file, not the
+    /// mapping). Each score stays an upper bound of its chunk's keys' scores; a corpus keeps its bounds the same
+    /// way (`CorpusChunkStore`). Nil while building: a build that scores by bounds reads the rows it writes.
     private let halfBounds: CorpusRows?
     /// Every rows file of the bundle, for what is done to all of them alike (sync, clear, reserve).
     private var rowFiles: [MappedRows] { [summaryRows, boundRows] + (repRows.map { [$0] } ?? []) }
@@ -84,8 +84,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
                                                  encoding: .outwardBounds) { write in
             for g in 0..<bounds.groups where bounds.capacity > 0 {
                 write(g, 0, bounds.row(g, 0), bounds.capacity)
-                // The document's f32 pages go as soon as copied, so the copy never doubles them; they come back
-                // page by page for the chosen chunks' sealed keys.
+                // The document's f32 pages go as soon as copied, so the copy never doubles them.
                 bounds.release(group: g, rows: documentChunks)
             }
         }
