@@ -59,6 +59,7 @@ public final class LongHeadsAttention: AttentionCache {
     private var unfoldedRows: [[Range<Int>]]
     private let scratch: [WindowScratch]                       // per pool thread
     private let partResults = FloatBuffer(count: 0)            // outputs and log-sum-exps of windows read in parts
+    private let decodeScores = FloatBuffer(count: 0)           // (groups, candidates) a decode step's candidate scores
     /// Slices each decode step's windows are read in (nil: 2). For tests.
     var windowParts: Int?
     private let decodeSelections: [SelectionMemory]            // per (store layer, query head): the last decode step's selection
@@ -286,9 +287,10 @@ public final class LongHeadsAttention: AttentionCache {
     }
 
     /// The selections of the query heads `hs` (one head, or the heads of one KV group sharing a selection) over
-    /// the rows of `seg`: groups of rows sharing one selection, in order of first appearance.
+    /// the rows of `seg`: groups of rows sharing one selection, in order of first appearance. `scored`: the
+    /// candidates' scores of a one-token segment, already taken (a decode step scores in halves, `attendInParts`).
     private func windows(_ seg: Segment, heads hs: Range<Int>, layer: Int, n0: Int, q: UnsafePointer<Float>,
-                         s: WindowScratch) -> [(chunks: [Int], rows: [Int])] {
+                         s: WindowScratch, scored: UnsafeMutablePointer<Float>? = nil) -> [(chunks: [Int], rows: [Int])] {
         let c = config, d = c.headDimension, e = c.queryWidth
         let chunk = seg.chunk
         var groups: [(chunks: [Int], rows: [Int])] = []
@@ -297,14 +299,16 @@ public final class LongHeadsAttention: AttentionCache {
             // Every head of `hs` adds its scores (several only when selecting per KV head).
             let rows = seg.perToken ? seg.rows.count : 1
             s.candidateScores.ensure(count: rows * n)
-            let scores = s.candidateScores.pointer
-            if seg.perToken, rows == 1 {
+            let scores = scored ?? s.candidateScores.pointer
+            if scored != nil {
+                precondition(seg.perToken && rows == 1, "scores taken beforehand are one token's")
+            } else if seg.perToken, rows == 1 {
                 // One token: the group's heads are scored together (their queries lie one after another).
                 ChunkScorer.scoreGroup(seg.reading.scoring, store: store, layer: layer, heads: hs, groupSize: c.groupSize,
                                        queries: q + seg.rows.lowerBound * e + hs.lowerBound * d, candidates: candidates,
                                        out: scores, scratch: s)
             }
-            for (j, head) in hs.enumerated() where !(seg.perToken && rows == 1) {
+            for (j, head) in hs.enumerated() where scored == nil && !(seg.perToken && rows == 1) {
                 var queries = q + seg.rows.lowerBound * e + head * d, ld = e
                 if !seg.perToken {
                     // One selection for the block, scored by the sum of its queries.
@@ -358,9 +362,28 @@ public final class LongHeadsAttention: AttentionCache {
                                out: UnsafeMutablePointer<Float>) {
         let c = config, d = c.headDimension, w = settings.chunkSize
         var selected = [[Int]](repeating: [], count: heads.count)
-        selected.withUnsafeMutableBufferPointer { sel in
-            Parallel.forEach(heads.count) { t, thread in
-                sel[t] = self.windows(seg, heads: heads[t], layer: layer, n0: n0, q: q, s: self.scratch[thread])[0].chunks
+        if let candidates = ChunkSelector.candidates(c: seg.chunk, reading: seg.reading, settings: settings) {
+            // Each group's candidates are scored in two halves by separate tasks (one task per group left one of two
+            // threads idle a third of the time, a twelfth of an answer token at a million tokens), then chosen from.
+            let n = candidates.count
+            decodeScores.ensure(count: heads.count * n)
+            let all = decodeScores.pointer
+            Parallel.forEach(heads.count * 2) { item, thread in
+                let t = item / 2, half = item % 2, hs = heads[t]
+                let lo = candidates.lowerBound + n * half / 2, hi = candidates.lowerBound + n * (half + 1) / 2
+                guard lo < hi else { return }
+                ChunkScorer.scoreGroup(seg.reading.scoring, store: self.store, layer: layer, heads: hs, groupSize: c.groupSize,
+                                       queries: q + hs.lowerBound * d, candidates: lo..<hi, out: all + t * n + (lo - candidates.lowerBound),
+                                       scratch: self.scratch[thread])
+            }
+            for t in heads.indices {
+                selected[t] = windows(seg, heads: heads[t], layer: layer, n0: n0, q: q, s: scratch[0], scored: all + t * n)[0].chunks
+            }
+        } else {
+            selected.withUnsafeMutableBufferPointer { sel in
+                Parallel.forEach(heads.count) { t, thread in
+                    sel[t] = self.windows(seg, heads: heads[t], layer: layer, n0: n0, q: q, s: self.scratch[thread])[0].chunks
+                }
             }
         }
         let mq = heads.map(\.count).max()!, stride = mq * (d + 1)     // per part: (mq, d) output, then (mq) log-sum-exp

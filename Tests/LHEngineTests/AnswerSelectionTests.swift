@@ -192,13 +192,14 @@ final class WindowPartsTests: XCTestCase {
             s.questionAttentionLength = 96
             s.questionSelectionPerKVHead = perKV
             /// Attention outputs of the decode steps start ..< end, every layer.
-            func decode(parts: Int) throws -> [Float] {
+            func decode(parts: Int, throughSegments: Bool = false) throws -> [Float] {
                 let lh = try LongHeadsAttention(model: T.model, settings: s)
                 lh.questionStart = start
                 lh.windowParts = parts
                 var outputs: [Float] = []
                 func step(_ p0: Int, _ m: Int) {
                     var out = [Float](repeating: 0, count: m * c.queryWidth)
+                    if throughSegments { lh.tracePosition = p0 }     // a traced step selects and attends in one task per group
                     for l in 0..<c.layerCount {
                         var qs = Array(q[((l * end + p0) * c.queryWidth)...].prefix(m * c.queryWidth))
                         var ks = Array(k[((l * end + p0) * c.kvWidth)...].prefix(m * c.kvWidth))
@@ -213,6 +214,10 @@ final class WindowPartsTests: XCTestCase {
                 return outputs
             }
             let whole = try decode(parts: 1)
+            // The decode path scores each group's candidates in halves by separate tasks: the same selections and
+            // outputs as a group's selection in one task.
+            let segments = try decode(parts: 1, throughSegments: true)
+            XCTAssertLessThan(zip(segments, whole).map { abs($0 - $1) }.max()! / whole.map(abs).max()!, 1e-6, "per KV head \(perKV)")
             for parts in [2, 3, 4, 9] {
                 let split = try decode(parts: parts)
                 let err = zip(split, whole).map { abs($0 - $1) }.max()! / whole.map(abs).max()!
