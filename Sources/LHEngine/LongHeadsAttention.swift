@@ -298,30 +298,35 @@ public final class LongHeadsAttention: AttentionCache {
             let n = candidates.count
             // Every head of `hs` adds its scores (several only when selecting per KV head).
             let rows = seg.perToken ? seg.rows.count : 1
-            s.candidateScores.ensure(count: rows * n)
-            let scores = scored ?? s.candidateScores.pointer
-            if scored != nil {
+            let scores: UnsafeMutablePointer<Float>
+            if let scored {
                 precondition(seg.perToken && rows == 1, "scores taken beforehand are one token's")
+                scores = scored
             } else if seg.perToken, rows == 1 {
                 // One token: the group's heads are scored together (their queries lie one after another).
+                s.candidateScores.ensure(count: n)
+                scores = s.candidateScores.pointer
                 ChunkScorer.scoreGroup(seg.reading.scoring, store: store, layer: layer, heads: hs, groupSize: c.groupSize,
                                        queries: q + seg.rows.lowerBound * e + hs.lowerBound * d, candidates: candidates,
                                        out: scores, scratch: s)
-            }
-            for (j, head) in hs.enumerated() where scored == nil && !(seg.perToken && rows == 1) {
-                var queries = q + seg.rows.lowerBound * e + head * d, ld = e
-                if !seg.perToken {
-                    // One selection for the block, scored by the sum of its queries.
-                    s.scoringQueries.ensure(count: d)
-                    let qs = s.scoringQueries.pointer
-                    qs.update(repeating: 0, count: d)
-                    for i in seg.rows { for x in 0..<d { qs[x] += q[i * e + head * d + x] } }
-                    queries = UnsafePointer(qs)
-                    ld = d
+            } else {
+                s.candidateScores.ensure(count: rows * n)
+                scores = s.candidateScores.pointer
+                for (j, head) in hs.enumerated() {
+                    var queries = q + seg.rows.lowerBound * e + head * d, ld = e
+                    if !seg.perToken {
+                        // One selection for the block, scored by the sum of its queries.
+                        s.scoringQueries.ensure(count: d)
+                        let qs = s.scoringQueries.pointer
+                        qs.update(repeating: 0, count: d)
+                        for i in seg.rows { for x in 0..<d { qs[x] += q[i * e + head * d + x] } }
+                        queries = UnsafePointer(qs)
+                        ld = d
+                    }
+                    ChunkScorer.score(seg.reading.scoring, store: store, layer: layer, head: head, groupSize: c.groupSize,
+                                      queries: queries, ld: ld, m: rows, candidates: candidates, accumulate: j > 0,
+                                      out: scores, scratch: s)
                 }
-                ChunkScorer.score(seg.reading.scoring, store: store, layer: layer, head: head, groupSize: c.groupSize,
-                                  queries: queries, ld: ld, m: rows, candidates: candidates, accumulate: j > 0,
-                                  out: scores, scratch: s)
             }
             if seg.question {
                 for chunk in oracleChunks where candidates.contains(chunk) {
@@ -361,30 +366,24 @@ public final class LongHeadsAttention: AttentionCache {
     private func attendInParts(_ seg: Segment, heads: [Range<Int>], parts: Int, layer: Int, n0: Int, q: UnsafePointer<Float>,
                                out: UnsafeMutablePointer<Float>) {
         let c = config, d = c.headDimension, w = settings.chunkSize
-        var selected = [[Int]](repeating: [], count: heads.count)
-        if let candidates = ChunkSelector.candidates(c: seg.chunk, reading: seg.reading, settings: settings) {
-            // Each group's candidates are scored in two halves by separate tasks (one task per group left one of two
-            // threads idle a third of the time, a twelfth of an answer token at a million tokens), then chosen from.
-            let n = candidates.count
+        // Each group's candidates are scored in two halves by separate tasks (one task per group left one of two
+        // threads idle a third of the time, a twelfth of an answer token at a million tokens), then chosen from here.
+        let candidates = ChunkSelector.candidates(c: seg.chunk, reading: seg.reading, settings: settings)
+        let n = candidates?.count ?? 0
+        if let candidates {
             decodeScores.ensure(count: heads.count * n)
-            let all = decodeScores.pointer
             Parallel.forEach(heads.count * 2) { item, thread in
                 let t = item / 2, half = item % 2, hs = heads[t]
                 let lo = candidates.lowerBound + n * half / 2, hi = candidates.lowerBound + n * (half + 1) / 2
                 guard lo < hi else { return }
                 ChunkScorer.scoreGroup(seg.reading.scoring, store: self.store, layer: layer, heads: hs, groupSize: c.groupSize,
-                                       queries: q + hs.lowerBound * d, candidates: lo..<hi, out: all + t * n + (lo - candidates.lowerBound),
-                                       scratch: self.scratch[thread])
+                                       queries: q + hs.lowerBound * d, candidates: lo..<hi,
+                                       out: self.decodeScores.pointer + t * n + (lo - candidates.lowerBound), scratch: self.scratch[thread])
             }
-            for t in heads.indices {
-                selected[t] = windows(seg, heads: heads[t], layer: layer, n0: n0, q: q, s: scratch[0], scored: all + t * n)[0].chunks
-            }
-        } else {
-            selected.withUnsafeMutableBufferPointer { sel in
-                Parallel.forEach(heads.count) { t, thread in
-                    sel[t] = self.windows(seg, heads: heads[t], layer: layer, n0: n0, q: q, s: self.scratch[thread])[0].chunks
-                }
-            }
+        }
+        let selected = heads.indices.map { t in
+            windows(seg, heads: heads[t], layer: layer, n0: n0, q: q, s: scratch[0],
+                    scored: candidates == nil ? nil : decodeScores.pointer + t * n)[0].chunks
         }
         let mq = heads.map(\.count).max()!, stride = mq * (d + 1)     // per part: (mq, d) output, then (mq) log-sum-exp
         partResults.ensure(count: heads.count * parts * stride)
