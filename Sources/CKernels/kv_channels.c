@@ -6,15 +6,12 @@
 #include "lh_internal.h"
 #include <math.h>
 
-enum { LH_KEY_LEVELS = 40, LH_KEY_MIDDLE = LH_KEY_LEVELS / 2 };
-
-/// The step of channel x: (hi - lo) / (LH_KEY_LEVELS - 1), the one expression every reader and writer uses.
-static inline float channel_step(float lo, float hi) { return (hi - lo) / (float)(LH_KEY_LEVELS - 1); }
+enum { LH_KEY_MIDDLE = LH_KEY_LEVELS / 2 };
 
 void lh_quantize_channels5(const float *k, int64_t rows, int64_t d, const float *lo, const float *hi, int8_t *e) {
     for (int64_t t = 0; t < rows; t++) {
         for (int64_t x = 0; x < d; x++) {
-            const float step = channel_step(lo[x], hi[x]);
+            const float step = lh_key_channel_step(lo[x], hi[x]);
             float c = step > 0.0f ? nearbyintf((k[t * d + x] - lo[x]) / step) : 0.0f;
             const float top = (float)(LH_KEY_LEVELS - 1);
             c = c > top ? top : (c < 0.0f ? 0.0f : (c == c ? c : 0.0f));   // NaN -> the minimum
@@ -26,7 +23,7 @@ void lh_quantize_channels5(const float *k, int64_t rows, int64_t d, const float 
 void lh_channel_scaled_query5(const float *q, int64_t d, const float *lo, const float *hi, float *scaled, float *offset) {
     float o = 0.0f;
     for (int64_t x = 0; x < d; x++) {
-        const float step = channel_step(lo[x], hi[x]);
+        const float step = lh_key_channel_step(lo[x], hi[x]);
         scaled[x] = -q[x] * step;                    // negated: the stored rows' scale is -1
         o += q[x] * (lo[x] + (float)LH_KEY_MIDDLE * step);
     }
@@ -44,7 +41,7 @@ LH_AVX2 static void dequantize_channels5_avx2(const int8_t *e, int64_t rows, int
             // lo + c·step, multiplied then added (no fused rounding), as the scalar path.
             _mm256_storeu_ps(y + x, _mm256_add_ps(l, _mm256_mul_ps(_mm256_cvtepi32_ps(c), step)));
         }
-        for (; x < d; x++) y[x] = lo[x] + (float)(e[x] + LH_KEY_MIDDLE) * channel_step(lo[x], hi[x]);
+        for (; x < d; x++) y[x] = lo[x] + (float)(e[x] + LH_KEY_MIDDLE) * lh_key_channel_step(lo[x], hi[x]);
     }
 }
 #endif
@@ -55,7 +52,7 @@ void lh_dequantize_channels5(const int8_t *e, int64_t rows, int64_t d, const flo
 #endif
     for (int64_t t = 0; t < rows; t++, e += d, y += d) {
         for (int64_t x = 0; x < d; x++) {
-            const float step = channel_step(lo[x], hi[x]);
+            const float step = lh_key_channel_step(lo[x], hi[x]);
             const float c = (float)(e[x] + LH_KEY_MIDDLE);
             y[x] = lo[x] + c * step;
         }

@@ -51,6 +51,12 @@ LH_AVX2 static inline __m256 lh_exp256_ps(__m256 x) {
 #define LH_X86 0
 #endif
 
+/// Levels of a sealed k5v4 key channel (kv_channels.c).
+enum { LH_KEY_LEVELS = 40 };
+/// The step between the levels of a sealed key channel spanning [lo, hi]: the one expression every reader and
+/// writer uses.
+static inline float lh_key_channel_step(float lo, float hi) { return (hi - lo) / (float)(LH_KEY_LEVELS - 1); }
+
 /// Cached run-time SIMD level: 0 scalar, 1 AVX2/FMA/F16C, 2 AVX-512 where a kernel has it (see cpu_features.c).
 extern int lh_simd_state;
 /// Detect the CPU features once, cache the level in lh_simd_state and return it.

@@ -138,12 +138,52 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
         }
     }
 
+    /// Whether sealed blocks of `rows` rows can be tiled (`tile`): rows a multiple of 16 up to 2048, d a multiple
+    /// of 32 up to 512.
+    public func canTile(rows: Int) -> Bool { sealsKeys && lh_kv_tiles_fit(Int64(rows), Int64(headDimension)) != 0 }
+
+    /// Rearranges a sealed block's keys and values (`stride` rows per section, `canTile(rows: stride)`) in place
+    /// into the tiles the integer attention kernels read (kv_tiles.c). The scales' sections (the sealed keys' constant
+    /// scale, then the values' f16 scales) become the values' scales as f32, `StoredRows.tiledValueScales`. The
+    /// block is then read with `StoredRows.tiled` set.
+    public func tile(_ block: UnsafeMutableRawPointer, stride: Int) {
+        precondition(canTile(rows: stride), "a block of \(stride) rows cannot be tiled")
+        let d = headDimension, keyBytes = stride * keyRowBytes, valueBytes = stride * valueRowBytes
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: keyBytes + valueBytes + 2 * stride) { copy in
+            let c = copy.baseAddress!
+            c.update(from: block.assumingMemoryBound(to: UInt8.self), count: keyBytes + valueBytes)
+            lh_tile_sealed_keys(UnsafeRawPointer(c).assumingMemoryBound(to: Int8.self), Int64(stride), Int64(d),
+                                block.assumingMemoryBound(to: UInt8.self))
+            lh_tile_values4(c + keyBytes, Int64(stride), Int64(d), (block + keyBytes).assumingMemoryBound(to: UInt8.self))
+            let halves = UnsafeMutableRawPointer(c + keyBytes + valueBytes).assumingMemoryBound(to: UInt16.self)
+            halves.update(from: (block + scalesOffset(stride: stride) + 2 * stride).assumingMemoryBound(to: UInt16.self), count: stride)
+            lh_f16_to_f32(halves, (block + scalesOffset(stride: stride)).assumingMemoryBound(to: Float.self), Int64(stride))
+        }
+    }
+
     /// Converts the first `rows` keys and values of stored data at `src`, whose sections hold `stride` rows
     /// each (w for a block, r for a file payload), to f32: keys (rows, d) at `scratch`, values (rows, d) at
-    /// `scratch + w·d`. Sealed k5v4 keys need the chunk's key bounds, `keyRanges` (minima d, then maxima d).
+    /// `scratch + w·d`. Sealed k5v4 keys need the chunk's key bounds, `keyRanges` (minima d, then maxima d);
+    /// `tiled` says that they and the values are in tiles (`tile`).
     public func decode(_ src: UnsafeRawPointer, stride: Int, rows: Int, into scratch: UnsafeMutablePointer<Float>,
-                       keyRanges: UnsafePointer<Float>? = nil) {
+                       keyRanges: UnsafePointer<Float>? = nil, tiled: Bool = false) {
         let w = chunkSize, d = headDimension
+        if tiled {
+            // Back to rows (the whole block: tiles interleave rows), then as any sealed block.
+            let bytes = stride * (keyRowBytes + valueRowBytes) + 2 * stride * scaleBytes
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes) { rowsCopy in
+                let c = rowsCopy.baseAddress!, valueBytes = stride * valueRowBytes
+                lh_untile_sealed_keys(src.assumingMemoryBound(to: UInt8.self), Int64(stride), Int64(d),
+                                      UnsafeMutableRawPointer(c).assumingMemoryBound(to: Int8.self))
+                lh_untile_values4((src + stride * keyRowBytes).assumingMemoryBound(to: UInt8.self), Int64(stride), Int64(d),
+                                  c + stride * keyRowBytes)
+                let scales = UnsafeMutableRawPointer(c + stride * keyRowBytes + valueBytes).assumingMemoryBound(to: UInt16.self)
+                scales.update(repeating: Self.sealedKeyScale, count: stride)
+                lh_f32_to_f16((src + scalesOffset(stride: stride)).assumingMemoryBound(to: Float.self), scales + stride, Int64(stride))
+                decode(UnsafeRawPointer(c), stride: stride, rows: rows, into: scratch, keyRanges: keyRanges)
+            }
+            return
+        }
         switch precision {
         case .f32:
             let p = src.assumingMemoryBound(to: Float.self)
@@ -232,12 +272,17 @@ public struct StoredRows {
     public var owner: AnyObject?
     /// The chunk's key bounds (minima d, then maxima d) when the store has them: the ranges of sealed k5v4 keys.
     public var keyRanges: UnsafePointer<Float>?
+    /// Whether the keys and values of this sealed block are in tiles (`ChunkLayout.tile`), read with the tiled
+    /// kernels (`lh_kv_scores_tiled5`, `lh_kv_accumulate_tiled4`) or `decode(tiled:)`.
+    public var tiled: Bool
 
-    public init(base: UnsafeRawPointer, stride: Int, owner: AnyObject? = nil, keyRanges: UnsafePointer<Float>? = nil) {
+    public init(base: UnsafeRawPointer, stride: Int, owner: AnyObject? = nil, keyRanges: UnsafePointer<Float>? = nil,
+                tiled: Bool = false) {
         self.base = base
         self.stride = stride
         self.owner = owner
         self.keyRanges = keyRanges
+        self.tiled = tiled
     }
 
     /// Keys (stride, d) in the element type of `layout`.
@@ -250,6 +295,10 @@ public struct StoredRows {
     }
     /// Value row scales (stride) as f16 for int8, k8v4 and k5v4, nil otherwise.
     public func valueScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? { keyScales(layout).map { $0 + stride } }
+    /// Value row scales (stride) as f32 of a `tiled` block (`ChunkLayout.tile`).
+    public func tiledValueScales(_ layout: ChunkLayout) -> UnsafePointer<Float> {
+        (base + layout.scalesOffset(stride: stride)).assumingMemoryBound(to: Float.self)
+    }
 }
 
 /// Keys, values and summaries of a chunked document, addressable per (layer, KV head, chunk) so a

@@ -109,6 +109,12 @@ enum WindowAttention {
                 let st = store.storedRows(layer: layer, kvHead: g, chunk: r == ns ? c : chunks[r], rows: slotRows[j])
                 stored.append(st)
                 rotateQueries(0, m, slot: r)
+                if st.tiled {
+                    guard let ranges = st.keyRanges else { preconditionFailure("tiled k5v4 keys read without their chunk's key bounds") }
+                    lh_kv_scores_tiled5(st.keys(lay).assumingMemoryBound(to: UInt8.self), Int64(slotRows[j]), Int64(d), Int64(m), rot,
+                                        ranges, ranges + d, scale, sc + j * w, Int64(n))
+                    continue
+                }
                 if lay.isSealed(st) {
                     sealedScores(st, rows: slotRows[j], queries: rot, scale: scale, into: sc + j * w)
                     continue
@@ -121,6 +127,11 @@ enum WindowAttention {
             let out = s.out.pointer
             out.update(repeating: 0, count: m * d)
             for (j, st) in stored.enumerated() {
+                if st.tiled {
+                    lh_kv_accumulate_tiled4(st.values(lay).assumingMemoryBound(to: UInt8.self), st.tiledValueScales(lay), Int64(slotRows[j]),
+                                            Int64(d), Int64(m), sc + j * w, Int64(n), out)
+                    continue
+                }
                 lh_kv_accumulate_multi(lay.valueKernelKind, st.values(lay), st.valueScales(lay), Int64(slotRows[j]), Int64(d), Int64(m),
                                        sc + j * w, Int64(n), out)
             }

@@ -13,6 +13,8 @@ public final class CachedBlock: @unchecked Sendable {
     /// The chunk's key bounds (2·d floats: minima then maxima) when its keys are sealed (k5v4), kept with the
     /// block so that a reader needs no other file for it (`setKeyRanges`).
     public private(set) var keyRanges: UnsafeMutablePointer<Float>?
+    /// Whether the payload's keys and values were rearranged into tiles (`ChunkLayout.tile`) when it was loaded.
+    public internal(set) var tiled = false
     fileprivate var key = 0
     fileprivate var older: CachedBlock?
     /// Not a counted reference: a block in the list is held by the cache's map, and unlinking clears this link

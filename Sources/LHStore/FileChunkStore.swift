@@ -328,7 +328,7 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         let w = layout.chunkSize, d = layout.headDimension
         let s = storedRows(layer: layer, kvHead: kvHead, chunk: chunk, rows: rows)
         withExtendedLifetime(s.owner) {
-            layout.decode(s.base, stride: s.stride, rows: min(rows, s.stride), into: scratch, keyRanges: s.keyRanges)
+            layout.decode(s.base, stride: s.stride, rows: min(rows, s.stride), into: scratch, keyRanges: s.keyRanges, tiled: s.tiled)
         }
         return (UnsafePointer(scratch), UnsafePointer(scratch + w * d))
     }
@@ -349,10 +349,16 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
                     try b.setKeyRanges(count: 2 * layout.headDimension) {
                         try boundRows.copyRow(layer * layout.kvHeads + kvHead, chunk, into: $0)
                     }
+                    // and its keys and values go into the tiles the answer's integer kernels read.
+                    if layout.canTile(rows: b.rows), layout.isSealed(StoredRows(base: b.bytes, stride: b.rows)) {
+                        layout.tile(b.bytes, stride: b.rows)
+                        b.tiled = true
+                    }
                 }
                 return (b, entry(layer: layer, kvHead: kvHead, chunk: chunk).compressedSize)
             }
-            return StoredRows(base: b.bytes, stride: b.rows, owner: b, keyRanges: b.keyRanges.map { UnsafePointer($0) } ?? ranges)
+            return StoredRows(base: b.bytes, stride: b.rows, owner: b, keyRanges: b.keyRanges.map { UnsafePointer($0) } ?? ranges,
+                              tiled: b.tiled)
         } catch {
             record(error)
             return StoredRows(base: zeroBlock.bytes, stride: layout.chunkSize, owner: zeroBlock)

@@ -214,6 +214,36 @@ void lh_rotate_row(float *x, int64_t n);
 /// The inverse of lh_rotate_row: x <- D · H · x / sqrt(n).
 void lh_unrotate_row(float *x, int64_t n);
 
+/// Whether a sealed k5v4 block of `rows` rows and d channels can be tiled (kv_tiles.c): rows a multiple of 16 up
+/// to 2048, d a multiple of 32 up to 512.
+int lh_kv_tiles_fit(int64_t rows, int64_t d);
+
+/// Rearranges sealed key codes e (rows x d, lh_quantize_channels5) into key tiles (rows·d bytes; rows and d as
+/// lh_kv_tiles_fit allows): levels e + 20 of 16 rows by 4 channels per 64 bytes.
+void lh_tile_sealed_keys(const int8_t *e, int64_t rows, int64_t d, uint8_t *tiles);
+
+/// The inverse of lh_tile_sealed_keys.
+void lh_untile_sealed_keys(const uint8_t *tiles, int64_t rows, int64_t d, int8_t *e);
+
+/// Rearranges 4-bit value rows v (rows x d, lh_quantize_i4) into value tiles (rows·d/2 bytes): 4 rows by 32
+/// channels per 64 bytes.
+void lh_tile_values4(const uint8_t *v, int64_t rows, int64_t d, uint8_t *tiles);
+
+/// The inverse of lh_tile_values4.
+void lh_untile_values4(const uint8_t *tiles, int64_t rows, int64_t d, uint8_t *v);
+
+/// scores[h * lds + t] ≈ alpha * dot(q_h, key_t) for the m queries q (m x d) and the sealed keys of key tiles,
+/// key_t = lo + level · (hi - lo) / 39 per channel: the levels times each query scaled by the channel steps and
+/// rounded to 16-bit integers, in integer arithmetic. Equal bit for bit at every SIMD level.
+void lh_kv_scores_tiled5(const uint8_t *tiles, int64_t rows, int64_t d, int64_t m, const float *q, const float *lo,
+                         const float *hi, float alpha, float *scores, int64_t lds);
+
+/// out[h * d + i] += Σ_t p[h * ldp + t] · V_t[i] for the m weight rows and the 4-bit values of value tiles (row t
+/// scaled by scales[t], f32): the weights times the scales rounded to 16-bit integers per call, in integer
+/// arithmetic. Equal bit for bit at every SIMD level.
+void lh_kv_accumulate_tiled4(const uint8_t *tiles, const float *scales, int64_t rows, int64_t d, int64_t m,
+                             const float *p, int64_t ldp, float *out);
+
 /// Element kinds of stored key/value rows for lh_kv_scores and lh_kv_accumulate.
 enum { LH_KV_F32 = 0, LH_KV_F16 = 1, LH_KV_I8 = 2, LH_KV_I4 = 3 };
 
