@@ -497,3 +497,20 @@ void lh_kv_accumulate_tiled4(const uint8_t *tiles, const float *scales, int64_t 
         }
     }
 }
+
+// MARK: prefetch
+
+// The lines of p ..< p + bytes towards the L2 cache.
+static void prefetch_lines(const void *p, int64_t bytes) {
+    for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch((const char *)p + o, 0, 2);
+}
+
+void lh_kv_tiles_prefetch_keys(const uint8_t *tiles, const float *ranges, int64_t rows, int64_t d) {
+    prefetch_lines(ranges, 2 * d * (int64_t)sizeof(float));
+    prefetch_lines(tiles, rows * d);
+}
+
+void lh_kv_tiles_prefetch_values(const uint8_t *tiles, const float *scales, int64_t rows, int64_t d) {
+    prefetch_lines(scales, rows * (int64_t)sizeof(float));
+    prefetch_lines(tiles, rows * d / 2);
+}

@@ -104,10 +104,21 @@ enum WindowAttention {
             }
         }
         if fused {
-            var stored: [StoredRows] = []
+            let stored = part.enumerated().map { j, r in store.storedRows(layer: layer, kvHead: g, chunk: r == ns ? c : chunks[r], rows: slotRows[j]) }
+            /// Brings slot j's tiles towards the cache while the slot before it is read (keys, or values and scales).
+            func prefetch(_ j: Int, keys: Bool) {
+                guard j < stored.count, stored[j].tiled else { return }
+                let st = stored[j], tiles = keys ? st.keys(lay) : st.values(lay)
+                if keys, let ranges = st.keyRanges {
+                    lh_kv_tiles_prefetch_keys(tiles.assumingMemoryBound(to: UInt8.self), ranges, Int64(slotRows[j]), Int64(d))
+                } else if !keys {
+                    lh_kv_tiles_prefetch_values(tiles.assumingMemoryBound(to: UInt8.self), st.tiledValueScales(lay), Int64(slotRows[j]), Int64(d))
+                }
+            }
+            prefetch(0, keys: true)
             for (j, r) in part.enumerated() {
-                let st = store.storedRows(layer: layer, kvHead: g, chunk: r == ns ? c : chunks[r], rows: slotRows[j])
-                stored.append(st)
+                let st = stored[j]
+                prefetch(j + 1, keys: true)
                 rotateQueries(0, m, slot: r)
                 if st.tiled {
                     guard let ranges = st.keyRanges else { preconditionFailure("tiled k5v4 keys read without their chunk's key bounds") }
@@ -126,7 +137,9 @@ enum WindowAttention {
             // out (m, d) = Σ_j weights[:, slot j] · v_j.
             let out = s.out.pointer
             out.update(repeating: 0, count: m * d)
+            prefetch(0, keys: false)
             for (j, st) in stored.enumerated() {
+                prefetch(j + 1, keys: false)
                 if st.tiled {
                     lh_kv_accumulate_tiled4(st.values(lay).assumingMemoryBound(to: UInt8.self), st.tiledValueScales(lay), Int64(slotRows[j]),
                                             Int64(d), Int64(m), sc + j * w, Int64(n), out)

@@ -244,6 +244,14 @@ void lh_kv_scores_tiled5(const uint8_t *tiles, int64_t rows, int64_t d, int64_t 
 void lh_kv_accumulate_tiled4(const uint8_t *tiles, const float *scales, int64_t rows, int64_t d, int64_t m,
                              const float *p, int64_t ldp, float *out);
 
+/// Asks the CPU to bring a tiled block's key tiles (rows·d bytes) and key ranges (2·d floats) towards the L2 cache:
+/// issued for the next block of a window while the current one is scored, whose first lines would otherwise wait
+/// on memory (the hardware prefetchers start over at every block).
+void lh_kv_tiles_prefetch_keys(const uint8_t *tiles, const float *ranges, int64_t rows, int64_t d);
+
+/// As lh_kv_tiles_prefetch_keys for a tiled block's value tiles (rows·d/2 bytes) and f32 value scales (rows).
+void lh_kv_tiles_prefetch_values(const uint8_t *tiles, const float *scales, int64_t rows, int64_t d);
+
 /// Element kinds of stored key/value rows for lh_kv_scores and lh_kv_accumulate.
 enum { LH_KV_F32 = 0, LH_KV_F16 = 1, LH_KV_I8 = 2, LH_KV_I4 = 3 };
 
