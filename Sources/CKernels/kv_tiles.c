@@ -505,12 +505,16 @@ static void prefetch_lines(const void *p, int64_t bytes) {
     for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch((const char *)p + o, 0, 2);
 }
 
+// Bytes of a block's tiles prefetched: enough for the hardware prefetchers to take over. The whole block (16 KB of
+// keys) held the line fill buffers: 8.7% of an answer token in the prefetches themselves.
+enum { PREFETCH_HEAD = 1024 };
+
 void lh_kv_tiles_prefetch_keys(const uint8_t *tiles, const float *ranges, int64_t rows, int64_t d) {
     prefetch_lines(ranges, 2 * d * (int64_t)sizeof(float));
-    prefetch_lines(tiles, rows * d);
+    prefetch_lines(tiles, rows * d < PREFETCH_HEAD ? rows * d : PREFETCH_HEAD);
 }
 
 void lh_kv_tiles_prefetch_values(const uint8_t *tiles, const float *scales, int64_t rows, int64_t d) {
     prefetch_lines(scales, rows * (int64_t)sizeof(float));
-    prefetch_lines(tiles, rows * d / 2);
+    prefetch_lines(tiles, rows * d / 2 < PREFETCH_HEAD ? rows * d / 2 : PREFETCH_HEAD);
 }
