@@ -77,11 +77,14 @@ public struct ModelHashCache: Sendable {
         }
     }
 
-    /// Writes `entries` (the newest 64) to a temporary file and renames it over the cache; best effort.
+    /// Writes `entries` (the newest 64 whose files are still there, unchanged) to a temporary file and renames it
+    /// over the cache; best effort. Lines of files that are gone (a test's temporary model, a replaced download)
+    /// are dropped, so they cannot push a model still in use out of the 64.
     func store(_ entries: [(key: Key, sha256: String)]) {
         let dir = (path as NSString).deletingLastPathComponent
         guard (try? Directory.create(dir)) != nil else { return }
-        let text = entries.suffix(64).filter { !$0.key.path.contains("\n") }.map { $0.key.line(sha256: $0.sha256) }.joined()
+        let current = entries.filter { !$0.key.path.contains("\n") && Self.key($0.key.path) == $0.key }
+        let text = current.suffix(64).map { $0.key.line(sha256: $0.sha256) }.joined()
         try? PosixFile.replaceAtomically(path, with: Array(text.utf8))
     }
 
