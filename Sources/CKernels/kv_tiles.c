@@ -81,10 +81,10 @@ void lh_untile_values4(const uint8_t *tiles, int64_t rows, int64_t d, uint8_t *v
     }
 }
 
-// The largest magnitude of x (n), NaN ignored.
-static float largest_magnitude(const float *x, int64_t n) {
+// The largest of `count` non-negative lanes, NaN ignored.
+static float largest_lane(const float *lanes, int count) {
     float amax = 0.0f;
-    for (int64_t i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
+    for (int k = 0; k < count; k++) amax = fmaxf(amax, lanes[k]);
     return amax;
 }
 
@@ -108,20 +108,6 @@ static int32_t split_rounded(const float *x, int64_t i, int64_t n, float inv, in
 }
 
 #if LH_X86
-// largest_magnitude on eight lanes (max is exact: the same value).
-LH_AVX2 static float largest_magnitude_avx2(const float *x, int64_t n) {
-    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
-    __m256 acc = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) acc = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i), abs_mask), acc);   // NaN lanes keep acc
-    float lanes[8];
-    _mm256_storeu_ps(lanes, acc);
-    float amax = 0.0f;
-    for (int k = 0; k < 8; k++) amax = fmaxf(amax, lanes[k]);
-    for (; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
-    return amax;
-}
-
 // Byte 0 of each of the eight int32 lanes of v, in order.
 LH_AVX2 static inline uint64_t low_bytes(__m256i v) {
     const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
@@ -178,9 +164,7 @@ LH_AVX2 static float scaled_weights_avx2(const float *p, const float *s, int64_t
     }
     float lanes[8];
     _mm256_storeu_ps(lanes, acc);
-    float amax = 0.0f;
-    for (int k = 0; k < 8; k++) amax = fmaxf(amax, lanes[k]);
-    return fmaxf(amax, scaled_weights(p + t, s + t, rows - t, padded - t, w + t));
+    return fmaxf(largest_lane(lanes, 8), scaled_weights(p + t, s + t, rows - t, padded - t, w + t));
 }
 #endif
 
@@ -213,9 +197,7 @@ LH_AVX512 static float scaled_weights_avx512(const float *p, const float *s, int
     }
     float lanes[16];
     _mm512_storeu_ps(lanes, acc);
-    float amax = 0.0f;
-    for (int k = 0; k < 16; k++) amax = fmaxf(amax, lanes[k]);
-    return fmaxf(amax, scaled_weights(p + t, s + t, rows - t, padded - t, w + t));
+    return fmaxf(largest_lane(lanes, 16), scaled_weights(p + t, s + t, rows - t, padded - t, w + t));
 }
 #endif
 
@@ -319,21 +301,17 @@ void lh_kv_scores_tiled5(const uint8_t *tiles, int64_t rows, int64_t d, int64_t 
             // dot(q, lo + c·step) = Σ q·lo + Σ (q·step)·c: the second sum in integers, the first in eight running
             // sums (d is a multiple of 32) added in a fixed order.
             const float *qh = q + (h0 + h) * d;
-            float part[8] = { 0 };
+            float part[8] = { 0 }, amax = 0.0f;
             for (int64_t x = 0; x < d; x += 8) {
                 for (int k = 0; k < 8; k++) {
                     scaled[x + k] = qh[x + k] * step[x + k];
+                    amax = fmaxf(amax, fabsf(scaled[x + k]));
                     const float product = qh[x + k] * lo[x + k];
                     part[k] += product;
                 }
             }
             offset[h] = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
             int32_t unused;
-#if LH_X86
-            const float amax = lh_use_avx2() ? largest_magnitude_avx2(scaled, d) : largest_magnitude(scaled, d);
-#else
-            const float amax = largest_magnitude(scaled, d);
-#endif
             qscale[h] = split_int16(scaled, d, amax, qhi + h * d, qlo + h * d, &unused);
         }
         for (int64_t t0 = 0; t0 < rows; t0 += KEY_TILE) {
