@@ -5,7 +5,8 @@
 // element is widened to f32 and multiplied per query (about 22 and 16% of a 128k answer token); over tiles the
 // bytes go straight into integer dot products, four products per instruction lane, with no horizontal sums.
 // Measured alone (one thread, the 2,880 blocks of one 128k token, three query heads per KV head): keys
-// 7.0 -> 3.0 ms, values 5.3 -> 1.1 ms with AVX-512 VNNI.
+// 7.0 -> 3.0 ms, values 5.3 -> 1.1 ms with AVX-512 VNNI. Answering from a 128k k5v4 index: 44-53 -> 57-61 tok/s
+// with the prefetch below (docs/answer-decoding-2026-12-04.md, "Tiles").
 //
 // Keys: tile T holds rows 16T ..< 16T + 16; in it, channel quad j (channels 4j ..< 4j + 4) takes 64 bytes, row r
 // then channel b at byte 64j + 4r + b, each the level c = e + 20 in 0 ... 39 of lh_quantize_channels5.
@@ -17,7 +18,6 @@
 // integers per block (over their largest magnitude); the error is three orders below the keys' own steps.
 
 #include "lh_internal.h"
-#include <stdlib.h>
 
 enum {
     KEY_TILE = 16,            // rows per key tile
@@ -27,7 +27,7 @@ enum {
     INT16_MAX_SPLIT = 32639,  // 127·256 + 127: the largest magnitude whose high and low bytes are both int8
     MAX_QUERIES = 3,          // queries a kernel call takes together (the query heads of one KV head)
     MAX_ROWS = 2048,          // rows of a tiled block: the value sums stay within int32 (2048 · 15 · 32639 < 2^31)
-    MAX_DIM = 512,            // channels of a tiled block (the kernels' scratch is on the stack)
+    MAX_DIM = 512,            // channels of a tiled block (scratch on the stack; key sums 512 · 39 · 32639 < 2^31)
 };
 
 int lh_kv_tiles_fit(int64_t rows, int64_t d) {

@@ -64,6 +64,7 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
     public static let sealedKeyScale: UInt16 = 0xBC00
     /// Whether stored rows hold sealed channel codes (read with the chunk's key bounds) rather than int8 rows.
     public func isSealed(_ st: StoredRows) -> Bool {
+        if st.tiled { return true }   // only sealed blocks are tiled, and tiling reuses the scales' sections
         guard sealsKeys, let scales = st.keyScales(self) else { return false }
         return scales[0] == Self.sealedKeyScale
     }
