@@ -22,7 +22,8 @@ final class AnswerSelectionTests: XCTestCase {
     func testFreshChunksThenKeptThenRanked() {
         let (s, r) = Self.reading
         // Chunk 20 is current: candidates are chunks 1 ..< 19 (index j is chunk j + 1), scored j, so chunk 18 is best.
-        let scores = (0..<18).map { Float($0) }
+        // With chunk 21 current they are chunks 1 ..< 20: the scores cover those 19.
+        let scores = (0..<19).map { Float($0) }
         scores.withUnsafeBufferPointer { p in
             let sc = p.baseAddress!
             // Fresh: 18 and 17. Kept, best first: 11, 9, 5 (3 loses its place). Sink 0 and local 19 always.
