@@ -6,8 +6,6 @@
 #include "lh_internal.h"
 #include <math.h>
 
-enum { LH_KEY_MIDDLE = LH_KEY_LEVELS / 2 };
-
 void lh_quantize_channels5(const float *k, int64_t rows, int64_t d, const float *lo, const float *hi, int8_t *e) {
     for (int64_t t = 0; t < rows; t++) {
         for (int64_t x = 0; x < d; x++) {

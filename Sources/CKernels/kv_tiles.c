@@ -23,7 +23,6 @@ enum {
     KEY_TILE = 16,            // rows per key tile
     VALUE_GROUP = 4,          // rows per value group
     VALUE_BLOCK = 32,         // channels per value block
-    LEVEL_OF_ZERO_CODE = LH_KEY_LEVELS / 2,   // level c of stored code e = 0 (lh_quantize_channels5 stores c - 20)
     INT16_MAX_SPLIT = 32639,  // 127·256 + 127: the largest magnitude whose high and low bytes are both int8
     MAX_QUERIES = 3,          // queries a kernel call takes together (the query heads of one KV head)
     MAX_ROWS = 2048,          // rows of a tiled block: the value sums stay within int32 (2048 · 15 · 32639 < 2^31)
@@ -49,12 +48,12 @@ void lh_tile_sealed_keys(const int8_t *e, int64_t rows, int64_t d, uint8_t *tile
     for (int64_t t0 = 0; t0 < rows; t0 += KEY_TILE)
         for (int64_t j = 0; j < d / 4; j++)
             for (int64_t r = 0; r < KEY_TILE; r++)
-                for (int64_t b = 0; b < 4; b++, tiles++) *tiles = (uint8_t)(e[(t0 + r) * d + 4 * j + b] + LEVEL_OF_ZERO_CODE);
+                for (int64_t b = 0; b < 4; b++, tiles++) *tiles = (uint8_t)(e[(t0 + r) * d + 4 * j + b] + LH_KEY_MIDDLE);
 }
 
 void lh_untile_sealed_keys(const uint8_t *tiles, int64_t rows, int64_t d, int8_t *e) {
     for (int64_t t = 0; t < rows; t++)
-        for (int64_t x = 0; x < d; x++) e[t * d + x] = (int8_t)(tiles[key_offset(t, x, d)] - LEVEL_OF_ZERO_CODE);
+        for (int64_t x = 0; x < d; x++) e[t * d + x] = (int8_t)(tiles[key_offset(t, x, d)] - LH_KEY_MIDDLE);
 }
 
 // The 4-bit code of element o of rows stored two per byte, low nibble first.

@@ -51,8 +51,8 @@ LH_AVX2 static inline __m256 lh_exp256_ps(__m256 x) {
 #define LH_X86 0
 #endif
 
-/// Levels of a sealed k5v4 key channel (kv_channels.c).
-enum { LH_KEY_LEVELS = 40 };
+/// Levels of a sealed k5v4 key channel (kv_channels.c), and the level stored as code 0 (codes are level − middle).
+enum { LH_KEY_LEVELS = 40, LH_KEY_MIDDLE = LH_KEY_LEVELS / 2 };
 /// The step between the levels of a sealed key channel spanning [lo, hi]: the one expression every reader and
 /// writer uses.
 static inline float lh_key_channel_step(float lo, float hi) { return (hi - lo) / (float)(LH_KEY_LEVELS - 1); }

@@ -133,11 +133,11 @@ enum WindowAttention {
                 lh_kv_scores_multi(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(slotRows[j]), Int64(d), Int64(m), rot, scale,
                                    sc + j * w, Int64(n))
             }
+            prefetch(0, keys: false)   // on its way during the softmax
             softmaxRows(0, m)
             // out (m, d) = Σ_j weights[:, slot j] · v_j.
             let out = s.out.pointer
             out.update(repeating: 0, count: m * d)
-            prefetch(0, keys: false)
             for (j, st) in stored.enumerated() {
                 prefetch(j + 1, keys: false)
                 if st.tiled {
