@@ -1,4 +1,4 @@
-// kv_tiles.c: owns the tiled arrangement of a sealed k5v4 block held for answering (the block cache of an index
+// kv_tiles.c: owns the tiled arrangement of a sealed k5v4 or k4v4 block held for answering (the block cache of an index
 // being asked) and the integer attention products over it.
 //
 // Why: a decode step reads every key and value of its window once per query head. Over row-major codes each
@@ -9,7 +9,7 @@
 // with the prefetch below (docs/answer-decoding-2026-12-04.md, "Tiles").
 //
 // Keys: tile T holds rows 16T ..< 16T + 16; in it, channel quad j (channels 4j ..< 4j + 4) takes 64 bytes, row r
-// then channel b at byte 64j + 4r + b, each the level c = e + 20 in 0 ... 39 of lh_quantize_channels5.
+// then channel b at byte 64j + 4r + b, each the level c = e + levels / 2 in 0 ... levels - 1 of lh_quantize_channels.
 // Values: group G holds rows 4G ..< 4G + 4 in 2d bytes; in it, channel block B (channels 32B ..< 32B + 32) takes
 // 64 bytes, byte 4i + r holding the code of channel 32B + i (low nibble) and 32B + 16 + i (high nibble) of row r.
 //
@@ -26,7 +26,7 @@ enum {
     INT16_MAX_SPLIT = 32639,  // 127·256 + 127: the largest magnitude whose high and low bytes are both int8
     MAX_QUERIES = 3,          // queries a kernel call takes together (the query heads of one KV head)
     MAX_ROWS = 2048,          // rows of a tiled block: the value sums stay within int32 (2048 · 15 · 32639 < 2^31)
-    MAX_DIM = 512,            // channels of a tiled block (scratch on the stack; key sums 512 · 39 · 32639 < 2^31)
+    MAX_DIM = 512,            // channels of a tiled block (scratch on the stack; key sums 512 · 63 · 32639 < 2^31)
 };
 
 int lh_kv_tiles_fit(int64_t rows, int64_t d) {
@@ -44,16 +44,18 @@ static inline int64_t value_offset(int64_t t, int64_t x, int64_t d, int *high) {
     return (t / VALUE_GROUP) * 2 * d + (x / VALUE_BLOCK) * 64 + 4 * (x % 16) + t % VALUE_GROUP;
 }
 
-void lh_tile_sealed_keys(const int8_t *e, int64_t rows, int64_t d, uint8_t *tiles) {
+void lh_tile_sealed_keys(const int8_t *e, int64_t rows, int64_t d, int levels, uint8_t *tiles) {
+    const int middle = lh_key_middle(levels);
     for (int64_t t0 = 0; t0 < rows; t0 += KEY_TILE)
         for (int64_t j = 0; j < d / 4; j++)
             for (int64_t r = 0; r < KEY_TILE; r++)
-                for (int64_t b = 0; b < 4; b++, tiles++) *tiles = (uint8_t)(e[(t0 + r) * d + 4 * j + b] + LH_KEY_MIDDLE);
+                for (int64_t b = 0; b < 4; b++, tiles++) *tiles = (uint8_t)(e[(t0 + r) * d + 4 * j + b] + middle);
 }
 
-void lh_untile_sealed_keys(const uint8_t *tiles, int64_t rows, int64_t d, int8_t *e) {
+void lh_untile_sealed_keys(const uint8_t *tiles, int64_t rows, int64_t d, int levels, int8_t *e) {
+    const int middle = lh_key_middle(levels);
     for (int64_t t = 0; t < rows; t++)
-        for (int64_t x = 0; x < d; x++) e[t * d + x] = (int8_t)(tiles[key_offset(t, x, d)] - LH_KEY_MIDDLE);
+        for (int64_t x = 0; x < d; x++) e[t * d + x] = (int8_t)(tiles[key_offset(t, x, d)] - middle);
 }
 
 // The 4-bit code of element o of rows stored two per byte, low nibble first.
@@ -238,7 +240,7 @@ static void key_tile_scalar(const uint8_t *tile, int64_t d, int M, const int8_t 
 }
 
 #if LH_X86
-// Four channels' levels (u8) times four int8 query bytes, summed per row: maddubs (at most 2·39·128 per pair, no
+// Four channels' levels (u8) times four int8 query bytes, summed per row: maddubs (at most 2·63·128 per pair, no
 // saturation) then madd with ones, as one VNNI vpdpbusd.
 LH_AVX2 static inline __m256i dot4_u8s8_avx2(__m256i u, __m256i s) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
@@ -288,11 +290,11 @@ LH_VNNI static void key_tile_vnni(const uint8_t *tile, int64_t d, int M, const i
 }
 #endif
 
-void lh_kv_scores_tiled5(const uint8_t *tiles, int64_t rows, int64_t d, int64_t m, const float *q, const float *lo,
-                         const float *hi, float alpha, float *scores, int64_t lds) {
+void lh_kv_scores_tiled(const uint8_t *tiles, int64_t rows, int64_t d, int levels, int64_t m, const float *q,
+                        const float *lo, const float *hi, float alpha, float *scores, int64_t lds) {
     int8_t qhi[MAX_QUERIES * MAX_DIM], qlo[MAX_QUERIES * MAX_DIM];
     float step[MAX_DIM], scaled[MAX_DIM];
-    for (int64_t x = 0; x < d; x++) step[x] = lh_key_channel_step(lo[x], hi[x]);
+    for (int64_t x = 0; x < d; x++) step[x] = lh_key_channel_step(lo[x], hi[x], levels);
     for (int64_t h0 = 0; h0 < m; h0 += MAX_QUERIES) {
         const int M = (int)(m - h0 < MAX_QUERIES ? m - h0 : MAX_QUERIES);
         float qscale[MAX_QUERIES], offset[MAX_QUERIES];

@@ -51,11 +51,14 @@ LH_AVX2 static inline __m256 lh_exp256_ps(__m256 x) {
 #define LH_X86 0
 #endif
 
-/// Levels of a sealed k5v4 key channel (kv_channels.c), and the level stored as code 0 (codes are level − middle).
-enum { LH_KEY_LEVELS = 40, LH_KEY_MIDDLE = LH_KEY_LEVELS / 2 };
-/// The step between the levels of a sealed key channel spanning [lo, hi]: the one expression every reader and
-/// writer uses.
-static inline float lh_key_channel_step(float lo, float hi) { return (hi - lo) / (float)(LH_KEY_LEVELS - 1); }
+/// The most levels a sealed key channel may have (kv_channels.c): the tiles' integer key sums stay within int32
+/// (512 channels · 63 · 32639 < 2^31).
+enum { LH_KEY_MAX_LEVELS = 64 };
+/// The level stored as code 0 of a sealed key channel of `levels` levels: codes are level − middle.
+static inline int lh_key_middle(int levels) { return levels / 2; }
+/// The step between the `levels` levels of a sealed key channel spanning [lo, hi]: the one expression every reader
+/// and writer uses.
+static inline float lh_key_channel_step(float lo, float hi, int levels) { return (hi - lo) / (float)(levels - 1); }
 
 /// Cached run-time SIMD level: 0 scalar, 1 AVX2/FMA/F16C, 2 AVX-512 where a kernel has it (see cpu_features.c).
 extern int lh_simd_state;

@@ -41,25 +41,36 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
                   representatives: try c.decodeIfPresent(Int.self, forKey: .representatives) ?? 0)
     }
 
-    /// Bits of one stored key element: 32 (f32), 16 (f16), 8 (int8, k8v4, and k5v4's byte per channel code).
+    /// Bits of one stored key element: 32 (f32), 16 (f16), 8 (int8, k8v4, and k5v4's and k4v4's byte per channel code).
     public var keyBits: Int {
         switch precision {
         case .f32: return 32
         case .f16: return 16
-        case .int8, .k8v4, .k5v4: return 8
+        case .int8, .k8v4, .k5v4, .k4v4: return 8
         }
     }
-    /// Bits of one stored value element: as `keyBits`, except 4 for k8v4 and k5v4.
+    /// Bits of one stored value element: as `keyBits`, except 4 for k8v4, k5v4 and k4v4.
     public var valueBits: Int { hasFourBitValues ? 4 : keyBits }
-    /// Whether values are stored as rotated 4-bit rows (k8v4, k5v4).
-    var hasFourBitValues: Bool { precision == .k8v4 || precision == .k5v4 }
-    /// Whether each stored row carries an f16 scale (int8, k8v4, k5v4).
+    /// Whether values are stored as rotated 4-bit rows (k8v4, k5v4, k4v4).
+    var hasFourBitValues: Bool { precision == .k8v4 || sealsKeys }
+    /// Whether each stored row carries an f16 scale (int8, k8v4, k5v4, k4v4).
     public var hasRowScales: Bool { precision == .int8 || hasFourBitValues }
-    /// Whether value rows are stored rotated (`lh_rotate_row`, k8v4 and k5v4): products over stored values must be
-    /// rotated back with `unrotateValues`.
+    /// Whether value rows are stored rotated (`lh_rotate_row`, k8v4, k5v4 and k4v4): products over stored values
+    /// must be rotated back with `unrotateValues`.
     public var rotatesValues: Bool { hasFourBitValues }
-    /// Whether a complete chunk's keys are sealed into channel codes of 40 levels (k5v4, `sealKeys`).
-    public var sealsKeys: Bool { precision == .k5v4 }
+    /// Whether a complete chunk's keys are sealed into channel codes of `keyLevels` levels (k5v4, k4v4, `sealKeys`).
+    public var sealsKeys: Bool { precision == .k5v4 || precision == .k4v4 }
+    /// Levels per channel of sealed keys: 40 for k5v4, 16 for k4v4 (FORMAT.md §3, §8); 0 when keys are not sealed.
+    public var keyLevels: Int32 {
+        switch precision {
+        case .k5v4: return 40
+        case .k4v4: return 16
+        default: return 0
+        }
+    }
+    /// Whether the keys of a document's complete chunk `chunk` are sealed. k4v4 keeps chunk 0, which holds the
+    /// attention sink every token reads, as int8 rows: its 16-level codes cost perplexity (FORMAT.md §8).
+    public func seals(chunk: Int) -> Bool { sealsKeys && (chunk > 0 || precision != .k4v4) }
     /// The key scale (f16 −1) every row of a sealed block carries: no int8 row has a negative scale.
     public static let sealedKeyScale: UInt16 = 0xBC00
     /// Whether stored rows hold sealed channel codes (read with the chunk's key bounds) rather than int8 rows.
@@ -123,7 +134,7 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
             let p = block.assumingMemoryBound(to: UInt16.self)
             lh_f32_to_f16(key, p + row * d, Int64(d))
             lh_f32_to_f16(value, p + (w + row) * d, Int64(d))
-        case .int8, .k8v4, .k5v4:
+        case .int8, .k8v4, .k5v4, .k4v4:
             let scales = (block + scalesOffset(stride: w)).assumingMemoryBound(to: UInt16.self)   // (2, w) f16
             scales[row] = lh_quantize_i8(key, (block + row * keyRowBytes).assumingMemoryBound(to: Int8.self), Int64(d))
             let v = block + valuesOffset(stride: w) + row * valueRowBytes
@@ -131,7 +142,7 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
                 scales[w + row] = lh_quantize_i8(value, v.assumingMemoryBound(to: Int8.self), Int64(d))
                 return
             }
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: d) { r in   // k8v4, k5v4: rotated 4-bit values
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: d) { r in   // k8v4, k5v4, k4v4: rotated 4-bit values
                 r.baseAddress!.update(from: value, count: d)
                 lh_rotate_row(r.baseAddress!, Int64(d))
                 scales[w + row] = lh_quantize_i4(r.baseAddress!, v.assumingMemoryBound(to: UInt8.self), Int64(d))
@@ -153,7 +164,7 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: keyBytes + valueBytes + 2 * stride) { copy in
             let c = copy.baseAddress!
             c.update(from: block.assumingMemoryBound(to: UInt8.self), count: keyBytes + valueBytes)
-            lh_tile_sealed_keys(UnsafeRawPointer(c).assumingMemoryBound(to: Int8.self), Int64(stride), Int64(d),
+            lh_tile_sealed_keys(UnsafeRawPointer(c).assumingMemoryBound(to: Int8.self), Int64(stride), Int64(d), keyLevels,
                                 block.assumingMemoryBound(to: UInt8.self))
             lh_tile_values4(c + keyBytes, Int64(stride), Int64(d), (block + keyBytes).assumingMemoryBound(to: UInt8.self))
             let halves = UnsafeMutableRawPointer(c + keyBytes + valueBytes).assumingMemoryBound(to: UInt16.self)
@@ -164,7 +175,7 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
 
     /// Converts the first `rows` keys and values of stored data at `src`, whose sections hold `stride` rows
     /// each (w for a block, r for a file payload), to f32: keys (rows, d) at `scratch`, values (rows, d) at
-    /// `scratch + w·d`. Sealed k5v4 keys need the chunk's key bounds, `keyRanges` (minima d, then maxima d);
+    /// `scratch + w·d`. Sealed keys (k5v4, k4v4) need the chunk's key bounds, `keyRanges` (minima d, then maxima d);
     /// `tiled` says that they and the values are in tiles (`tile`).
     public func decode(_ src: UnsafeRawPointer, stride: Int, rows: Int, into scratch: UnsafeMutablePointer<Float>,
                        keyRanges: UnsafePointer<Float>? = nil, tiled: Bool = false) {
@@ -174,7 +185,7 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
             let bytes = stride * (keyRowBytes + valueRowBytes) + 2 * stride * scaleBytes
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes) { rowsCopy in
                 let c = rowsCopy.baseAddress!, valueBytes = stride * valueRowBytes
-                lh_untile_sealed_keys(src.assumingMemoryBound(to: UInt8.self), Int64(stride), Int64(d),
+                lh_untile_sealed_keys(src.assumingMemoryBound(to: UInt8.self), Int64(stride), Int64(d), keyLevels,
                                       UnsafeMutableRawPointer(c).assumingMemoryBound(to: Int8.self))
                 lh_untile_values4((src + stride * keyRowBytes).assumingMemoryBound(to: UInt8.self), Int64(stride), Int64(d),
                                   c + stride * keyRowBytes)
@@ -194,13 +205,13 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
             let p = src.assumingMemoryBound(to: UInt16.self)
             lh_f16_to_f32(p, scratch, Int64(rows * d))
             lh_f16_to_f32(p + stride * d, scratch + w * d, Int64(rows * d))
-        case .int8, .k8v4, .k5v4:
+        case .int8, .k8v4, .k5v4, .k4v4:
             let st = StoredRows(base: src, stride: stride)
             let values = st.values(self), valueScales = st.valueScales(self)!
             let keys = st.keys(self).assumingMemoryBound(to: Int8.self)
             if isSealed(st) {
-                guard let keyRanges else { preconditionFailure("sealed k5v4 keys decoded without their chunk's key bounds") }
-                lh_dequantize_channels5(keys, Int64(rows), Int64(d), keyRanges, keyRanges + d, scratch)
+                guard let keyRanges else { preconditionFailure("sealed keys decoded without their chunk's key bounds") }
+                lh_dequantize_channels(keys, Int64(rows), Int64(d), keyRanges, keyRanges + d, keyLevels, scratch)
             } else {
                 lh_dequantize_i8_rows(keys, st.keyScales(self)!, scratch, Int64(rows), Int64(d))
             }
@@ -218,7 +229,7 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
     /// each key row by its channel codes over those bounds (`lh_quantize_channels5`) and its scale by
     /// `sealedKeyScale`. Values are unchanged. Only for layouts that `sealsKeys`.
     public func sealKeys(block: UnsafeMutableRawPointer, bounds: UnsafeMutablePointer<Float>) {
-        precondition(sealsKeys, "only k5v4 seals its keys")
+        precondition(sealsKeys, "only k5v4 and k4v4 seal their keys")
         let w = chunkSize, d = headDimension
         let st = StoredRows(base: block, stride: w)
         precondition(!isSealed(st), "a chunk's keys are sealed once")
@@ -226,14 +237,14 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
             let codes = block.assumingMemoryBound(to: Int8.self)
             lh_dequantize_i8_rows(codes, st.keyScales(self)!, keys.baseAddress!, Int64(w), Int64(d))
             KeyBounds.compute(keys: keys.baseAddress!, rows: w, d: d, out: bounds)
-            lh_quantize_channels5(keys.baseAddress!, Int64(w), Int64(d), bounds, bounds + d, codes)
+            lh_quantize_channels(keys.baseAddress!, Int64(w), Int64(d), bounds, bounds + d, keyLevels, codes)
         }
         let scales = (block + scalesOffset(stride: w)).assumingMemoryBound(to: UInt16.self)
         scales.update(repeating: Self.sealedKeyScale, count: w)
     }
 
     /// Rotates `rows` rows (rows, d) of values, or of products over stored values, back from the stored
-    /// rotation (k8v4, k5v4); nothing for the other precisions.
+    /// rotation (k8v4, k5v4, k4v4); nothing for the other precisions.
     public func unrotateValues(_ x: UnsafeMutablePointer<Float>, rows: Int) {
         guard rotatesValues else { return }
         for r in 0..<rows { lh_unrotate_row(x + r * headDimension, Int64(headDimension)) }
@@ -244,10 +255,10 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
         switch precision {
         case .f32: return Int32(LH_KV_F32)
         case .f16: return Int32(LH_KV_F16)
-        case .int8, .k8v4, .k5v4: return Int32(LH_KV_I8)   // sealed k5v4 rows too (`lh_channel_scaled_query5`)
+        case .int8, .k8v4, .k5v4, .k4v4: return Int32(LH_KV_I8)   // sealed rows too (`lh_channel_scaled_query`)
         }
     }
-    /// The kernel element kind of the stored values: as `keyKernelKind`, `LH_KV_I4` for k8v4 and k5v4.
+    /// The kernel element kind of the stored values: as `keyKernelKind`, `LH_KV_I4` for k8v4, k5v4 and k4v4.
     public var valueKernelKind: Int32 { hasFourBitValues ? Int32(LH_KV_I4) : keyKernelKind }
 
     /// Copies the first `rows` rows of every section from `src` (sections of `srcStride` rows) to `dst`
@@ -271,7 +282,7 @@ public struct StoredRows {
     public var stride: Int
     /// Keeps `base` alive (a cached block), nil when the store owns the memory.
     public var owner: AnyObject?
-    /// The chunk's key bounds (minima d, then maxima d) when the store has them: the ranges of sealed k5v4 keys.
+    /// The chunk's key bounds (minima d, then maxima d) when the store has them: the ranges of sealed keys (k5v4, k4v4).
     public var keyRanges: UnsafePointer<Float>?
     /// Whether the keys and values of this sealed block are in tiles (`ChunkLayout.tile`), read with the tiled
     /// kernels (`lh_kv_scores_tiled5`, `lh_kv_accumulate_tiled4`) or `decode(tiled:)`.
@@ -290,11 +301,11 @@ public struct StoredRows {
     public func keys(_ layout: ChunkLayout) -> UnsafeRawPointer { base }
     /// Values (stride, d) in the element type of `layout`.
     public func values(_ layout: ChunkLayout) -> UnsafeRawPointer { base + layout.valuesOffset(stride: stride) }
-    /// Key row scales (stride) as f16 for int8, k8v4 and k5v4, nil otherwise.
+    /// Key row scales (stride) as f16 for int8, k8v4, k5v4 and k4v4, nil otherwise.
     public func keyScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? {
         layout.hasRowScales ? (base + layout.scalesOffset(stride: stride)).assumingMemoryBound(to: UInt16.self) : nil
     }
-    /// Value row scales (stride) as f16 for int8, k8v4 and k5v4, nil otherwise.
+    /// Value row scales (stride) as f16 for int8, k8v4, k5v4 and k4v4, nil otherwise.
     public func valueScales(_ layout: ChunkLayout) -> UnsafePointer<UInt16>? { keyScales(layout).map { $0 + stride } }
     /// Value row scales (stride) as f32 of a `tiled` block (`ChunkLayout.tile`).
     public func tiledValueScales(_ layout: ChunkLayout) -> UnsafePointer<Float> {
@@ -327,8 +338,8 @@ public protocol ChunkStore: AnyObject {
     func storedRows(layer: Int, kvHead: Int, chunk: Int, rows: Int) -> StoredRows
     /// The raw bytes of a block (`layout.blockBytes`), for writing it to a file.
     func rawBlock(layer: Int, kvHead: Int, chunk: Int) -> UnsafeRawBufferPointer
-    /// Seals the keys of complete chunk `chunk` for (layer, KV head) when `layout.sealsKeys` (k5v4): the block's
-    /// keys become channel codes over its key bounds (`ChunkLayout.sealKeys`), which it stores as the
+    /// Seals the keys of complete chunk `chunk` for (layer, KV head) when `layout.seals(chunk:)` (k5v4, k4v4): the
+    /// block's keys become channel codes over its key bounds (`ChunkLayout.sealKeys`), which it stores as the
     /// chunk's key bounds (the same values Quest's bounds take), and `storedRows` then passes them as
     /// `keyRanges`. Called once per complete chunk, after the batch that completed it has been attended.
     /// Safe to call concurrently for different (layer, KV head) pairs.
@@ -446,7 +457,7 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
     }
 
     public func sealKeys(layer: Int, kvHead: Int, chunk: Int) {
-        guard layout.sealsKeys else { return }
+        guard layout.seals(chunk: chunk) else { return }
         layout.sealKeys(block: blockBase(layer, kvHead, chunk), bounds: boundRow(layer, kvHead, chunk))
     }
 

@@ -222,7 +222,7 @@ public final class LongHeadsAttention: AttentionCache {
                 unfoldedRows[layer].append(first..<(end - openStart))
             }
         }
-        // 4. k5v4: once this batch has attended, the keys of the chunks it completed become channel codes. A
+        // 4. k5v4, k4v4: once this batch has attended, the keys of the chunks it completed become channel codes. A
         // token reads its own chunk's keys as int8 rows and earlier chunks' as codes (with chunk-aligned batches and
         // in single steps alike; a token after a chunk boundary inside a batch still reads the int8 rows).
         defer { if store.layout.sealsKeys { sealCompletedChunks(layer: layer, n0: n0, end: end) } }

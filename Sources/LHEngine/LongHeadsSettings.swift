@@ -71,6 +71,9 @@ public enum KVPrecision: String, Sendable, Codable, CaseIterable {
     /// coding stores in about 5 bits. Keys and values take about 6.4 KB per token for the default model once
     /// compressed (FORMAT.md §8).
     case k5v4
+    /// As k5v4 with 16 levels per channel (about 3.6 bits once compressed), except that a document's first chunk
+    /// keeps int8 key rows: it holds the attention sink, whose key every token reads.
+    case k4v4
 }
 
 /// The choices that differ between the document's tokens and the question's: window slots, local

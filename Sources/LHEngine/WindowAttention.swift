@@ -88,13 +88,13 @@ enum WindowAttention {
                 logSumExp?[i0 + i] = lse
             }
         }
-        /// Logits of the m queries `queries` (m, d) against sealed k5v4 keys (channel codes over the chunk's
+        /// Logits of the m queries `queries` (m, d) against sealed keys (channel codes over the chunk's
         /// key bounds): the int8 row kernel on the queries scaled by each channel's step, plus each query's offset.
         func sealedScores(_ st: StoredRows, rows: Int, queries: UnsafePointer<Float>, scale: Float, into out: UnsafeMutablePointer<Float>) {
-            guard let ranges = st.keyRanges else { preconditionFailure("sealed k5v4 keys read without their chunk's key bounds") }
+            guard let ranges = st.keyRanges else { preconditionFailure("sealed keys read without their chunk's key bounds") }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: m * (d + 1)) { buf in
                 let scaled = buf.baseAddress!, offsets = scaled + m * d   // (m, d), (m)
-                for i in 0..<m { lh_channel_scaled_query5(queries + i * d, Int64(d), ranges, ranges + d, scaled + i * d, offsets + i) }
+                for i in 0..<m { lh_channel_scaled_query(queries + i * d, Int64(d), ranges, ranges + d, lay.keyLevels, scaled + i * d, offsets + i) }
                 lh_kv_scores_multi(lay.keyKernelKind, st.keys(lay), st.keyScales(lay), Int64(rows), Int64(d), Int64(m), scaled, scale,
                                    out, Int64(n))
                 for i in 0..<m {
@@ -121,9 +121,9 @@ enum WindowAttention {
                 prefetch(j + 1, keys: true)
                 rotateQueries(0, m, slot: r)
                 if st.tiled {
-                    guard let ranges = st.keyRanges else { preconditionFailure("tiled k5v4 keys read without their chunk's key bounds") }
-                    lh_kv_scores_tiled5(st.keys(lay).assumingMemoryBound(to: UInt8.self), Int64(slotRows[j]), Int64(d), Int64(m), rot,
-                                        ranges, ranges + d, scale, sc + j * w, Int64(n))
+                    guard let ranges = st.keyRanges else { preconditionFailure("tiled keys read without their chunk's key bounds") }
+                    lh_kv_scores_tiled(st.keys(lay).assumingMemoryBound(to: UInt8.self), Int64(slotRows[j]), Int64(d), lay.keyLevels,
+                                       Int64(m), rot, ranges, ranges + d, scale, sc + j * w, Int64(n))
                     continue
                 }
                 if lay.isSealed(st) {

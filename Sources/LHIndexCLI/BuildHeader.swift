@@ -41,6 +41,7 @@ enum BuildHeader {
         case .int8: return "keys/values 8-bit"
         case .k8v4: return "keys 8-bit, values 4-bit"
         case .k5v4: return "keys in 40 levels per channel, values 4-bit"
+        case .k4v4: return "keys in 16 levels per channel, values 4-bit"
         }
     }
 

@@ -11,7 +11,7 @@ enum LongHeadsOptions {
         OptionSpec("chunk-size", value: "W", help: "Tokens per chunk, the unit each attention head chooses (default 256).", group: .document),
         OptionSpec("attn-length", value: "A", help: "How many tokens each head reads while the document is read, a multiple of the chunk size (default 2048).", group: .document),
         OptionSpec("local", value: "N", help: "How many of the latest chunks every head always reads while the document is read (default 4, fewer when the window leaves too little room).", group: .document),
-        OptionSpec("kv", value: "k5v4|k8v4|int8|f16|f32", help: "How keys and values are stored: k5v4 (default: keys in 40 levels per channel of each chunk, about 5 bits, and 4-bit values; about 0.35 of the size of f16, perplexity +0.7%), k8v4 (8-bit keys, 4-bit values, about 0.4), int8 (8-bit with a scale per row), f16 (half precision, 2.9 times the size of k5v4) or f32.", group: .document),
+        OptionSpec("kv", value: "k5v4|k4v4|k8v4|int8|f16|f32", help: "How keys and values are stored: k5v4 (default: keys in 40 levels per channel of each chunk, about 5 bits, and 4-bit values; about 0.35 of the size of f16, perplexity +0.7%), k4v4 (keys in 16 levels, about 3.6 bits, a document's first chunk in 8 bits; about 0.30 of f16, perplexity +0.8%), k8v4 (8-bit keys, 4-bit values, about 0.4), int8 (8-bit with a scale per row), f16 (half precision, 2.9 times the size of k5v4) or f32.", group: .document),
         OptionSpec("variant", value: "NAME", help: "Start from a preset: 'standard' (the default), 'paper' (the LongHeads paper: chunks of 256, a window of 4096, chunks chosen per token, contiguous positions, summary scores) or 'paper-block' (the paper's method, chunks chosen per block, a window of 2048).", group: .advanced),
         OptionSpec("select", value: "token|block", help: "Whether heads choose their chunks for every token of the document or once per block of tokens (default block).", group: .advanced),
         OptionSpec("positioning", value: "P", help: "The positions chosen chunks are read at: contiguous (one after another), true (their place in the document), self-extend:N or clipped:N (default contiguous).", group: .advanced),
@@ -66,7 +66,7 @@ enum LongHeadsOptions {
         }
         s.representatives = try a.int("representatives", default: s.representatives, in: 0...65536)
         if let k = a.string("kv") {
-            guard let v = KVPrecision(rawValue: k) else { throw UsageError("--kv must be k5v4, k8v4, int8, f16 or f32, got '\(k)'") }
+            guard let v = KVPrecision(rawValue: k) else { throw UsageError("--kv must be k5v4, k4v4, k8v4, int8, f16 or f32, got '\(k)'") }
             s.precision = v
         }
         try applyQuestionOptions(a, to: &s)

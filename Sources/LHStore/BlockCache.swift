@@ -10,7 +10,7 @@ public final class CachedBlock: @unchecked Sendable {
     public let count: Int
     /// Tokens in the block.
     public let rows: Int
-    /// The chunk's key bounds (2·d floats: minima then maxima) when its keys are sealed (k5v4), kept with the
+    /// The chunk's key bounds (2·d floats: minima then maxima) when its keys are sealed (k5v4, k4v4), kept with the
     /// block so that a reader needs no other file for it (`setKeyRanges`).
     public private(set) var keyRanges: UnsafeMutablePointer<Float>?
     /// Whether the payload's keys and values were rearranged into tiles (`ChunkLayout.tile`) when it was loaded.

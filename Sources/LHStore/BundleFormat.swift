@@ -42,7 +42,8 @@ public enum BundleFormat {
         documentChunks + min(questionChunkRoom, documentChunks + 1)
     }
     /// Element type codes in kv.seek headers: 1 = f16, 2 = f32, 3 = int8 with f16 row scales, 4 = int8 keys and
-    /// rotated int4 values with f16 row scales, 5 = k5v4 (complete chunks' keys as 40-level channel codes, FORMAT.md §3).
+    /// rotated int4 values with f16 row scales, 5 = k5v4 (complete chunks' keys as 40-level channel codes, FORMAT.md §3),
+    /// 6 = k4v4 (as 5 with 16 levels, a document's first chunk unsealed).
     public static func elementCode(_ p: KVPrecision) -> UInt32 {
         switch p {
         case .f16: return 1
@@ -50,6 +51,7 @@ public enum BundleFormat {
         case .int8: return 3
         case .k8v4: return 4
         case .k5v4: return 5
+        case .k4v4: return 6
         }
     }
     /// Flag bit 0 of kv.seek: frame payloads are byte-plane shuffled.
@@ -151,8 +153,10 @@ public struct SeekHeader: Equatable, Sendable {
             throw LHError.badFile(path: path, reason: "unknown flag bits 0x\(String(flags, radix: 16)) set")
         }
         layers = Int(b.get32(16)); kvHeads = Int(b.get32(20)); headDimension = Int(b.get32(24))
-        chunkSize = Int(b.get32(28)); chunks = Int(b.get32(32)); elementType = b.get32(36)
-        guard (1...5).contains(elementType) else { throw LHError.badFile(path: path, reason: "unknown element type \(elementType)") }
+        chunkSize = Int(b.get32(28)); chunks = Int(b.get32(32))
+        let elementType = b.get32(36)
+        self.elementType = elementType
+        guard KVPrecision.allCases.contains(where: { BundleFormat.elementCode($0) == elementType }) else { throw LHError.badFile(path: path, reason: "unknown element type \(elementType)") }
         guard b.get32(40) == UInt32(BundleFormat.seekEntryBytes) else {
             throw LHError.badFile(path: path, reason: "entry size \(b.get32(40)) is not \(BundleFormat.seekEntryBytes)")
         }

@@ -365,14 +365,14 @@ public final class FileChunkStore: ChunkStore, @unchecked Sendable {
         }
     }
 
-    /// The key bounds row of a chunk, the ranges of its keys once sealed (k5v4); nil for other precisions.
+    /// The key bounds row of a chunk, the ranges of its keys once sealed (k5v4, k4v4); nil for other precisions.
     private func keyRanges(layer: Int, kvHead: Int, chunk: Int) -> UnsafePointer<Float>? {
         guard layout.sealsKeys, chunk < boundRows.capacity else { return nil }
         return UnsafePointer(boundRows.row(layer * layout.kvHeads + kvHead, chunk))
     }
 
     public func sealKeys(layer: Int, kvHead: Int, chunk: Int) {
-        guard layout.sealsKeys else { return }
+        guard layout.seals(chunk: chunk) else { return }
         precondition(chunk >= diskChunks, "chunk \(chunk) is already in kv.zst")
         let bounds = boundRows.row(layer * layout.kvHeads + kvHead, chunk)
         layout.sealKeys(block: tail.base(layer, kvHead, chunk), bounds: bounds)

@@ -23,7 +23,7 @@ final class FileChunkStoreTests: XCTestCase {
 
     func testRoundTripEqualsInMemoryStore() throws {
         let model = StoreFixture.languageModel.model
-        for precision in [KVPrecision.f16, .f32, .int8, .k8v4, .k5v4] {
+        for precision in [KVPrecision.f16, .f32, .int8, .k8v4, .k5v4, .k4v4] {
             let settings = StoreFixture.settings(precision: precision)
             let n = 16 * 21 + 5, batch = 64
             let toks = tokens(n)

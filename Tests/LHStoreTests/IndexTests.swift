@@ -55,7 +55,7 @@ final class IndexTests: XCTestCase {
     }
 
     func testAskEqualsInMemoryEngineAndReusesCache() throws {
-        for (bytes, precision) in [(698, KVPrecision.f16), (413, .f32), (835, .f16), (835, .int8), (835, .k8v4), (835, .k5v4)] {   // 704, 419, 841 tokens: aligned and not
+        for (bytes, precision) in [(698, KVPrecision.f16), (413, .f32), (835, .f16), (835, .int8), (835, .k8v4), (835, .k5v4), (835, .k4v4)] {   // 704, 419, 841 tokens: aligned and not
             let settings = StoreFixture.settings(precision: precision)
             let text = StoreFixture.text(bytes: bytes, seed: UInt64(bytes))
             let (bundle, outcome) = try build(text, settings: settings)
@@ -343,6 +343,27 @@ final class IndexTests: XCTestCase {
             try seek.write(to: url)
             let r = IndexVerifier.verify(directory: b)
             XCTAssertTrue(r.problems.contains { $0.contains("kv.zst: truncated: frame of layer 0, KV head 0, chunk 0") }, "\(r.problems)")
+        }
+    }
+
+    /// Every element type this reader knows opens (FORMAT.md §3); one it does not know (0, or 7, after k4v4's 6)
+    /// is refused by name, even with a valid header CRC.
+    func testUnknownElementTypeIsRefused() throws {
+        let (bundle, _) = try build(StoreFixture.text(bytes: 300, seed: 6))
+        let known = KVPrecision.allCases.map(BundleFormat.elementCode)
+        XCTAssertEqual(Set(known), Set(1...6))
+        let url = URL(fileURLWithPath: bundle + "/kv.seek")
+        for type in known + [0, 7] {
+            var seek = try Data(contentsOf: url)
+            var header = try seek.withUnsafeBytes { try SeekHeader(decoding: $0, path: url.path) }
+            header.elementType = type
+            seek.replaceSubrange(0..<64, with: header.encoded())
+            let parsed = Result { try seek.withUnsafeBytes { try SeekHeader(decoding: $0, path: url.path) } }
+            if known.contains(type) {
+                XCTAssertEqual(try parsed.get().elementType, type)
+            } else {
+                XCTAssertThrowsError(try parsed.get()) { XCTAssertTrue("\($0)".contains("unknown element type \(type)"), "\($0)") }
+            }
         }
     }
 

@@ -194,18 +194,20 @@ uint16_t lh_quantize_i4(const float *x, uint8_t *q, int64_t n);
 /// y (rows x n) = (codes - 8) of q (rows x n/2 bytes) scaled per row by the f16 scales[r].
 void lh_dequantize_i4_rows(const uint8_t *q, const uint16_t *scales, float *y, int64_t rows, int64_t n);
 
-/// Quantize rows (rows x d) of a complete chunk's keys to channel codes (the keys of `--kv k5v4`): channel x spans
-/// [lo[x], hi[x]] (the chunk's key bounds) in 40 levels of step (hi[x] - lo[x]) / 39; the level
-/// c = clamp(round-to-nearest-even((k - lo[x]) / step), 0, 39) (0 when the step is 0) is stored as e = c - 20.
-void lh_quantize_channels5(const float *k, int64_t rows, int64_t d, const float *lo, const float *hi, int8_t *e);
+/// Quantize rows (rows x d) of a complete chunk's keys to channel codes (the sealed keys of `--kv k5v4` and
+/// `--kv k4v4`): channel x spans [lo[x], hi[x]] (the chunk's key bounds) in `levels` levels (2 ... 64) of step
+/// (hi[x] - lo[x]) / (levels - 1); the level c = clamp(round-to-nearest-even((k - lo[x]) / step), 0, levels - 1)
+/// (0 when the step is 0) is stored as e = c - levels / 2.
+void lh_quantize_channels(const float *k, int64_t rows, int64_t d, const float *lo, const float *hi, int levels, int8_t *e);
 
-/// y (rows x d) = lo[x] + (e + 20) * (hi[x] - lo[x]) / 39: the keys lh_quantize_channels5 stored.
-void lh_dequantize_channels5(const int8_t *e, int64_t rows, int64_t d, const float *lo, const float *hi, float *y);
+/// y (rows x d) = lo[x] + (e + levels / 2) * (hi[x] - lo[x]) / (levels - 1): the keys lh_quantize_channels stored.
+void lh_dequantize_channels(const int8_t *e, int64_t rows, int64_t d, const float *lo, const float *hi, int levels, float *y);
 
 /// Prepares query q (d) for scoring channel-code rows with the int8 row kernels (LH_KV_I8, every row's scale -1):
-/// scaled[x] = -q[x] * step_x and offset = sum over x of q[x] * (lo[x] + 20 * step_x), so that
+/// scaled[x] = -q[x] * step_x and offset = sum over x of q[x] * (lo[x] + (levels / 2) * step_x), so that
 /// dot(q, key_t) = offset + (-1) * dot(scaled, e_t).
-void lh_channel_scaled_query5(const float *q, int64_t d, const float *lo, const float *hi, float *scaled, float *offset);
+void lh_channel_scaled_query(const float *q, int64_t d, const float *lo, const float *hi, int levels, float *scaled,
+                             float *offset);
 
 /// x (n, a power of two) <- H · D · x / sqrt(n): D the fixed signs D_i = -1 when bit 15 of the u32 product
 /// i * 2654435761 is set, +1 otherwise; H the Walsh-Hadamard matrix (Sylvester order). Orthonormal.
@@ -214,16 +216,16 @@ void lh_rotate_row(float *x, int64_t n);
 /// The inverse of lh_rotate_row: x <- D · H · x / sqrt(n).
 void lh_unrotate_row(float *x, int64_t n);
 
-/// Whether a sealed k5v4 block of `rows` rows and d channels can be tiled (kv_tiles.c): rows a multiple of 16 up
+/// Whether a sealed block (k5v4, k4v4) of `rows` rows and d channels can be tiled (kv_tiles.c): rows a multiple of 16 up
 /// to 2048, d a multiple of 32 up to 512.
 int lh_kv_tiles_fit(int64_t rows, int64_t d);
 
-/// Rearranges sealed key codes e (rows x d, lh_quantize_channels5) into key tiles (rows·d bytes; rows and d as
-/// lh_kv_tiles_fit allows): levels e + 20 of 16 rows by 4 channels per 64 bytes.
-void lh_tile_sealed_keys(const int8_t *e, int64_t rows, int64_t d, uint8_t *tiles);
+/// Rearranges sealed key codes e (rows x d, lh_quantize_channels with `levels` levels) into key tiles (rows·d
+/// bytes; rows and d as lh_kv_tiles_fit allows): levels e + levels / 2 of 16 rows by 4 channels per 64 bytes.
+void lh_tile_sealed_keys(const int8_t *e, int64_t rows, int64_t d, int levels, uint8_t *tiles);
 
 /// The inverse of lh_tile_sealed_keys.
-void lh_untile_sealed_keys(const uint8_t *tiles, int64_t rows, int64_t d, int8_t *e);
+void lh_untile_sealed_keys(const uint8_t *tiles, int64_t rows, int64_t d, int levels, int8_t *e);
 
 /// Rearranges 4-bit value rows v (rows x d, lh_quantize_i4) into value tiles (rows·d/2 bytes): 4 rows by 32
 /// channels per 64 bytes.
@@ -233,10 +235,10 @@ void lh_tile_values4(const uint8_t *v, int64_t rows, int64_t d, uint8_t *tiles);
 void lh_untile_values4(const uint8_t *tiles, int64_t rows, int64_t d, uint8_t *v);
 
 /// scores[h * lds + t] ≈ alpha * dot(q_h, key_t) for the m queries q (m x d) and the sealed keys of key tiles,
-/// key_t = lo + level · (hi - lo) / 39 per channel: the levels times each query scaled by the channel steps and
-/// rounded to 16-bit integers, in integer arithmetic. Equal bit for bit at every SIMD level.
-void lh_kv_scores_tiled5(const uint8_t *tiles, int64_t rows, int64_t d, int64_t m, const float *q, const float *lo,
-                         const float *hi, float alpha, float *scores, int64_t lds);
+/// key_t = lo + level · (hi - lo) / (levels - 1) per channel: the levels times each query scaled by the channel
+/// steps and rounded to 16-bit integers, in integer arithmetic. Equal bit for bit at every SIMD level.
+void lh_kv_scores_tiled(const uint8_t *tiles, int64_t rows, int64_t d, int levels, int64_t m, const float *q,
+                        const float *lo, const float *hi, float alpha, float *scores, int64_t lds);
 
 /// out[h * d + i] += Σ_t p[h * ldp + t] · V_t[i] for the m weight rows and the 4-bit values of value tiles (row t
 /// scaled by scales[t], f32): the weights times the scales rounded to 16-bit integers per call, in integer

@@ -9,7 +9,7 @@ import LHStore
 struct BuildCommand: Command {
     static let name = "build"
     static let abstract = "Index documents: prefill each once and store what LongHeads needs (.lhx bundles)."
-    static let usage = "PATH... [-o DIR] [-m MODEL] [--kv k5v4|k8v4|int8|f16|f32] [--force] [--shard K/N] [--quiet | --json]"
+    static let usage = "PATH... [-o DIR] [-m MODEL] [--kv k5v4|k4v4|k8v4|int8|f16|f32] [--force] [--shard K/N] [--quiet | --json]"
     static let discussion = """
     PATH is a file or a directory (searched recursively; hidden files, .lhx bundles and .lhindex
     directories are ignored). Every UTF-8 text file becomes DIR/RELATIVE-PATH.lhx (a file given

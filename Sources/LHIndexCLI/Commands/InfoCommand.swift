@@ -11,8 +11,8 @@ struct InfoCommand: Command {
     static let discussion = """
     Reads index.sqlite and the file sizes of the bundle. The compression ratio compares kv.zst with
     the raw keys and values (layers · KV heads · (key row + value row + scales) bytes per token;
-    int8, k8v4 and k5v4 rows carry a 2-byte scale, their 4-bit values take half a byte per element, and
-    k5v4's 40-level key codes a byte each, which zstd then stores in about 5 bits).
+    int8, k8v4, k5v4 and k4v4 rows carry a 2-byte scale, their 4-bit values take half a byte per element, and
+    k5v4's 40-level and k4v4's 16-level key codes a byte each, which zstd then stores in about 5 and 3.6 bits).
     """
     static let options: [OptionSpec] = [OptionSpec("json", help: "Print one JSON object.")]
 
