@@ -51,10 +51,8 @@ LH_AVX2 static inline __m256 lh_exp256_ps(__m256 x) {
 #define LH_X86 0
 #endif
 
-/// The most levels a sealed key channel may have (kv_channels.c): the tiles' integer key sums stay within int32
-/// (512 channels · 63 · 32639 < 2^31).
-enum { LH_KEY_MAX_LEVELS = 64 };
-/// The level stored as code 0 of a sealed key channel of `levels` levels: codes are level − middle.
+/// The level stored as code 0 of a sealed key channel of `levels` levels (2 ... 64: kv_tiles.c's integer key sums
+/// stay within int32 up to 64): codes are level − middle.
 static inline int lh_key_middle(int levels) { return levels / 2; }
 /// The step between the `levels` levels of a sealed key channel spanning [lo, hi]: the one expression every reader
 /// and writer uses.
