@@ -59,7 +59,7 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
     /// must be rotated back with `unrotateValues`.
     public var rotatesValues: Bool { hasFourBitValues }
     /// Whether a complete chunk's keys are sealed into channel codes of `keyLevels` levels (k5v4, k4v4, `sealKeys`).
-    public var sealsKeys: Bool { precision == .k5v4 || precision == .k4v4 }
+    public var sealsKeys: Bool { keyLevels > 0 }
     /// Levels per channel of sealed keys: 40 for k5v4, 16 for k4v4 (FORMAT.md §3, §8); 0 when keys are not sealed.
     public var keyLevels: Int32 {
         switch precision {
@@ -226,7 +226,7 @@ public struct ChunkLayout: Sendable, Codable, Equatable {
 
     /// Seals the keys of a complete chunk's block (w rows per section, int8 key rows as `storeRow` wrote them):
     /// writes the per-channel minimum then maximum of the decoded keys (2·d floats) to `bounds`, then replaces
-    /// each key row by its channel codes over those bounds (`lh_quantize_channels5`) and its scale by
+    /// each key row by its channel codes over those bounds (`lh_quantize_channels`) and its scale by
     /// `sealedKeyScale`. Values are unchanged. Only for layouts that `sealsKeys`.
     public func sealKeys(block: UnsafeMutableRawPointer, bounds: UnsafeMutablePointer<Float>) {
         precondition(sealsKeys, "only k5v4 and k4v4 seal their keys")
@@ -285,7 +285,7 @@ public struct StoredRows {
     /// The chunk's key bounds (minima d, then maxima d) when the store has them: the ranges of sealed keys (k5v4, k4v4).
     public var keyRanges: UnsafePointer<Float>?
     /// Whether the keys and values of this sealed block are in tiles (`ChunkLayout.tile`), read with the tiled
-    /// kernels (`lh_kv_scores_tiled5`, `lh_kv_accumulate_tiled4`) or `decode(tiled:)`.
+    /// kernels (`lh_kv_scores_tiled`, `lh_kv_accumulate_tiled4`) or `decode(tiled:)`.
     public var tiled: Bool
 
     public init(base: UnsafeRawPointer, stride: Int, owner: AnyObject? = nil, keyRanges: UnsafePointer<Float>? = nil,

@@ -108,11 +108,11 @@ enum WindowAttention {
             /// Brings slot j's tiles towards the cache while the slot before it is read (keys, or values and scales).
             func prefetch(_ j: Int, keys: Bool) {
                 guard j < stored.count, stored[j].tiled else { return }
-                let st = stored[j], tiles = keys ? st.keys(lay) : st.values(lay)
-                if keys, let ranges = st.keyRanges {
-                    lh_kv_tiles_prefetch_keys(tiles.assumingMemoryBound(to: UInt8.self), ranges, Int64(slotRows[j]), Int64(d))
-                } else if !keys {
-                    lh_kv_tiles_prefetch_values(tiles.assumingMemoryBound(to: UInt8.self), st.tiledValueScales(lay), Int64(slotRows[j]), Int64(d))
+                let st = stored[j], rows = Int64(slotRows[j])
+                if !keys {
+                    lh_kv_tiles_prefetch_values(st.values(lay).assumingMemoryBound(to: UInt8.self), st.tiledValueScales(lay), rows, Int64(d))
+                } else if let ranges = st.keyRanges {
+                    lh_kv_tiles_prefetch_keys(st.keys(lay).assumingMemoryBound(to: UInt8.self), ranges, rows, Int64(d))
                 }
             }
             prefetch(0, keys: true)
