@@ -52,7 +52,7 @@ enum CorpusPaths {
     private static func isDirectory(_ path: String) -> Bool { RegularFile.kind(of: path) == .directory }
 
     /// A bundle: a directory named *.lhx, or any directory holding index.sqlite.
-    private static func isBundle(_ path: String) -> Bool {
+    static func isBundle(_ path: String) -> Bool {
         path.hasSuffix(".lhx") || FileManager.default.fileExists(atPath: path + "/index.sqlite")
     }
 }

@@ -171,6 +171,51 @@ final class IndexCLITests: XCTestCase {
         XCTAssertTrue(badAsk.err.hasPrefix("lhindex: \(doc)/kv.zst: "), badAsk.err)
     }
 
+    /// `info` and `verify` take a corpus directory as `ask` does: info lists every document with the totals
+    /// (the sums of the bundles' own info), verify checks every bundle and counts the damaged ones.
+    func testInfoAndVerifyOfACorpus() throws {
+        let dir = try corpus(), out = dir + ".lhindex"
+        XCTAssertEqual(try run(["build", dir, "-m", tiny] + small).status, 0)
+        let bundles = [out + "/a.txt.lhx", out + "/sub/b.md.lhx"]
+        let own = try bundles.map { b -> [String: Any] in
+            let r = try run(["info", b, "--json"])
+            XCTAssertEqual(r.status, 0, r.err)
+            return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        }
+        let info = try run(["info", out, "--json"])
+        XCTAssertEqual(info.status, 0, info.err)
+        let c = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(info.out.utf8)) as? [String: Any])
+        let docs = try XCTUnwrap(c["documents"] as? [[String: Any]])
+        XCTAssertEqual(docs.map { $0["index"] as? String }, bundles)
+        XCTAssertEqual(c["tokens"] as? Int, own.reduce(0) { $0 + ($1["tokens"] as! Int) })
+        XCTAssertEqual(c["bytes"] as? Int, own.reduce(0) { $0 + ($1["bytes"] as! Int) })
+        let text = try run(["info", out])
+        XCTAssertEqual(text.status, 0, text.err)
+        XCTAssertTrue(text.out.hasPrefix("corpus:      \(out) (2 documents"), text.out)
+        XCTAssertTrue(text.out.contains("\n  sub/b.md "), text.out)
+        XCTAssertFalse(text.out.contains("differ"), text.out)
+
+        let ok = try run(["verify", out])
+        XCTAssertEqual(ok.status, 0, ok.err)
+        XCTAssertTrue(ok.out.hasSuffix("all 2 indexes OK\n"), ok.out)
+        var kv = try Data(contentsOf: URL(fileURLWithPath: bundles[1] + "/kv.zst"))
+        kv[20] ^= 0x01
+        try kv.write(to: URL(fileURLWithPath: bundles[1] + "/kv.zst"))
+        let bad = try run(["verify", out])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.out.contains("OK \(bundles[0])"), bad.out)
+        XCTAssertTrue(bad.err.contains("\(bundles[1])/kv.zst"), bad.err)
+        XCTAssertTrue(bad.err.hasSuffix("lhindex: 1 of 2 indexes damaged\n"), bad.err)
+        // A directory with no bundle is refused by both, as by ask.
+        let none = TestTemporary.path("none")
+        try FileManager.default.createDirectory(atPath: none, withIntermediateDirectories: true)
+        for command in ["info", "verify"] {
+            let r = try run([command, none])
+            XCTAssertEqual(r.status, 1, command)
+            XCTAssertTrue(r.err.contains("no .lhx index found"), r.err)
+        }
+    }
+
     func testUsageAndMissingIndex() throws {
         XCTAssertEqual(try run(["build"]).status, 64)
         XCTAssertEqual(try run(["ask"]).status, 64)
@@ -179,5 +224,9 @@ final class IndexCLITests: XCTestCase {
         XCTAssertEqual(missing.err, "lhindex: /no/such.lhx: No such file or directory (open)\n")
         XCTAssertEqual(try run(["verify", "/no/such.lhx"]).status, 1)
         XCTAssertEqual(try run(["info", "/no/such.lhx"]).status, 1)
+        // An empty question on the command line is a mistake (an unset variable), not a silent success.
+        let empty = try run(["ask", "/no/such.lhx", " ", "-m", tiny])
+        XCTAssertEqual(empty.status, 64, empty.err)
+        XCTAssertTrue(empty.err.hasPrefix("lhindex ask: a question is empty\n"), empty.err)
     }
 }

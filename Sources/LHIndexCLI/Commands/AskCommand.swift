@@ -77,6 +77,10 @@ struct AskCommand: Command {
         }
         bundles = try CorpusPaths.bundles(paths)
         questions = Array(a.positional.dropFirst(paths.count))
+        // A blank line of -f FILE or of a pipe is skipped; a blank argument is a mistake (an unset shell variable).
+        if questions.contains(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+            throw UsageError("a question is empty")
+        }
         questionFile = a.string("file")
         modelPath = a.string("model")
         maxTokens = try a.int("n-predict", default: 128, in: 1...100_000)
