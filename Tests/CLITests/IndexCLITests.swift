@@ -224,6 +224,11 @@ final class IndexCLITests: XCTestCase {
         XCTAssertEqual(missing.err, "lhindex: /no/such.lhx: No such file or directory (open)\n")
         XCTAssertEqual(try run(["verify", "/no/such.lhx"]).status, 1)
         XCTAssertEqual(try run(["info", "/no/such.lhx"]).status, 1)
+        let text = TestTemporary.path("plain.txt")
+        try Data("not an index\n".utf8).write(to: URL(fileURLWithPath: text))
+        let notIndex = try run(["info", text])
+        XCTAssertEqual(notIndex.status, 1)
+        XCTAssertEqual(notIndex.err, "lhindex: \(text): not an index (a .lhx bundle or a directory of them)\n")
         // An empty question on the command line is a mistake (an unset variable), not a silent success.
         let empty = try run(["ask", "/no/such.lhx", " ", "-m", tiny])
         XCTAssertEqual(empty.status, 64, empty.err)

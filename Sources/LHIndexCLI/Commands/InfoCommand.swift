@@ -63,7 +63,11 @@ struct InfoCommand: Command {
     /// What the bundle at `index` holds.
     /// - Throws: `LHError` when it is missing, damaged or not completely built.
     static func describe(_ index: String) throws -> Info {
-        guard FileManager.default.fileExists(atPath: index) else { throw LHError.io(path: index, call: "open", errno: ENOENT) }
+        switch RegularFile.kind(of: index) {
+        case let .missing(errno): throw LHError.io(path: index, call: "open", errno: errno)
+        case .directory: break
+        default: throw LHError.badFile(path: index, reason: "not an index (a .lhx bundle or a directory of them)")
+        }
         let db = try IndexDatabase.open(path: index + "/" + BundleFormat.database)
         let m = try db.metadata()
         guard let state = try db.buildState(), state.complete else {
