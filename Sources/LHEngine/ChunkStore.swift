@@ -465,6 +465,39 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
         UnsafeRawBufferPointer(start: blockBase(layer, kvHead, chunk), count: layout.blockBytes)
     }
 
+    /// Chunk `chunk` as it is now in every block and row table, to put back with `restore(_:)`. Several
+    /// continuations of one document over one store (an evaluation's questions) need it: tokens that complete
+    /// the document's open chunk seal its keys in place (k5v4, k4v4), and the next continuation must find the
+    /// open chunk's rows as the document left them.
+    public func snapshot(chunk: Int) -> ChunkSnapshot {
+        guard chunk < capacityChunks else { return ChunkSnapshot(chunk: chunk, bytes: []) }
+        var bytes: [UInt8] = []
+        forEachRegion(of: chunk) { bytes.append(contentsOf: UnsafeRawBufferPointer(start: $0, count: $1)) }
+        return ChunkSnapshot(chunk: chunk, bytes: bytes)
+    }
+
+    /// Puts back what `snapshot(chunk:)` took.
+    public func restore(_ snapshot: ChunkSnapshot) {
+        guard !snapshot.bytes.isEmpty else { return }
+        var offset = 0
+        snapshot.bytes.withUnsafeBytes { b in
+            forEachRegion(of: snapshot.chunk) { p, n in
+                p.copyMemory(from: b.baseAddress! + offset, byteCount: n)
+                offset += n
+            }
+        }
+    }
+
+    /// Each memory region chunk `chunk` occupies (its blocks, bounds, summaries, representative keys), in one order.
+    private func forEachRegion(of chunk: Int, _ body: (UnsafeMutableRawPointer, Int) -> Void) {
+        let d = layout.headDimension, f = MemoryLayout<Float>.stride
+        for b in blocks { body(b + chunk * layout.blockBytes, layout.blockBytes) }
+        for r in boundRows { body(UnsafeMutableRawPointer(r + chunk * 2 * d), 2 * d * f) }
+        for r in summaryRows { body(UnsafeMutableRawPointer(r + chunk * d), d * f) }
+        let n = layout.representatives * d
+        for r in repRows { body(UnsafeMutableRawPointer(r + chunk * n), n * f) }
+    }
+
     public func setSummary(layer: Int, head: Int, chunk: Int, _ s: UnsafePointer<Float>) {
         precondition(chunk < capacityChunks, "chunk \(chunk) beyond the reserved \(capacityChunks)")
         let d = layout.headDimension
@@ -495,6 +528,12 @@ public final class InMemoryChunkStore: ChunkStore, @unchecked Sendable {
         precondition(layout.representatives > 0, "the store keeps no representative keys")
         return UnsafePointer(repRows[layer * layout.kvHeads + kvHead])
     }
+}
+
+/// One chunk of an `InMemoryChunkStore` as it was (`snapshot(chunk:)`); empty when the chunk had no room yet.
+public struct ChunkSnapshot: Sendable {
+    let chunk: Int
+    let bytes: [UInt8]
 }
 
 /// The key bounds of chunks `0..<n` of one (layer, KV head), (n, 2, d) row-major: f32 as computed, or halves

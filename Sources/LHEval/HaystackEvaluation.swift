@@ -99,9 +99,15 @@ public final class HaystackEvaluation {
                 let settings = SlidingWindowAttention.settings(like: c.settings)
                 let prefill = try LongHeadsAttention(model: model, settings: settings)
                 _ = forward.run(doc, cache: prefill, logitRows: [])
+                guard let store = prefill.store as? InMemoryChunkStore else { preconditionFailure("a fresh engine keeps its chunks in memory") }
                 let state = prefill.openChunkState
-                fresh = { try LongHeadsAttention(model: model, settings: settings, store: prefill.store, startingAt: doc.count,
-                                                 openChunk: state) }
+                // Each question starts from the document's end: a question before it that completed the open
+                // chunk sealed its keys in place (k5v4, k4v4), so the chunk is put back as the document left it.
+                let open = store.snapshot(chunk: doc.count / settings.chunkSize)
+                fresh = {
+                    store.restore(open)
+                    return try LongHeadsAttention(model: model, settings: settings, store: store, startingAt: doc.count, openChunk: state)
+                }
             }
             documentSeconds = Date().timeIntervalSince(began)
             for q in document.questions {
