@@ -13,8 +13,9 @@
 // Values: group G holds rows 4G ..< 4G + 4 in 2d bytes; in it, channel block B (channels 32B ..< 32B + 32) takes
 // 64 bytes, byte 4i + r holding the code of channel 32B + i (low nibble) and 32B + 16 + i (high nibble) of row r.
 //
-// Every path (scalar, AVX2, AVX-512 VNNI) computes the same integer sums exactly and turns them into floats in
-// one shared loop, so their results are equal bit for bit. The queries and the weights are rounded to 16-bit
+// Every path (scalar, AVX2, AVX-512 VNNI) computes the same integer sums exactly and turns them into floats by the
+// same operations in the same order (the VNNI keys in registers, the others in one shared loop), so their results
+// are equal bit for bit. The queries and the weights are rounded to 16-bit
 // integers per block (over their largest magnitude); the error is three orders below the keys' own steps.
 
 #include "lh_internal.h"
@@ -265,27 +266,41 @@ LH_AVX2 static void key_tile_avx2(const uint8_t *tile, int64_t d, int M, const i
 
 #define LH_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
-LH_VNNI static inline __attribute__((always_inline)) void key_tile_vnni_m(const uint8_t *tile, int64_t d, const int M,
-                                                                         const int8_t *qhi, const int8_t *qlo,
-                                                                         int32_t sums[MAX_QUERIES][KEY_TILE]) {
-    __m512i ah[MAX_QUERIES], al[MAX_QUERIES];
-    for (int h = 0; h < M; h++) ah[h] = al[h] = _mm512_setzero_si512();
-    for (int64_t j = 0; j < d / 4; j++) {
-        const __m512i k = _mm512_loadu_si512(tile + 64 * j);   // 16 rows x 4 channels
+// Every tile of a block: the sums stay in registers and become scores there, alpha · (offset + qscale · sum) in
+// the order of the shared loop (no fused multiply-add), so the results equal the other paths' bit for bit.
+LH_VNNI static inline __attribute__((always_inline)) void key_block_vnni_m(const uint8_t *tiles, int64_t rows, int64_t d,
+                                                                          const int M, const int8_t *qhi, const int8_t *qlo,
+                                                                          const float *qscale, const float *offset,
+                                                                          float alpha, float *scores, int64_t lds) {
+    const __m512 a = _mm512_set1_ps(alpha);
+    for (int64_t t0 = 0; t0 < rows; t0 += KEY_TILE) {
+        const uint8_t *tile = tiles + t0 * d;
+        __m512i ah[MAX_QUERIES], al[MAX_QUERIES];
+        for (int h = 0; h < M; h++) ah[h] = al[h] = _mm512_setzero_si512();
+        for (int64_t j = 0; j < d / 4; j++) {
+            const __m512i k = _mm512_loadu_si512(tile + 64 * j);   // 16 rows x 4 channels
+            for (int h = 0; h < M; h++) {
+                ah[h] = _mm512_dpbusd_epi32(ah[h], k, _mm512_set1_epi32((int)lh_load_u32((const uint8_t *)qhi + h * d + 4 * j)));
+                al[h] = _mm512_dpbusd_epi32(al[h], k, _mm512_set1_epi32((int)lh_load_u32((const uint8_t *)qlo + h * d + 4 * j)));
+            }
+        }
+        const int64_t n = rows - t0 < KEY_TILE ? rows - t0 : KEY_TILE;
+        const __mmask16 keep = (__mmask16)((1u << n) - 1);
         for (int h = 0; h < M; h++) {
-            ah[h] = _mm512_dpbusd_epi32(ah[h], k, _mm512_set1_epi32((int)lh_load_u32((const uint8_t *)qhi + h * d + 4 * j)));
-            al[h] = _mm512_dpbusd_epi32(al[h], k, _mm512_set1_epi32((int)lh_load_u32((const uint8_t *)qlo + h * d + 4 * j)));
+            const __m512 sum = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(ah[h], 8), al[h]));
+            const __m512 logit = _mm512_add_ps(_mm512_set1_ps(offset[h]), _mm512_mul_ps(_mm512_set1_ps(qscale[h]), sum));
+            _mm512_mask_storeu_ps(scores + h * lds + t0, keep, _mm512_mul_ps(a, logit));
         }
     }
-    for (int h = 0; h < M; h++) _mm512_storeu_si512(sums[h], _mm512_add_epi32(_mm512_slli_epi32(ah[h], 8), al[h]));
 }
 
-LH_VNNI static void key_tile_vnni(const uint8_t *tile, int64_t d, int M, const int8_t *qhi, const int8_t *qlo,
-                                  int32_t sums[MAX_QUERIES][KEY_TILE]) {
+LH_VNNI static void key_block_vnni(const uint8_t *tiles, int64_t rows, int64_t d, int M, const int8_t *qhi,
+                                   const int8_t *qlo, const float *qscale, const float *offset, float alpha,
+                                   float *scores, int64_t lds) {
     switch (M) {
-    case 1: key_tile_vnni_m(tile, d, 1, qhi, qlo, sums); return;
-    case 2: key_tile_vnni_m(tile, d, 2, qhi, qlo, sums); return;
-    default: key_tile_vnni_m(tile, d, 3, qhi, qlo, sums); return;
+    case 1: key_block_vnni_m(tiles, rows, d, 1, qhi, qlo, qscale, offset, alpha, scores, lds); return;
+    case 2: key_block_vnni_m(tiles, rows, d, 2, qhi, qlo, qscale, offset, alpha, scores, lds); return;
+    default: key_block_vnni_m(tiles, rows, d, 3, qhi, qlo, qscale, offset, alpha, scores, lds); return;
     }
 }
 #endif
@@ -318,12 +333,18 @@ void lh_kv_scores_tiled(const uint8_t *tiles, int64_t rows, int64_t d, int level
             int32_t unused;
             qscale[h] = split_int16(scaled, d, amax, qhi + h * d, qlo + h * d, &unused);
         }
+#if LH_X86
+        if (lh_use_vnni()) {
+            key_block_vnni(tiles, rows, d, M, qhi, qlo, qscale, offset, alpha, scores + h0 * lds, lds);
+            continue;
+        }
+        const int avx2 = lh_use_avx2();
+#endif
         for (int64_t t0 = 0; t0 < rows; t0 += KEY_TILE) {
             int32_t sums[MAX_QUERIES][KEY_TILE];
             const uint8_t *tile = tiles + t0 * d;
 #if LH_X86
-            if (lh_use_vnni()) key_tile_vnni(tile, d, M, qhi, qlo, sums);
-            else if (lh_use_avx2()) key_tile_avx2(tile, d, M, qhi, qlo, sums);
+            if (avx2) key_tile_avx2(tile, d, M, qhi, qlo, sums);
             else
 #endif
                 key_tile_scalar(tile, d, M, qhi, qlo, sums);
