@@ -45,8 +45,37 @@ static inline int64_t value_offset(int64_t t, int64_t x, int64_t d, int *high) {
     return (t / VALUE_GROUP) * 2 * d + (x / VALUE_BLOCK) * 64 + 4 * (x % 16) + t % VALUE_GROUP;
 }
 
+#if LH_X86
+// The same arrangement 16 channels at a time (SSE2, under the AVX2 level so that the scalar level stays scalar):
+// four rows' 16 bytes are four channel quads each, and a 4 x 4 transpose of 32-bit words gives each quad's four rows.
+// A block's tiles are made as it enters the cache, for every block the first question of an ask reads (2% of
+// its time in the scalar loop).
+static void tile_sealed_keys_sse2(const int8_t *e, int64_t rows, int64_t d, int middle, uint8_t *tiles) {
+    const __m128i mid = _mm_set1_epi8((char)middle);
+    for (int64_t t0 = 0; t0 < rows; t0 += KEY_TILE) {
+        uint8_t *tile = tiles + t0 * d;
+        for (int64_t j0 = 0; j0 < d / 4; j0 += 4) {
+            for (int64_t g = 0; g < KEY_TILE / 4; g++) {
+                const int8_t *src = e + (t0 + 4 * g) * d + 4 * j0;
+                const __m128i r0 = _mm_loadu_si128((const __m128i *)src), r1 = _mm_loadu_si128((const __m128i *)(src + d));
+                const __m128i r2 = _mm_loadu_si128((const __m128i *)(src + 2 * d)), r3 = _mm_loadu_si128((const __m128i *)(src + 3 * d));
+                const __m128i a = _mm_unpacklo_epi32(r0, r1), b = _mm_unpacklo_epi32(r2, r3);
+                const __m128i c = _mm_unpackhi_epi32(r0, r1), f = _mm_unpackhi_epi32(r2, r3);
+                const __m128i quads[4] = { _mm_unpacklo_epi64(a, b), _mm_unpackhi_epi64(a, b),
+                                           _mm_unpacklo_epi64(c, f), _mm_unpackhi_epi64(c, f) };
+                for (int m = 0; m < 4; m++)
+                    _mm_storeu_si128((__m128i *)(tile + 64 * (j0 + m) + 16 * g), _mm_add_epi8(quads[m], mid));
+            }
+        }
+    }
+}
+#endif
+
 void lh_tile_sealed_keys(const int8_t *e, int64_t rows, int64_t d, int levels, uint8_t *tiles) {
     const int middle = lh_key_middle(levels);
+#if LH_X86
+    if (lh_use_avx2() && rows % KEY_TILE == 0 && d % 16 == 0) { tile_sealed_keys_sse2(e, rows, d, middle, tiles); return; }
+#endif
     for (int64_t t0 = 0; t0 < rows; t0 += KEY_TILE)
         for (int64_t j = 0; j < d / 4; j++)
             for (int64_t r = 0; r < KEY_TILE; r++)
@@ -62,7 +91,36 @@ void lh_untile_sealed_keys(const uint8_t *tiles, int64_t rows, int64_t d, int le
 // The 4-bit code of element o of rows stored two per byte, low nibble first.
 static inline uint8_t nibble(const uint8_t *v, int64_t o) { return (uint8_t)(o % 2 ? v[o / 2] >> 4 : v[o / 2] & 15); }
 
+#if LH_X86
+// The same arrangement one group and channel block at a time (SSE2, under the AVX2 level as above): a row's 16
+// bytes hold its 32 channels' codes, low nibble first; split into the codes of channels 0-15 and 16-31, paired into
+// bytes, and four rows interleaved byte by byte. The scalar loop was 6% of the first question of an ask at 128k.
+static void tile_values4_sse2(const uint8_t *v, int64_t rows, int64_t d, uint8_t *tiles) {
+    const __m128i low = _mm_set1_epi8(0x0F);
+    for (int64_t t0 = 0; t0 < rows; t0 += VALUE_GROUP) {
+        for (int64_t x0 = 0; x0 < d; x0 += VALUE_BLOCK, tiles += 64) {
+            __m128i paired[VALUE_GROUP];
+            for (int r = 0; r < VALUE_GROUP; r++) {
+                const __m128i in = _mm_loadu_si128((const __m128i *)(v + (t0 + r) * (d / 2) + x0 / 2));
+                const __m128i even = _mm_and_si128(in, low), odd = _mm_and_si128(_mm_srli_epi16(in, 4), low);
+                const __m128i first = _mm_unpacklo_epi8(even, odd), second = _mm_unpackhi_epi8(even, odd);   // channels 0-15, 16-31
+                paired[r] = _mm_or_si128(first, _mm_slli_epi16(second, 4));
+            }
+            const __m128i lo01 = _mm_unpacklo_epi8(paired[0], paired[1]), hi01 = _mm_unpackhi_epi8(paired[0], paired[1]);
+            const __m128i lo23 = _mm_unpacklo_epi8(paired[2], paired[3]), hi23 = _mm_unpackhi_epi8(paired[2], paired[3]);
+            _mm_storeu_si128((__m128i *)tiles, _mm_unpacklo_epi16(lo01, lo23));
+            _mm_storeu_si128((__m128i *)(tiles + 16), _mm_unpackhi_epi16(lo01, lo23));
+            _mm_storeu_si128((__m128i *)(tiles + 32), _mm_unpacklo_epi16(hi01, hi23));
+            _mm_storeu_si128((__m128i *)(tiles + 48), _mm_unpackhi_epi16(hi01, hi23));
+        }
+    }
+}
+#endif
+
 void lh_tile_values4(const uint8_t *v, int64_t rows, int64_t d, uint8_t *tiles) {
+#if LH_X86
+    if (lh_use_avx2() && rows % VALUE_GROUP == 0 && d % VALUE_BLOCK == 0) { tile_values4_sse2(v, rows, d, tiles); return; }
+#endif
     for (int64_t t0 = 0; t0 < rows; t0 += VALUE_GROUP)
         for (int64_t x0 = 0; x0 < d; x0 += VALUE_BLOCK)
             for (int64_t i = 0; i < 16; i++)

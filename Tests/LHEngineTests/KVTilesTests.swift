@@ -64,9 +64,19 @@ final class KVTilesTests: XCTestCase {
         let codes = (0..<(w * d)).map { _ in Int8(Int(rng.next() % UInt64(levels)) - levels / 2) }, nibbles = (0..<(w * d / 2)).map { _ in UInt8(rng.next() % 256) }
         var keyTiles = [UInt8](repeating: 0, count: w * d), valueTiles = [UInt8](repeating: 0, count: w * d / 2)
         var codesBack = [Int8](repeating: 0, count: w * d), nibblesBack = [UInt8](repeating: 0, count: w * d / 2)
-        lh_tile_sealed_keys(codes, Int64(w), Int64(d), Int32(levels), &keyTiles)
+        // Every SIMD level arranges the same bytes as the scalar loops (whose tiles the checks below read).
+        var tilesByPath: [String: [UInt8]] = [:]
+        forEachSIMDPath { path in
+            keyTiles = [UInt8](repeating: 0, count: w * d)
+            valueTiles = [UInt8](repeating: 0, count: w * d / 2)
+            lh_tile_sealed_keys(codes, Int64(w), Int64(d), Int32(levels), &keyTiles)
+            lh_tile_values4(nibbles, Int64(w), Int64(d), &valueTiles)
+            tilesByPath[path] = keyTiles + valueTiles
+        }
+        for (path, t) in tilesByPath { XCTAssertEqual(t, tilesByPath["scalar"], "\(precision): \(path) tiles") }
+        keyTiles = Array(tilesByPath["scalar"]!.prefix(w * d))
+        valueTiles = Array(tilesByPath["scalar"]!.suffix(w * d / 2))
         lh_untile_sealed_keys(keyTiles, Int64(w), Int64(d), Int32(levels), &codesBack)
-        lh_tile_values4(nibbles, Int64(w), Int64(d), &valueTiles)
         lh_untile_values4(valueTiles, Int64(w), Int64(d), &nibblesBack)
         XCTAssertEqual(codesBack, codes)
         XCTAssertEqual(nibblesBack, nibbles)
