@@ -139,16 +139,18 @@ struct InfoCommand: Command {
             return 0
         }
         let first = docs[0]
-        /// The first bundle's value, and how many others differ (ask refuses a corpus whose models or settings differ).
-        func shared(_ value: (Info) -> String) -> String {
+        /// The first bundle's value, and how many others differ (`refused`: ask refuses the corpus then, as for another
+        /// model; the settings line also holds question-time settings, which may differ).
+        func shared(_ value: (Info) -> String, refused: Bool = true) -> String {
             let others = docs.dropFirst().filter { value($0) != value(first) }.count
-            return value(first) + (others == 0 ? "" : " (\(others) other document\(others == 1 ? "" : "s") differ: ask refuses this corpus)")
+            guard others > 0 else { return value(first) }
+            return value(first) + " (\(others) other document\(others == 1 ? " differs" : "s differ")\(refused ? ": ask refuses this corpus" : ""))"
         }
         var s = """
         corpus:      \(index) (\(docs.count) documents, format \(first.format_version))
         model:       \(shared { "\($0.model) (sha256 \($0.model_sha256))" })
-        settings:    \(shared(\.settings))
-        compression: \(shared(\.compression))
+        settings:    \(shared(\.settings, refused: false))
+        compression: \(shared(\.compression, refused: false))
 
         """
         let width = min(40, bundles.map(\.name.count).max() ?? 0)
