@@ -16,7 +16,7 @@ enum CorpusPaths {
         }
         for raw in paths {
             let path = raw.count > 1 && raw.hasSuffix("/") ? String(raw.dropLast()) : raw
-            if isBundle(path) || !isDirectory(path) {
+            if !isCorpusDirectory(path) {
                 add(path, stripped((path as NSString).lastPathComponent))   // a missing path is reported when opened
                 continue
             }
@@ -51,8 +51,11 @@ enum CorpusPaths {
 
     private static func isDirectory(_ path: String) -> Bool { RegularFile.kind(of: path) == .directory }
 
+    /// Whether `path` stands for the bundles below it (a directory that is not itself a bundle), not for itself.
+    static func isCorpusDirectory(_ path: String) -> Bool { !isBundle(path) && isDirectory(path) }
+
     /// A bundle: a directory named *.lhx, or any directory holding index.sqlite.
-    static func isBundle(_ path: String) -> Bool {
+    private static func isBundle(_ path: String) -> Bool {
         path.hasSuffix(".lhx") || FileManager.default.fileExists(atPath: path + "/index.sqlite")
     }
 }

@@ -92,8 +92,7 @@ struct InfoCommand: Command {
     }
 
     func run(_ io: TerminalIO) throws -> Int32 {
-        if CorpusPaths.isBundle(index) || RegularFile.kind(of: index) != .directory { return try describeBundle(io) }
-        return try describeCorpus(try CorpusPaths.bundles([index]), io)
+        CorpusPaths.isCorpusDirectory(index) ? try describeCorpus(try CorpusPaths.bundles([index]), io) : try describeBundle(io)
     }
 
     private func describeBundle(_ io: TerminalIO) throws -> Int32 {
